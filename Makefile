@@ -1,0 +1,63 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+AIPS_BIND ?= 127.0.0.1:8000
+AIPS_DATA_DIR ?= ./var
+export AIPS_BIND AIPS_DATA_DIR
+
+.DEFAULT_GOAL := venv
+.PHONY: venv run test lint typecheck test-sqlite test-postgres test-browser openapi messages lock clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+run: venv
+	$(BIN)/aips compilemessages_if_needed
+	$(BIN)/aips migrate --no-input
+	$(BIN)/aips collectstatic --no-input -v 0
+	$(BIN)/aips demo load
+	$(BIN)/aips serve
+
+lint: venv
+	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src
+
+typecheck: venv
+	$(BIN)/mypy src
+
+test-sqlite: venv
+	$(BIN)/aips compilemessages_if_needed
+	@echo "== tests on SQLite"
+	AIPS_DATABASE_URL= $(BIN)/pytest -q -m "not browser" -p no:cacheprovider
+
+test-postgres: venv
+	@sh scripts/postgres-tests.sh $(BIN)
+
+test-browser: venv
+	$(BIN)/aips compilemessages_if_needed
+	@echo "== browser tests (Playwright + /usr/bin/chromium)"
+	AIPS_DATABASE_URL= $(BIN)/pytest -q -m browser -p no:cacheprovider
+
+test: lint typecheck test-sqlite test-postgres test-browser
+	@echo "make test: all checks passed"
+
+openapi: venv
+	$(BIN)/aips export_openapi > docs/openapi.json
+
+messages: venv
+	cd src/aips && ../../$(BIN)/aips makemessages -l kk -l ru -l en --no-obsolete --no-location
+	$(BIN)/aips compilemessages_if_needed --force
+
+lock:
+	uv pip compile -q requirements.in --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile -q requirements-dev.in --generate-hashes --python-version 3.11 -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

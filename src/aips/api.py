@@ -1,0 +1,54 @@
+"""The REST API under /api/v1/: assembled here from each domain's router."""
+
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+
+from aips.accounts.api import router as users_router
+from aips.accounts.api_auth import BearerToken, BrowserSession
+from aips.core import api_errors
+from aips.core.access import public
+from aips.organizations.api import router as organizations_router
+
+
+def _throttles() -> list[Any]:
+    from django.conf import settings
+
+    return [
+        AnonRateThrottle(settings.AIPS_API_RATE_ANON),
+        AuthRateThrottle(settings.AIPS_API_RATE_USER),
+    ]
+
+
+api = NinjaAPI(
+    title="AIPS API",
+    version="1",
+    description="The API of AIPS, the financial sector's system for IS events and incidents.",
+    urls_namespace="api",
+    auth=[BearerToken(), BrowserSession()],
+    docs_url=None,
+    throttle=_throttles(),
+)
+api_errors.install(api)
+api.add_router("/organizations", organizations_router)
+api.add_router("/users", users_router)
+
+
+class HealthOut(Schema):
+    status: str
+    database: str
+
+
+@api.get("/health", auth=None, response={200: HealthOut, 503: HealthOut}, operation_id="health")
+@public
+def health(request: HttpRequest) -> Any:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any database failure means "not ready"
+        return 503, {"status": "unavailable", "database": "unreachable"}
+    return 200, {"status": "ok", "database": "ok"}

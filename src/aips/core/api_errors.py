@@ -1,0 +1,110 @@
+"""One JSON error shape for every 4xx/5xx under /api/: {"error": {code, message, fields,
+request_id}}. The request id is the one in the X-Request-ID header and the server log."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+
+from aips.core.errors import AppError, FieldErrors
+
+log = logging.getLogger("aips.api")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+def error_response(
+    request: HttpRequest,
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    fields: FieldErrors | None = None,
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    body = {
+        "error": {
+            "code": code or _CODES.get(status, "error"),
+            "message": message,
+            "fields": fields or {},
+            "request_id": getattr(request, "request_id", ""),
+        }
+    }
+    response = JsonResponse(body, status=status)
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def _field_name(loc: list[Any]) -> str:
+    # ("body", "payload", "bin") → "bin"; query parameters keep their own name.
+    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path")]
+    return ".".join(parts) or "__all__"
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(AppError)
+    def app_error(request: HttpRequest, exc: AppError) -> HttpResponse:
+        return error_response(request, exc.status, exc.message, code=exc.code, fields=exc.fields)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        fields: FieldErrors = {}
+        for err in exc.errors:
+            fields.setdefault(_field_name(list(err.get("loc", []))), []).append(
+                str(err.get("msg", "invalid"))
+            )
+        return error_response(request, 422, _("Some fields are not valid."), fields=fields)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return error_response(
+            request,
+            401,
+            _("Authentication required."),
+            headers={"WWW-Authenticate": 'Bearer realm="aips"'},
+        )
+
+    @api.exception_handler(Throttled)
+    def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        wait = max(1, int(exc.wait or 1))
+        return error_response(
+            request,
+            429,
+            _("Too many requests; retry later."),
+            headers={"Retry-After": str(wait)},
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return error_response(request, exc.status_code, str(exc.message))
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return error_response(request, 404, _("Not found."))
+
+    @api.exception_handler(PermissionDenied)
+    def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+        return error_response(request, 403, _("You do not have permission to do this."))
+
+    @api.exception_handler(Exception)
+    def internal(request: HttpRequest, exc: Exception) -> HttpResponse:
+        log.exception("unhandled API error", exc_info=exc)
+        return error_response(
+            request, 500, _("Internal error. Give the request id to the center's support.")
+        )

@@ -1,0 +1,19 @@
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from aips.core.access import actor_perms
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    """What the page frame needs: branding, public contacts and the menu the user may see."""
+    user = getattr(request, "user", None)
+    return {
+        "perms_granted": actor_perms(user),
+        "aips_contact_phone": settings.AIPS_CONTACT_PHONE,
+        "aips_contact_email": settings.AIPS_CONTACT_EMAIL,
+        "aips_official_domain": settings.AIPS_OFFICIAL_DOMAIN,
+        "aips_center_name": settings.AIPS_CENTER_NAME,
+        "request_id": getattr(request, "request_id", ""),
+    }

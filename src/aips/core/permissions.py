@@ -1,0 +1,78 @@
+"""The closed list of permissions and the single role → permission table (R57.5).
+
+Every view and API operation declares one `Perm` (or `PUBLIC`); anything not granted here is
+denied. Later capabilities add their permissions to `Perm` and to `ROLE_PERMISSIONS` only.
+"""
+
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+
+class Perm(StrEnum):
+    DASHBOARD_VIEW = "dashboard:view"
+    PROFILE_VIEW = "profile:view"
+    TOKEN_MANAGE = "token:manage"  # noqa: S105 - a permission name
+    ORGANIZATION_VIEW = "organization:view"
+    ORGANIZATION_CREATE = "organization:create"
+    ORGANIZATION_UPDATE = "organization:update"
+    USER_VIEW = "user:view"
+    USER_CREATE = "user:create"
+    USER_UPDATE = "user:update"
+    USER_REQUEST_CREATE = "user_request:create"
+    USER_REQUEST_VIEW = "user_request:view"
+    USER_REQUEST_DECIDE = "user_request:decide"
+
+
+class Role(StrEnum):
+    CENTER_ADMIN = "center_admin"
+    CENTER_ANALYST = "center_analyst"
+    AUDITOR = "auditor"
+    ORG_HEAD = "org_head"
+    ORG_RESPONSIBLE = "org_responsible"
+    ORG_VIEWER = "org_viewer"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+    @property
+    def is_center_role(self) -> bool:
+        return self in CENTER_ROLES
+
+
+ROLE_LABELS = {
+    Role.CENTER_ADMIN: _("Center administrator"),
+    Role.CENTER_ANALYST: _("Center analyst"),
+    Role.AUDITOR: _("Auditor"),
+    Role.ORG_HEAD: _("IS-unit head"),
+    Role.ORG_RESPONSIBLE: _("Responsible employee"),
+    Role.ORG_VIEWER: _("Viewer"),
+}
+
+# Roles that belong to the sectoral center's own staff; the others belong to organizations.
+CENTER_ROLES = frozenset({Role.CENTER_ADMIN, Role.CENTER_ANALYST, Role.AUDITOR})
+
+_EVERYONE = frozenset({Perm.DASHBOARD_VIEW, Perm.PROFILE_VIEW, Perm.TOKEN_MANAGE})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.CENTER_ADMIN: frozenset(Perm),
+    Role.CENTER_ANALYST: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.USER_VIEW},
+    Role.AUDITOR: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.USER_VIEW, Perm.USER_REQUEST_VIEW},
+    Role.ORG_HEAD: _EVERYONE
+    | {
+        Perm.ORGANIZATION_VIEW,
+        Perm.USER_VIEW,
+        Perm.USER_REQUEST_CREATE,
+        Perm.USER_REQUEST_VIEW,
+    },
+    Role.ORG_RESPONSIBLE: _EVERYONE | {Perm.ORGANIZATION_VIEW},
+    Role.ORG_VIEWER: _EVERYONE | {Perm.ORGANIZATION_VIEW},
+}
+
+
+def role_has_perm(role: str, perm: Perm) -> bool:
+    try:
+        return perm in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False

@@ -1,0 +1,43 @@
+"""Who is asking, from where: bound per request so services can stamp audit events without
+passing the HTTP request through the domain layer."""
+
+import re
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    ip: str | None = None
+    user_agent: str = ""
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("aips_request_context", default=None)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def new_request_id(incoming: str | None = None) -> str:
+    # A caller-supplied id (from nginx or the agent) is kept only if it cannot smuggle anything
+    # into logs.
+    if incoming and _SAFE_ID.match(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def bind(ctx: RequestContext) -> object:
+    return _current.set(ctx)
+
+
+def reset(token: object) -> None:
+    _current.reset(token)  # type: ignore[arg-type]
+
+
+def current() -> RequestContext | None:
+    return _current.get()
+
+
+def current_request_id() -> str:
+    ctx = _current.get()
+    return ctx.request_id if ctx else ""

@@ -1,0 +1,43 @@
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from aips.core.access import require
+from aips.core.api_errors import error_response
+from aips.core.permissions import Perm
+
+log = logging.getLogger("aips.web")
+
+
+@require(Perm.DASHBOARD_VIEW)
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html")
+
+
+def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    # Users see the request id and nothing else; the details are in the server log (R57.26.5).
+    if request.path.startswith("/api/"):
+        return error_response(request, status, message)
+    return render(request, f"core/{status}.html", {"status": status}, status=status)
+
+
+def handler403(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    return _error_page(request, 403, _("You do not have permission to do this."))
+
+
+def handler404(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    return _error_page(request, 404, _("Not found."))
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    return _error_page(
+        request, 500, _("Internal error. Give the request id to the center's support.")
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    log.warning("csrf failure", extra={"reason": reason})
+    return _error_page(request, 403, _("The form expired; reload the page and try again."))

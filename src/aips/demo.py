@@ -1,0 +1,158 @@
+"""The demo dataset: the center, two banks and a microfinance organization, with a user in every
+role. `make run` loads it once; the test personas are the same people."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from aips.accounts import services as account_services
+from aips.accounts.models import User
+from aips.core.actors import SystemActor
+from aips.organizations import services as org_services
+from aips.organizations.models import Organization
+
+CENTER_BIN = "000740000014"
+BANK_A_BIN = "990140000017"
+BANK_B_BIN = "991240000013"
+MFO_BIN = "050440000012"
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    key: str
+    bin: str
+    kind: str
+    name: str
+    name_kk: str
+    name_ru: str
+    name_en: str
+    email: str
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    key: str
+    org: str
+    email: str
+    password: str
+    role: str
+    surname: str
+    given_name: str
+    patronymic: str
+    position: str
+    phone: str
+    language: str
+
+
+ORGS = [
+    DemoOrg(
+        "center",
+        CENTER_BIN,
+        "center",
+        "Sectoral IS center of the financial market (ARDFM)",
+        "Қаржы нарығының салалық АҚ орталығы (ҚНРДА)",
+        "Отраслевой центр ИБ финансового рынка (АРРФР)",
+        "Sectoral IS center of the financial market (ARDFM)",
+        "soc@aips.example.kz",
+    ),
+    DemoOrg(
+        "bank_a",
+        BANK_A_BIN,
+        "bank",
+        'JSC "Alatau Bank"',
+        "«Алатау Банк» АҚ",
+        "АО «Алатау Банк»",
+        "Alatau Bank JSC",
+        "security@alataubank.example.kz",
+    ),
+    DemoOrg(
+        "bank_b",
+        BANK_B_BIN,
+        "bank",
+        'JSC "Saryarka Bank"',
+        "«Сарыарқа Банк» АҚ",
+        "АО «Сарыарка Банк»",
+        "Saryarka Bank JSC",
+        "ib@saryarkabank.example.kz",
+    ),
+    DemoOrg(
+        "mfo",
+        MFO_BIN,
+        "microfinance",
+        'LLP "MFO Dala Credit"',
+        "«Дала Кредит» МҚҰ ЖШС",
+        "ТОО «МФО Дала Кредит»",
+        "Dala Credit MFO LLP",
+        "it@dalacredit.example.kz",
+    ),
+]
+
+USERS = [
+    DemoUser("center_admin", "center", "admin@aips.example.kz", "Center-Admin-2026",
+             "center_admin", "Akhmetov", "Daniyar", "Serikovich", "Head of AIPS operations",
+             "+7 701 100 00 01", "ru"),
+    DemoUser("center_analyst", "center", "analyst@aips.example.kz", "Center-Analyst-2026",
+             "center_analyst", "Nurlanova", "Aigerim", "", "Senior IS analyst",
+             "+7 701 100 00 02", "kk"),
+    DemoUser("auditor", "center", "auditor@aips.example.kz", "Center-Auditor-2026",
+             "auditor", "Ivanova", "Elena", "Petrovna", "Internal auditor",
+             "+7 701 100 00 03", "ru"),
+    DemoUser("bank_a_head", "bank_a", "head@alataubank.example.kz", "Alatau-Head-2026",
+             "org_head", "Suleimenov", "Yerlan", "", "Head of IS department",
+             "8 702 200 00 01", "ru"),
+    DemoUser("bank_a_maker", "bank_a", "maker@alataubank.example.kz", "Alatau-Maker-2026",
+             "org_responsible", "Kim", "Viktor", "", "IS engineer",
+             "8 702 200 00 02", "en"),
+    DemoUser("bank_a_viewer", "bank_a", "viewer@alataubank.example.kz", "Alatau-Viewer-2026",
+             "org_viewer", "Omarova", "Dana", "", "IT risk manager",
+             "8 702 200 00 03", "kk"),
+    DemoUser("bank_b_head", "bank_b", "head@saryarkabank.example.kz", "Saryarka-Head-2026",
+             "org_head", "Bekov", "Arman", "", "CISO",
+             "8 705 300 00 01", "ru"),
+    DemoUser("bank_b_maker", "bank_b", "maker@saryarkabank.example.kz", "Saryarka-Maker-2026",
+             "org_responsible", "Tulegenova", "Madina", "", "SOC analyst",
+             "8 705 300 00 02", "ru"),
+    DemoUser("mfo_head", "mfo", "head@dalacredit.example.kz", "Dala-Head-2026",
+             "org_head", "Sadykov", "Timur", "", "IT and IS director",
+             "8 707 400 00 01", "ru"),
+]  # fmt: skip
+
+
+@transaction.atomic
+def load_demo() -> dict[str, User]:
+    """Create the demo data unless it is there already; returns the users by persona key."""
+    actor = SystemActor(label="demo-loader")
+    orgs: dict[str, Organization] = {}
+    for spec in ORGS:
+        existing = Organization.objects.filter(bin=spec.bin).first()
+        orgs[spec.key] = existing or org_services.organization_create(
+            actor=actor,
+            name=spec.name,
+            name_kk=spec.name_kk,
+            name_ru=spec.name_ru,
+            name_en=spec.name_en,
+            bin=spec.bin,
+            email=spec.email,
+            kind=spec.kind,
+        )
+    users: dict[str, User] = {}
+    for person in USERS:
+        existing_user = User.objects.filter(email=person.email).first()
+        if existing_user is None:
+            existing_user = account_services.user_create(
+                actor=actor,
+                email=person.email,
+                surname=person.surname,
+                given_name=person.given_name,
+                patronymic=person.patronymic,
+                position=person.position,
+                organization_id=orgs[person.org].pk,
+                phones=[person.phone],
+                role=person.role,
+                language=person.language,
+            )
+            account_services.user_set_initial_password(
+                actor=actor, user=existing_user, password=person.password
+            )
+        users[person.key] = existing_user
+    return users

@@ -1,0 +1,80 @@
+"""Organization profiles (R67.3.2, R67.5)."""
+
+from typing import Any
+
+from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+
+class OrganizationKind(models.TextChoices):
+    BANK = "bank", _("Bank")
+    NONRESIDENT_BANK_BRANCH = "nonresident_bank_branch", _("Branch of a non-resident bank")
+    BANKING_OPERATIONS = (
+        "banking_operations",
+        _("Organization performing certain banking operations"),
+    )
+    MICROFINANCE = "microfinance", _("Microfinance organization")
+    OTHER_FINANCIAL = "other_financial", _("Other financial organization")
+    CENTER = "center", _("Sectoral IS center")
+
+
+class OrganizationStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class OrganizationQuerySet(models.QuerySet["Organization"]):
+    def visible_to(self, actor: Any) -> "OrganizationQuerySet":
+        """The tenant choke point (R67.4): the center sees every organization, anyone else
+        only their own."""
+        if actor is None or not actor.is_authenticated:
+            return self.none()
+        if actor.is_center:
+            return self.all()
+        return self.filter(pk=actor.organization_id)
+
+
+class Organization(models.Model):
+    name = models.CharField(_("name"), max_length=255)
+    name_kk = models.CharField(_("name in Kazakh"), max_length=255, blank=True)
+    name_ru = models.CharField(_("name in Russian"), max_length=255, blank=True)
+    name_en = models.CharField(_("name in English"), max_length=255, blank=True)
+    bin = models.CharField(_("BIN"), max_length=12, unique=True)
+    email = models.EmailField(_("e-mail"))
+    kind = models.CharField(_("kind"), max_length=32, choices=OrganizationKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=OrganizationStatus.choices,
+        default=OrganizationStatus.ACTIVE,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language when one was given, else the official name."""
+        language = (translation.get_language() or "ru")[:2]
+        localized: str = (
+            getattr(self, f"name_{language}", "") if language in {"kk", "ru", "en"} else ""
+        )
+        return localized or self.name
+
+    @property
+    def is_center(self) -> bool:
+        return self.kind == OrganizationKind.CENTER
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == OrganizationStatus.ACTIVE

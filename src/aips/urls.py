@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from aips.api import api
+from aips.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("", include("aips.accounts.urls")),
+    path("organizations/", include("aips.organizations.urls")),
+    path("api/v1/", api.urls),
+]
+
+handler403 = "aips.core.views.handler403"
+handler404 = "aips.core.views.handler404"
+handler500 = "aips.core.views.handler500"
