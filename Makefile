@@ -38,10 +38,11 @@ test-sqlite: venv
 	AIPS_DATABASE_URL= $(BIN)/pytest -q -m "not browser" -p no:cacheprovider
 
 test-postgres: venv
+	$(BIN)/aips i18n_compile
 	@sh scripts/postgres-tests.sh $(BIN)
 
 test-browser: venv
-	$(BIN)/aips compilemessages_if_needed
+	$(BIN)/aips i18n_compile
 	@echo "== browser tests (Playwright + /usr/bin/chromium)"
 	AIPS_DATABASE_URL= $(BIN)/pytest -q -m browser -p no:cacheprovider
 

@@ -4,11 +4,11 @@ from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from aips.accounts.api import router as users_router
-from aips.accounts.api_auth import BearerToken, BrowserSession
+from aips.accounts.api_auth import api_auth
 from aips.core import api_errors
 from aips.core.access import public
 from aips.organizations.api import router as organizations_router
@@ -28,7 +28,7 @@ api = NinjaAPI(
     version="1",
     description="The API of AIPS, the financial sector's system for IS events and incidents.",
     urls_namespace="api",
-    auth=[BearerToken(), BrowserSession()],
+    auth=api_auth(None),
     docs_url=None,
     throttle=_throttles(),
 )
@@ -50,5 +50,5 @@ def health(request: HttpRequest) -> Any:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception:  # any database failure means "not ready"
-        return 503, {"status": "unavailable", "database": "unreachable"}
-    return 200, {"status": "ok", "database": "ok"}
+        return Status(503, {"status": "unavailable", "database": "unreachable"})
+    return Status(200, {"status": "ok", "database": "ok"})

@@ -2,10 +2,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from aips.accounts import selectors, services
-from aips.core.access import require
+from aips.accounts.api_auth import api_auth
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 
@@ -63,8 +63,7 @@ class UserListParams(Schema):
     organization_id: int | None = None
 
 
-@router.get("", response=Page[UserOut], operation_id="users_list")
-@require(Perm.USER_VIEW)
+@router.get("", response=Page[UserOut], operation_id="users_list", auth=api_auth(Perm.USER_VIEW))
 def users_list(request: HttpRequest, params: Query[UserListParams]) -> Any:
     qs = selectors.user_list(actor=request.user)
     if params.organization_id is not None:
@@ -72,20 +71,21 @@ def users_list(request: HttpRequest, params: Query[UserListParams]) -> Any:
     return keyset_page(qs, after=params.after, limit=params.limit)
 
 
-@router.post("", response={201: UserOut}, operation_id="users_create")
-@require(Perm.USER_CREATE)
+@router.post(
+    "", response={201: UserOut}, operation_id="users_create", auth=api_auth(Perm.USER_CREATE)
+)
 def users_create(request: HttpRequest, payload: UserIn) -> Any:
-    return 201, services.user_create(actor=request.user, **payload.dict())
+    return Status(201, services.user_create(actor=request.user, **payload.dict()))
 
 
-@router.get("/{user_id}", response=UserOut, operation_id="users_get")
-@require(Perm.USER_VIEW)
+@router.get("/{user_id}", response=UserOut, operation_id="users_get", auth=api_auth(Perm.USER_VIEW))
 def users_get(request: HttpRequest, user_id: int) -> Any:
     return selectors.get_user_for(request.user, user_id)
 
 
-@router.patch("/{user_id}", response=UserOut, operation_id="users_update")
-@require(Perm.USER_UPDATE)
+@router.patch(
+    "/{user_id}", response=UserOut, operation_id="users_update", auth=api_auth(Perm.USER_UPDATE)
+)
 def users_update(request: HttpRequest, user_id: int, payload: UserPatch) -> Any:
     user = selectors.get_user_for(request.user, user_id)
     changes = payload.dict(exclude_unset=True, exclude_none=True)

@@ -1,33 +1,45 @@
-"""How API callers prove who they are: a personal bearer token, or the browser session with CSRF."""
+"""How API callers prove who they are — a personal bearer token, or the browser session with
+CSRF — and the permission check, done here so that a caller without the permission gets 403
+before the request body is even parsed (no 422 that hints at what the operation takes)."""
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
-from ninja.errors import HttpError
+from ninja.errors import AuthorizationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from aips.accounts.services import token_authenticate
+from aips.core.access import has_perm
+from aips.core.permissions import Perm
+
+
+def _admit(request: HttpRequest, user: Any, perm: Perm | None) -> Any:
+    if user is None:
+        return None
+    # Views read request.user whatever the auth method.
+    request.user = user
+    if perm is None or not has_perm(user, perm):
+        raise AuthorizationError(message="You do not have permission to do this.")
+    return user
 
 
 class BearerToken(HttpBearer):
+    def __init__(self, perm: Perm | None) -> None:
+        self.perm = perm
+        super().__init__()
+
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = token_authenticate(token)
-        if user is not None:
-            # Views and the permission check read request.user whatever the auth method.
-            request.user = user
-        return user
+        return _admit(request, token_authenticate(token), self.perm)
 
 
 class BrowserSession(APIKeyCookie):
-    """Django's session, but CSRF is checked only once we know the session is a real one, so an
-    anonymous caller gets 401 rather than a CSRF 403."""
+    """Django's session. CSRF is checked once we know the session is a real one, so an anonymous
+    caller gets 401 rather than a CSRF 403."""
 
-    param_name = "sessionid"
-
-    def __init__(self) -> None:
-        from django.conf import settings
-
+    def __init__(self, perm: Perm | None) -> None:
+        self.perm = perm
         self.param_name = settings.SESSION_COOKIE_NAME
         super().__init__(csrf=False)
 
@@ -37,4 +49,10 @@ class BrowserSession(APIKeyCookie):
             return None
         if check_csrf(request) is not None:
             raise HttpError(403, "CSRF check failed.")
-        return user
+        return _admit(request, user, self.perm)
+
+
+def api_auth(perm: Perm | None) -> list[Any]:
+    """The auth of one API operation: who may call it. `None` admits nobody — the API's default,
+    so an operation that declares nothing is denied."""
+    return [BearerToken(perm), BrowserSession(perm)]

@@ -1,5 +1,6 @@
-"""The permission choke point: every view and API operation is wrapped by `require(perm)` or
-marked `public`; the authorization-matrix test refuses any URL that is neither."""
+"""The permission choke point. Web views are wrapped by `require(perm)` or marked `public`; API
+operations declare `auth=api_auth(perm)` (aips.accounts.api_auth), which uses the same table.
+The authorization-matrix test refuses any URL that declares neither."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -35,22 +36,14 @@ def ensure_perm(user: Any, perm: Perm) -> None:
         raise Forbidden()
 
 
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
-
-
 def require(perm: Perm) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             user = request.user
             if not user.is_authenticated:
-                if _is_api(request):
-                    raise Forbidden()
                 return redirect_to_login(request.get_full_path())
             if not has_perm(user, perm):
-                if _is_api(request):
-                    raise Forbidden()
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

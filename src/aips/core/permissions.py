@@ -56,7 +56,8 @@ CENTER_ROLES = frozenset({Role.CENTER_ADMIN, Role.CENTER_ANALYST, Role.AUDITOR})
 _EVERYONE = frozenset({Perm.DASHBOARD_VIEW, Perm.PROFILE_VIEW, Perm.TOKEN_MANAGE})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.CENTER_ADMIN: frozenset(Perm),
+    # Center staff ask for nobody: they create accounts directly.
+    Role.CENTER_ADMIN: frozenset(Perm) - {Perm.USER_REQUEST_CREATE},
     Role.CENTER_ANALYST: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.USER_VIEW},
     Role.AUDITOR: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.USER_VIEW, Perm.USER_REQUEST_VIEW},
     Role.ORG_HEAD: _EVERYONE

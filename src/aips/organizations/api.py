@@ -2,9 +2,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
-from aips.core.access import require
+from aips.accounts.api_auth import api_auth
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.organizations import selectors, services
@@ -63,27 +63,43 @@ class ListParams(Schema):
     limit: int = 50
 
 
-@router.get("", response=Page[OrganizationOut], operation_id="organizations_list")
-@require(Perm.ORGANIZATION_VIEW)
+@router.get(
+    "",
+    response=Page[OrganizationOut],
+    operation_id="organizations_list",
+    auth=api_auth(Perm.ORGANIZATION_VIEW),
+)
 def organizations_list(request: HttpRequest, params: Query[ListParams]) -> Any:
     qs = selectors.organization_list(actor=request.user)
     return keyset_page(qs, after=params.after, limit=params.limit)
 
 
-@router.post("", response={201: OrganizationOut}, operation_id="organizations_create")
-@require(Perm.ORGANIZATION_CREATE)
+@router.post(
+    "",
+    response={201: OrganizationOut},
+    operation_id="organizations_create",
+    auth=api_auth(Perm.ORGANIZATION_CREATE),
+)
 def organizations_create(request: HttpRequest, payload: OrganizationIn) -> Any:
-    return 201, services.organization_create(actor=request.user, **payload.dict())
+    return Status(201, services.organization_create(actor=request.user, **payload.dict()))
 
 
-@router.get("/{org_id}", response=OrganizationOut, operation_id="organizations_get")
-@require(Perm.ORGANIZATION_VIEW)
+@router.get(
+    "/{org_id}",
+    response=OrganizationOut,
+    operation_id="organizations_get",
+    auth=api_auth(Perm.ORGANIZATION_VIEW),
+)
 def organizations_get(request: HttpRequest, org_id: int) -> Any:
     return selectors.get_organization_for(request.user, org_id)
 
 
-@router.patch("/{org_id}", response=OrganizationOut, operation_id="organizations_update")
-@require(Perm.ORGANIZATION_UPDATE)
+@router.patch(
+    "/{org_id}",
+    response=OrganizationOut,
+    operation_id="organizations_update",
+    auth=api_auth(Perm.ORGANIZATION_UPDATE),
+)
 def organizations_update(request: HttpRequest, org_id: int, payload: OrganizationPatch) -> Any:
     org = selectors.get_organization_for(request.user, org_id)
     changes = payload.dict(exclude_unset=True, exclude_none=True)

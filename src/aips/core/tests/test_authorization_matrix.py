@@ -1,0 +1,254 @@
+"""Every URL × every persona → the expected status (R57.5, R67.4).
+
+Objects in the matrix belong to bank A, so bank B's people must get 404 where they hold the
+permission ("not yours" looks exactly like "missing") and 403 where their role lacks it. A URL
+that is added without a row here fails `test_every_url_is_in_the_matrix`."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from aips.accounts import services as account_services
+from aips.accounts.models import User
+
+PERSONAS = [
+    "anon",
+    "center_admin",
+    "center_analyst",
+    "auditor",
+    "bank_a_head",
+    "bank_a_maker",
+    "bank_a_viewer",
+    "bank_b_head",
+    "bank_b_maker",
+]
+CENTER = ("center_admin", "center_analyst", "auditor")
+BANK_A = ("bank_a_head", "bank_a_maker", "bank_a_viewer")
+SIGNED_IN = [p for p in PERSONAS if p != "anon"]
+
+
+@dataclass
+class Row:
+    name: str
+    method: str
+    expect: dict[str, int]
+    kwargs: Callable[[dict[str, Any]], dict[str, Any]] = lambda objs: {}
+    data: dict[str, Any] | None = None
+    api: bool = False
+
+
+def statuses(default: int, **overrides: int) -> dict[str, int]:
+    table = dict.fromkeys(PERSONAS, default)
+    table.update(overrides)
+    return table
+
+
+def only(
+    ok: int, who: tuple[str, ...], *, other: int = 403, anon: int = 302, **extra: int
+) -> dict[str, int]:
+    table = statuses(other, anon=anon)
+    for persona in who:
+        table[persona] = ok
+    table.update(extra)
+    return table
+
+
+BANK_A_ORG = lambda o: {"pk": o["bank_a"].pk}  # noqa: E731
+BANK_A_USER = lambda o: {"pk": o["bank_a_maker"].pk}  # noqa: E731
+BANK_A_REQUEST = lambda o: {"pk": o["request"].pk}  # noqa: E731
+API_ORG = lambda o: {"org_id": o["bank_a"].pk}  # noqa: E731
+API_USER = lambda o: {"user_id": o["bank_a_maker"].pk}  # noqa: E731
+
+ROWS = [
+    # --- web UI --------------------------------------------------------------------------
+    Row("home", "GET", statuses(200, anon=302)),
+    Row("login", "GET", statuses(302, anon=200)),
+    Row("logout", "POST", statuses(302)),
+    Row("set_language", "POST", statuses(302), data={"language": "en", "next": "/"}),
+    Row("invitation_accept", "GET", statuses(404), kwargs=lambda o: {"token": "no-such-token"}),
+    Row("profile", "GET", statuses(200, anon=302)),
+    Row("token_list", "GET", statuses(200, anon=302)),
+    Row(
+        "token_revoke",
+        "POST",
+        statuses(404, anon=302, bank_a_maker=302),
+        kwargs=lambda o: {"pk": o["token"].pk},
+    ),
+    Row("organization_list", "GET", statuses(200, anon=302)),
+    Row("organization_create", "GET", only(200, ("center_admin",))),
+    Row(
+        "organization_detail",
+        "GET",
+        statuses(200, anon=302, bank_b_head=404, bank_b_maker=404),
+        kwargs=BANK_A_ORG,
+    ),
+    Row("organization_update", "GET", only(200, ("center_admin",)), kwargs=BANK_A_ORG),
+    Row("user_list", "GET", only(200, (*CENTER, "bank_a_head", "bank_b_head"))),
+    Row("user_create", "GET", only(200, ("center_admin",))),
+    Row(
+        "user_detail",
+        "GET",
+        only(200, (*CENTER, "bank_a_head"), bank_b_head=404),
+        kwargs=BANK_A_USER,
+    ),
+    Row("user_update", "GET", only(200, ("center_admin",)), kwargs=BANK_A_USER),
+    Row("user_reinvite", "POST", only(302, ("center_admin",)), kwargs=BANK_A_USER),
+    Row(
+        "user_request_list",
+        "GET",
+        only(200, ("center_admin", "auditor", "bank_a_head", "bank_b_head")),
+    ),
+    Row("user_request_create", "GET", only(200, ("bank_a_head", "bank_b_head"))),
+    Row(
+        "user_request_detail",
+        "GET",
+        only(200, ("center_admin", "auditor", "bank_a_head"), bank_b_head=404),
+        kwargs=BANK_A_REQUEST,
+    ),
+    Row(
+        "user_request_decide",
+        "POST",
+        only(422, ("center_admin",)),
+        kwargs=BANK_A_REQUEST,
+        data={"decision": "reject", "comment": ""},
+    ),
+    # --- API -----------------------------------------------------------------------------
+    Row("api:api-root", "GET", statuses(404), api=True),
+    Row("api:health", "GET", statuses(200), api=True),
+    Row("api:openapi-json", "GET", statuses(200), api=True),
+    Row("api:organizations_list", "GET", statuses(200, anon=401), api=True),
+    Row(
+        "api:organizations_create",
+        "POST",
+        only(422, ("center_admin",), anon=401),
+        data={},
+        api=True,
+    ),
+    Row(
+        "api:organizations_get",
+        "GET",
+        statuses(200, anon=401, bank_b_head=404, bank_b_maker=404),
+        kwargs=API_ORG,
+        api=True,
+    ),
+    Row(
+        "api:organizations_update",
+        "PATCH",
+        only(200, ("center_admin",), anon=401),
+        kwargs=API_ORG,
+        data={},
+        api=True,
+    ),
+    Row(
+        "api:users_list",
+        "GET",
+        only(200, (*CENTER, "bank_a_head", "bank_b_head"), anon=401),
+        api=True,
+    ),
+    Row(
+        "api:users_create",
+        "POST",
+        only(422, ("center_admin",), anon=401),
+        data={},
+        api=True,
+    ),
+    Row(
+        "api:users_get",
+        "GET",
+        only(200, (*CENTER, "bank_a_head"), anon=401, bank_b_head=404),
+        kwargs=API_USER,
+        api=True,
+    ),
+    Row(
+        "api:users_update",
+        "PATCH",
+        only(200, ("center_admin",), anon=401),
+        kwargs=API_USER,
+        data={},
+        api=True,
+    ),
+]
+
+
+def _all_url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns: list[Any], namespace: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, f"{namespace}{p.namespace}:" if p.namespace else namespace)
+            elif isinstance(p, URLPattern):
+                assert p.name, f"URL pattern {p.pattern} has no name"
+                names.add(f"{namespace}{p.name}")
+
+    walk(get_resolver().url_patterns, "")
+    return names
+
+
+def test_r57_5_every_url_is_in_the_matrix() -> None:
+    missing = _all_url_names() - {row.name for row in ROWS}
+    assert not missing, f"add these URLs to the authorization matrix: {sorted(missing)}"
+
+
+def test_r57_5_every_row_names_every_persona() -> None:
+    for row in ROWS:
+        assert set(row.expect) == set(PERSONAS), row.name
+
+
+@pytest.fixture
+def objects(personas: dict[str, User]) -> dict[str, Any]:
+    token, _raw = account_services.token_create(actor=personas["bank_a_maker"], name="ci")
+    request = account_services.user_request_create(
+        actor=personas["bank_a_head"],
+        email="new.colleague@alataubank.example.kz",
+        surname="Zhaksylykov",
+        given_name="Nurlan",
+        position="SOC engineer",
+        phones=["8 701 555 44 33"],
+        role="org_responsible",
+    )
+    return {
+        **personas,
+        "bank_a": personas["bank_a_head"].organization,
+        "token": token,
+        "request": request,
+    }
+
+
+def _cases() -> list[Any]:
+    return [
+        pytest.param(row, persona, id=f"{row.name}-{row.method}-{persona}")
+        for row in ROWS
+        for persona in PERSONAS
+    ]
+
+
+@pytest.mark.parametrize(("row", "persona"), _cases())
+def test_r57_5_r67_4_authorization_matrix(
+    row: Row, persona: str, objects: dict[str, Any], client_as: Callable[[str | None], Client]
+) -> None:
+    client = client_as(None if persona == "anon" else persona)
+    url = reverse(row.name, kwargs=row.kwargs(objects))
+    if row.api:
+        body = json.dumps(row.data) if row.data is not None else None
+        response = client.generic(row.method, url, body or "", content_type="application/json")
+    else:
+        response = client.generic(
+            row.method,
+            url,
+            "&".join(f"{k}={v}" for k, v in (row.data or {}).items()),
+            content_type="application/x-www-form-urlencoded",
+        )
+    expected = row.expect[persona]
+    assert response.status_code == expected, (
+        f"{row.method} {url} as {persona}: {response.status_code}, expected {expected}"
+    )
+    if row.api and response.status_code >= 400:
+        error = response.json()["error"]
+        assert set(error) == {"code", "message", "fields", "request_id"}
+        assert error["request_id"] == response["X-Request-ID"]

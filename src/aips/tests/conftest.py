@@ -1,0 +1,105 @@
+"""Browser-only fixtures: a real Chromium (Debian's /usr/bin/chromium, never a downloaded build)
+driven by Playwright against pytest-django's live server."""
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium hangs on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def _browser_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Playwright's sync API runs an event loop in the test thread, which trips Django's
+    # async-unsafe guard on every ORM call from the test. Only the browser tests turn it off.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The manifest storage needs `collectstatic`; the live server serves the app's static files
+    # straight from the finders instead.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def browser(_browser_settings: None) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh page in English (the language cookie the switcher would set); relative URLs go to
+    the live server."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 800}
+    )
+    context.add_cookies([{"name": "aips_language", "value": "en", "url": live_server.url}])
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+class Steps:
+    """`with steps("name"):` screenshots the page into test-artifacts/ when the step fails."""
+
+    def __init__(self, page: Any, directory: Path, test_name: str) -> None:
+        self.page = page
+        self.directory = directory
+        self.test_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name)
+        self.count = 0
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.count += 1
+        try:
+            yield
+        except BaseException:
+            slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+            target = self.directory / f"{self.test_name}-{self.count:02d}-{slug}.png"
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self.page.screenshot(path=str(target), full_page=True)
+                print(f"screenshot of the failing step: {target}")
+            except Exception as exc:  # never hide the real failure behind this one
+                print(f"could not save a screenshot of the failing step: {exc}")
+            raise
+
+
+@pytest.fixture
+def steps(page: Any, request: pytest.FixtureRequest) -> Steps:
+    directory = Path(
+        os.environ.get("AIPS_TEST_ARTIFACTS", request.config.rootpath / "test-artifacts")
+    )
+    return Steps(page, directory, request.node.name)
