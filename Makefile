@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	touch $@
 
 run: venv
-	$(BIN)/aips compilemessages_if_needed
+	$(BIN)/aips i18n_compile
 	$(BIN)/aips migrate --no-input
 	$(BIN)/aips collectstatic --no-input -v 0
 	$(BIN)/aips demo load
@@ -33,7 +33,7 @@ typecheck: venv
 	$(BIN)/mypy src
 
 test-sqlite: venv
-	$(BIN)/aips compilemessages_if_needed
+	$(BIN)/aips i18n_compile
 	@echo "== tests on SQLite"
 	AIPS_DATABASE_URL= $(BIN)/pytest -q -m "not browser" -p no:cacheprovider
 
@@ -54,7 +54,7 @@ openapi: venv
 
 messages: venv
 	cd src/aips && ../../$(BIN)/aips makemessages -l kk -l ru -l en --no-obsolete --no-location
-	$(BIN)/aips compilemessages_if_needed --force
+	$(BIN)/aips i18n_compile --force
 
 lock:
 	uv pip compile -q requirements.in --generate-hashes --python-version 3.11 -o requirements.lock

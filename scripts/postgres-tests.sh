@@ -1,6 +1,16 @@
 #!/bin/sh
 # Runs the whole non-browser suite against PostgreSQL when one is reachable; says so loudly when not.
-BIN="$1"
+#
+#   sh scripts/postgres-tests.sh .venv/bin
+#
+# The server comes from AIPS_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/aips when
+# something answers there. Nothing is created by hand: pytest-django creates the test database
+# itself (the settings name it test_aips; AIPS_TEST_DATABASE_NAME overrides), through the
+# server's `postgres` maintenance database, and drops it at the end. The database named in the
+# URL need not exist. An explicit AIPS_TEST_POSTGRES_URL that does not answer is a failure, not
+# a skip.
+set -eu
+BIN="${1:?usage: postgres-tests.sh VENV_BIN_DIR}"
 URL="${AIPS_TEST_POSTGRES_URL:-}"
 if [ -z "$URL" ]; then
   if "$BIN/python" -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then
@@ -8,8 +18,11 @@ if [ -z "$URL" ]; then
   fi
 fi
 if [ -z "$URL" ]; then
-  echo "== SKIPPED: tests on PostgreSQL (no AIPS_TEST_POSTGRES_URL and nothing answers on 127.0.0.1:5432)"
+  echo "=================================================================================="
+  echo "== SKIPPED: tests on PostgreSQL -- no AIPS_TEST_POSTGRES_URL, and nothing answers"
+  echo "== on 127.0.0.1:5432. Only SQLite was tested; set AIPS_TEST_POSTGRES_URL to run them."
+  echo "=================================================================================="
   exit 0
 fi
-echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'))"
-AIPS_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider
+echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'); test database ${AIPS_TEST_DATABASE_NAME:-test_aips}, created by pytest-django)"
+AIPS_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db

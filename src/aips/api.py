@@ -5,7 +5,7 @@ from typing import Any
 from django.db import connection
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema, Status
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from aips.accounts.api import router as users_router
 from aips.accounts.api_auth import api_auth
@@ -19,7 +19,7 @@ def _throttles() -> list[Any]:
 
     return [
         AnonRateThrottle(settings.AIPS_API_RATE_ANON),
-        AuthRateThrottle(settings.AIPS_API_RATE_USER),
+        UserRateThrottle(settings.AIPS_API_RATE_USER),
     ]
 
 

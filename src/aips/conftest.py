@@ -13,6 +13,8 @@ from aips.organizations.models import Organization
 def _fast_hashing(settings: pytest.FixtureRequest) -> None:
     # Argon2 is for production; tests only need a hasher that works.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+    # Assertions read English messages; tests of other languages ask for them explicitly.
+    settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
     # Tests do not run collectstatic; serve and reference files by their plain names.
     settings.STORAGES = {  # type: ignore[attr-defined]
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

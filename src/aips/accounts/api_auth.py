@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.errors import AuthorizationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
@@ -21,7 +22,7 @@ def _admit(request: HttpRequest, user: Any, perm: Perm | None) -> Any:
     # Views read request.user whatever the auth method.
     request.user = user
     if perm is None or not has_perm(user, perm):
-        raise AuthorizationError(message="You do not have permission to do this.")
+        raise AuthorizationError(message=_("You do not have permission to do this."))
     return user
 
 
@@ -48,7 +49,7 @@ class BrowserSession(APIKeyCookie):
         if not user.is_authenticated:
             return None
         if check_csrf(request) is not None:
-            raise HttpError(403, "CSRF check failed.")
+            raise HttpError(403, _("The form expired; reload the page and try again."))
         return _admit(request, user, self.perm)
 
 

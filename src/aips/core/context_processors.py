@@ -16,4 +16,6 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "aips_official_domain": settings.AIPS_OFFICIAL_DOMAIN,
         "aips_center_name": settings.AIPS_CENTER_NAME,
         "request_id": getattr(request, "request_id", ""),
+        # Each language named in itself, never translated into the current one.
+        "aips_languages": settings.LANGUAGES,
     }

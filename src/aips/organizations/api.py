@@ -19,7 +19,7 @@ Kind = Literal[
     "other_financial",
     "center",
 ]
-Status = Literal["active", "suspended"]
+OrgStatus = Literal["active", "suspended"]
 
 
 class OrganizationOut(Schema):
@@ -31,7 +31,7 @@ class OrganizationOut(Schema):
     bin: str
     email: str
     kind: Kind
-    status: Status
+    status: OrgStatus
     created_at: datetime
     updated_at: datetime
 
@@ -44,7 +44,7 @@ class OrganizationIn(Schema):
     bin: str
     email: str
     kind: Kind
-    status: Status = "active"
+    status: OrgStatus = "active"
 
 
 class OrganizationPatch(Schema):
@@ -55,7 +55,7 @@ class OrganizationPatch(Schema):
     bin: str | None = None
     email: str | None = None
     kind: Kind | None = None
-    status: Status | None = None
+    status: OrgStatus | None = None
 
 
 class ListParams(Schema):

@@ -1,7 +1,7 @@
 """Browser-only fixtures: a real Chromium (Debian's /usr/bin/chromium, never a downloaded build)
-driven by Playwright against pytest-django's live server."""
+driven by Playwright against pytest-django's live server (static files come from the finders:
+the root conftest switches to the plain storage, and the live server serves them)."""
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,20 +26,15 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def _browser_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def _allow_async_unsafe(monkeypatch: pytest.MonkeyPatch) -> None:
     # Playwright's sync API runs an event loop in the test thread, which trips Django's
-    # async-unsafe guard on every ORM call from the test. Only the browser tests turn it off.
+    # async-unsafe guard on every ORM call the test makes. Only the browser tests turn it off
+    # (a module-level os.environ here would turn it off for the whole session).
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The manifest storage needs `collectstatic`; the live server serves the app's static files
-    # straight from the finders instead.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 @pytest.fixture
-def browser(_browser_settings: None) -> Iterator[Any]:
+def browser(_allow_async_unsafe: None) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)"
@@ -99,7 +94,4 @@ class Steps:
 
 @pytest.fixture
 def steps(page: Any, request: pytest.FixtureRequest) -> Steps:
-    directory = Path(
-        os.environ.get("AIPS_TEST_ARTIFACTS", request.config.rootpath / "test-artifacts")
-    )
-    return Steps(page, directory, request.node.name)
+    return Steps(page, request.config.rootpath / "test-artifacts", request.node.name)
