@@ -1,11 +1,14 @@
 """Test personas: the demo dataset's people, in the center and two banks (plus an MFO)."""
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from aips.accounts.models import User
+from aips.core.access import REAUTH_SESSION_KEY
 from aips.organizations.models import Organization
 
 
@@ -50,6 +53,29 @@ def client_as(personas: dict[str, User]) -> Callable[[str | None], Client]:
         client.cookies["aips_language"] = "en"
         if key is not None:
             client.force_login(personas[key])
+            # As if both factors had just been entered: sensitive pages open without re-auth.
+            session = client.session
+            session[REAUTH_SESSION_KEY] = time.time()
+            session.save()
         return client
 
     return make
+
+
+def totp_code(user: User, *, step_offset: int = 0) -> str:
+    """The authenticator app's current code for a user's (first) TOTP device."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    assert device is not None, f"{user.email} has no authenticator"
+    code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift + step_offset)
+    return f"{code:06d}"
+
+
+def sign_in(client: Client, email: str, password: str, user: User) -> Any:
+    """The real two-step sign-in: password, then a TOTP code."""
+    first = client.post("/login/", {"email": email, "password": password})
+    assert first.status_code == 302, first.status_code
+    assert first["Location"] == "/login/verify/", first["Location"]
+    return client.post("/login/verify/", {"code": totp_code(user)})

@@ -1,6 +1,8 @@
 """The demo dataset: the center, two banks and a microfinance organization, with a user in every
 role. `make run` loads it once; the test personas are the same people."""
 
+import base64
+import hashlib
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -8,6 +10,7 @@ from django.db import transaction
 from aips.accounts import services as account_services
 from aips.accounts.models import User
 from aips.core.actors import SystemActor
+from aips.mfa import services as mfa_services
 from aips.organizations import services as org_services
 from aips.organizations.models import Organization
 
@@ -154,5 +157,17 @@ def load_demo() -> dict[str, User]:
             account_services.user_set_initial_password(
                 actor=actor, user=existing_user, password=person.password
             )
+            mfa_services.totp_install_known_key(
+                actor=actor, user=existing_user, key_hex=demo_totp_key(person.email)
+            )
         users[person.key] = existing_user
     return users
+
+
+def demo_totp_key(email: str) -> str:
+    """A fixed authenticator secret per demo person, so the printed secrets stay valid."""
+    return hashlib.sha1(f"aips-demo-totp:{email}".encode(), usedforsecurity=False).hexdigest()
+
+
+def demo_totp_secret(email: str) -> str:
+    return base64.b32encode(bytes.fromhex(demo_totp_key(email))).decode().rstrip("=")

@@ -2,7 +2,9 @@
 the defaults are the safe ones, so a bare `make run` is a closed, local, non-DEBUG server."""
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -45,25 +47,32 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "aips.core",
     "aips.audit",
     "aips.organizations",
     "aips.accounts",
+    "aips.mfa",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "aips.core.middleware.RequestIdMiddleware",
+    "aips.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "aips.accounts.middleware.SessionGuardMiddleware",
     "aips.core.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "aips.urls"
@@ -101,7 +110,11 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["aips.accounts.backends.EmailBackend"]
+# Axes first: it refuses locked-out accounts and addresses before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "aips.accounts.backends.EmailBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -120,6 +133,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AIPS_INVITATION_HOURS = env_int("AIPS_INVITATION_HOURS", 72, minimum=1)
+PASSWORD_RESET_TIMEOUT = env_int("AIPS_PASSWORD_RESET_SECONDS", 3600, minimum=300)
+
+# Lockout (R57.7): 5 failed passwords or second factors within 15 minutes lock the account and,
+# separately, the address they came from.
+AXES_FAILURE_LIMIT = env_int("AIPS_LOCKOUT_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AIPS_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_USE_ATTEMPT_EXPIRATION = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "aips.accounts.backends.axes_username"
+AXES_CLIENT_IP_CALLABLE = "aips.core.request_context.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "aips.accounts.views.locked_out"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# Behind a reverse proxy, how many proxies append to X-Forwarded-For (0 = trust only the peer).
+AIPS_PROXY_COUNT = env_int("AIPS_PROXY_COUNT", 1 if HTTPS else 0, minimum=0)
+
+# Second factor (R57.8) and sessions.
+OTP_TOTP_ISSUER = "AIPS"
+OTP_TOTP_TOLERANCE = 1
+# Lockout (axes) already bounds guessing; django-otp's own back-off would double-count.
+OTP_TOTP_THROTTLE_FACTOR = 0
+AIPS_PREAUTH_SECONDS = 300
+AIPS_SESSION_IDLE_SECONDS = env_int("AIPS_SESSION_IDLE_SECONDS", 15 * 60, minimum=60)
+AIPS_REAUTH_SECONDS = env_int("AIPS_REAUTH_SECONDS", 10 * 60, minimum=60)
+AIPS_WEBAUTHN_RP_ID = env_str("AIPS_WEBAUTHN_RP_ID") or (
+    urlsplit(AIPS_BASE_URL).hostname or "localhost"
+)
+AIPS_WEBAUTHN_ORIGIN = env_str("AIPS_WEBAUTHN_ORIGIN", AIPS_BASE_URL)
 
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
@@ -147,6 +189,7 @@ SESSION_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_NAME = "__Host-aips_session" if HTTPS else "aips_session"
 SESSION_COOKIE_AGE = env_int("AIPS_SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_SAVE_EVERY_REQUEST = False
 CSRF_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -197,12 +240,25 @@ AIPS_CONTACT_EMAIL = env_str("AIPS_CONTACT_EMAIL", "soc@aips.example.kz")
 AIPS_OFFICIAL_DOMAIN = env_str("AIPS_OFFICIAL_DOMAIN", "aips.example.kz")
 AIPS_CENTER_NAME = _("Sectoral information security center of the financial market")
 
-# API throttling (R57.28.1): per authenticated user, and per address for anonymous callers.
+# Rate limits (R57.28.1): API per user and per anonymous address; sign-in, second factor and
+# password reset per address and per account; failed token authentications per address.
 AIPS_API_RATE_USER = env_str("AIPS_API_RATE_USER", "1200/m")
 AIPS_API_RATE_ANON = env_str("AIPS_API_RATE_ANON", "120/m")
+AIPS_AUTH_RATE_IP = env_str("AIPS_AUTH_RATE_IP", "30/m")
+AIPS_AUTH_RATE_ACCOUNT = env_str("AIPS_AUTH_RATE_ACCOUNT", "10/m")
+AIPS_BAD_TOKEN_RATE_IP = env_str("AIPS_BAD_TOKEN_RATE_IP", "20/m")
 AIPS_API_PAGE_MAX = 200
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate limits and throttles live in the cache, so every server process must share it: Redis when
+# configured, else a table in the application database.
+_redis_url = env_str("AIPS_REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
+        if _redis_url
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "aips_cache"}
+    )
+}
 
 LOGGING = {
     "version": 1,
@@ -216,5 +272,5 @@ LOGGING = {
     },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stderr"], "level": env_str("AIPS_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("aips.accounts.urls")),
     path("organizations/", include("aips.organizations.urls")),
+    path("mfa/", include("aips.mfa.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -30,7 +30,7 @@ class EmailBackend(BaseBackend):
         return None
 
     def user_can_authenticate(self, user: User) -> bool:
-        return user.is_active and user.organization.is_active
+        return user.can_sign_in
 
     def get_user(self, user_id: int) -> User | None:
         try:
@@ -38,3 +38,8 @@ class EmailBackend(BaseBackend):
         except User.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """Lockout counts per account however the e-mail was capitalized."""
+    return str((credentials or {}).get("username") or "").strip().lower()

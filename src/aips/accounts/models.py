@@ -54,6 +54,8 @@ class User(AbstractBaseUser):
     )
     role = models.CharField(_("role"), max_length=32, choices=ROLE_CHOICES)
     is_active = models.BooleanField(_("active"), default=True)
+    blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True)
+    blocked_reason = models.TextField(_("reason for blocking"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,6 +80,15 @@ class User(AbstractBaseUser):
     @property
     def is_center(self) -> bool:
         return Role(self.role) in CENTER_ROLES
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.blocked_at is not None
+
+    @property
+    def can_sign_in(self) -> bool:
+        """One rule for passwords, sessions and tokens alike."""
+        return self.is_active and not self.is_blocked and self.organization.is_active
 
     @property
     def role_label(self) -> str:
@@ -197,3 +208,31 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class UserSessionQuerySet(models.QuerySet["UserSession"]):
+    def visible_to(self, actor: Any) -> "UserSessionQuerySet":
+        """One's own sessions only: ending someone else's goes through blocking."""
+        if actor is None or not actor.is_authenticated:
+            return self.none()
+        return self.filter(user_id=actor.pk)
+
+
+class UserSession(models.Model):
+    """A signed-in browser: lets a user see and end their sessions, and blocking end them all."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    second_factor = models.CharField(max_length=16, blank=True)
+
+    objects = UserSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id} from {self.ip}"

@@ -9,6 +9,8 @@ from aips.accounts.models import (
     UserQuerySet,
     UserRequest,
     UserRequestQuerySet,
+    UserSession,
+    UserSessionQuerySet,
 )
 
 
@@ -43,4 +45,15 @@ def get_token_for(actor: Any, pk: int) -> ApiToken:
     try:
         return ApiToken.objects.visible_to(actor).get(pk=pk)
     except ApiToken.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def session_list(*, actor: Any) -> UserSessionQuerySet:
+    return UserSession.objects.visible_to(actor)
+
+
+def get_session_for(actor: Any, pk: int) -> UserSession:
+    try:
+        return UserSession.objects.visible_to(actor).get(pk=pk)
+    except UserSession.DoesNotExist as exc:
         raise Http404 from exc

@@ -548,10 +548,225 @@ def token_authenticate(raw: str) -> User | None:
     if token is None or not token.is_usable:
         return None
     user = token.user
-    if not user.is_active or not user.organization.is_active:
+    if not user.can_sign_in:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         # Bookkeeping, not a state change worth an audit event.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return user
+
+
+# --- account security: blocking, lockout, second-factor reset, passwords (R57.7, R57.11) -------
+
+
+def _security_target(actor: Any, user: User) -> User:
+    """Center admins act on anyone, an organization's head on its own people only."""
+    ensure_perm(actor, Perm.USER_SECURITY)
+    target = User.objects.visible_to(actor).select_for_update().filter(pk=user.pk).first()
+    if target is None:
+        raise NotFound()
+    if target.pk == getattr(actor, "pk", None):
+        raise AppError(_("You cannot do this to your own account."), code="self", status=409)
+    return target
+
+
+def _reason(reason: str) -> str:
+    f = Fields()
+    text = f.required_text("reason", reason, max_length=2000)
+    f.raise_if_any()
+    return text
+
+
+@transaction.atomic
+def user_block(*, actor: Any, user: User, reason: str) -> User:
+    """Blocks at once: open sessions end and API tokens stop working (R57.7)."""
+    from aips.accounts.sessions import end_all_sessions
+
+    text = _reason(reason)
+    target = _security_target(actor, user)
+    if target.is_blocked:
+        return target
+    target.blocked_at = timezone.now()
+    target.blocked_reason = text
+    target.save(update_fields=["blocked_at", "blocked_reason", "updated_at"])
+    ended = end_all_sessions(target)
+    record(
+        actor=actor,
+        event=EventType.USER_BLOCKED,
+        target=target,
+        organization_id=target.organization_id,
+        details={"reason": text, "sessions_ended": ended},
+    )
+    return target
+
+
+@transaction.atomic
+def user_unblock(*, actor: Any, user: User, reason: str) -> User:
+    """Lifts a block and any lockout after failed attempts."""
+    from axes.utils import reset as axes_reset
+
+    text = _reason(reason)
+    target = _security_target(actor, user)
+    cleared = axes_reset(username=target.email)
+    was_blocked = target.is_blocked
+    target.blocked_at = None
+    target.blocked_reason = ""
+    target.save(update_fields=["blocked_at", "blocked_reason", "updated_at"])
+    if was_blocked:
+        record(
+            actor=actor,
+            event=EventType.USER_UNBLOCKED,
+            target=target,
+            organization_id=target.organization_id,
+            details={"reason": text},
+        )
+    if cleared or not was_blocked:
+        record(
+            actor=actor,
+            event=EventType.LOCKOUT_CLEARED,
+            target=target,
+            organization_id=target.organization_id,
+            details={"reason": text, "attempts_cleared": cleared},
+        )
+    return target
+
+
+@transaction.atomic
+def user_reset_second_factors(*, actor: Any, user: User, reason: str) -> None:
+    """For a lost phone or key: the person enrols again at the next sign-in."""
+    from aips.accounts.sessions import end_all_sessions
+    from aips.mfa.services import reset_all_factors
+
+    text = _reason(reason)
+    target = _security_target(actor, user)
+    reset_all_factors(actor=actor, user=target, reason=text)
+    end_all_sessions(target)
+
+
+def is_locked_out(email: str) -> bool:
+    from axes.models import AccessAttempt
+    from django.conf import settings as dj_settings
+
+    since = timezone.now() - dj_settings.AXES_COOLOFF_TIME
+    attempts = AccessAttempt.objects.filter(username=email.strip().lower(), attempt_time__gte=since)
+    failures = sum(int(a.failures_since_start) for a in attempts)
+    return failures >= int(dj_settings.AXES_FAILURE_LIMIT)
+
+
+@transaction.atomic
+def password_change(*, actor: User, current_password: str, new_password: str) -> None:
+    """The caller has already checked a fresh second factor (R57.11); this checks the rest."""
+    f = Fields()
+    if not actor.check_password(current_password):
+        f.add("current_password", _("The current password is wrong."))
+    try:
+        password_validation.validate_password(new_password, actor)
+    except ValidationError as exc:
+        for message in exc.messages:
+            f.add("new_password", message)
+    f.raise_if_any()
+    actor.set_password(new_password)
+    actor.save(update_fields=["password", "updated_at"])
+    record(
+        actor=actor,
+        event=EventType.PASSWORD_CHANGED,
+        target=actor,
+        organization_id=actor.organization_id,
+    )
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> None:
+    """Sends a reset link if the account exists and may sign in; says nothing either way."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    address = (email or "").strip().lower()
+    user = User.objects.select_related("organization").filter(email=address).first()
+    record(
+        actor=None,
+        event=EventType.PASSWORD_RESET_REQUESTED,
+        target=user,
+        organization_id=user.organization_id if user else None,
+        actor_label=address[:255],
+        details={"known": user is not None},
+    )
+    if user is None or not user.can_sign_in or not user.has_usable_password():
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = settings.AIPS_BASE_URL + reverse("password_reset_confirm", args=[uid, token])
+    language = user.language
+
+    def deliver() -> None:
+        with translation.override(language):
+            send_mail(
+                subject=_("AIPS: password reset"),
+                message=_(
+                    "Someone asked to reset your AIPS password. If it was you, open this link "
+                    "within an hour:\n\n%(link)s\n\nYou will still need your second factor to "
+                    "sign in. If it was not you, ignore this message and tell the sectoral IS "
+                    "center."
+                )
+                % {"link": link},
+                from_email=None,
+                recipient_list=[user.email],
+            )
+
+    transaction.on_commit(deliver)
+
+
+def password_reset_user(uidb64: str, token: str) -> User | None:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.http import urlsafe_base64_decode
+
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user = User.objects.select_related("organization").filter(pk=pk).first()
+    if user is None or not user.can_sign_in or not default_token_generator.check_token(user, token):
+        return None
+    return user
+
+
+@transaction.atomic
+def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
+    from aips.accounts.sessions import end_all_sessions
+
+    user = password_reset_user(uidb64, token)
+    if user is None:
+        raise NotFound(_("This link is not valid any more. Ask for a new one."))
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(fields={"new_password": list(exc.messages)}) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password", "updated_at"])
+    end_all_sessions(user)
+    record(
+        actor=user,
+        event=EventType.PASSWORD_RESET_DONE,
+        target=user,
+        organization_id=user.organization_id,
+    )
+    return user
+
+
+@transaction.atomic
+def login_locked_out(*, email: str) -> None:
+    record(
+        actor=None,
+        event=EventType.LOCKED_OUT,
+        actor_label=email[:255],
+        details={"email": email[:255]},
+    )
+
+
+@transaction.atomic
+def second_factor_failed(*, user: User) -> None:
+    record(
+        actor=user, event=EventType.MFA_FAILED, target=user, organization_id=user.organization_id
+    )

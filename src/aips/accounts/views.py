@@ -1,34 +1,89 @@
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import authenticate, update_session_auth_hash
+from django.contrib.auth.signals import user_login_failed
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from aips.accounts import selectors, services
+from aips.accounts import selectors, services, sessions
 from aips.accounts.forms import (
     LanguageForm,
     LoginForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    PasswordResetForm,
     PersonForm,
+    ReasonForm,
+    ReauthForm,
     RejectForm,
+    SecondFactorForm,
     SetPasswordForm,
     TokenForm,
+    TotpConfirmForm,
     UserForm,
 )
 from aips.accounts.models import ROLE_CHOICES, User, UserRequestStatus
-from aips.core.access import has_perm, public, require
+from aips.core import ratelimit
+from aips.core.access import has_perm, public, recently_authenticated, require
 from aips.core.errors import AppError, NotFound, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.permissions import CENTER_ROLES, Perm
+from aips.core.ratelimit import RateLimited
+from aips.core.request_context import client_ip
+from aips.mfa import selectors as mfa_selectors
+from aips.mfa import services as mfa_services
+from aips.mfa import webauthn
 from aips.organizations.selectors import organization_list
 
-# --- signing in and out ----------------------------------------------------------------------
+RECOVERY_SESSION_KEY = "aips_new_recovery_codes"
+RECOVERY_NEXT_KEY = "aips_recovery_next"
+LOCKED_MESSAGE = _lazy(
+    "Too many failed attempts. Sign-in is paused for 15 minutes; if you need access sooner, "
+    "contact your IS-unit head or the center."
+)
+
+# --- signing in: password, then a second factor (R57.8) ---------------------------------------
+
+
+def _too_many(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = render(request, "core/429.html", {"status": 429}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _safe_next(request: HttpRequest, target: str) -> str:
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _count_failure(request: HttpRequest, email: str) -> None:
+    """A failed second factor counts toward lockout exactly like a wrong password (R57.7)."""
+    user_login_failed.send(sender=__name__, credentials={"username": email}, request=request)
+
+
+def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """What axes shows once an account or address is locked: one message, no details."""
+    credentials = args[-1] if args and isinstance(args[-1], dict) else kwargs.get("credentials")
+    email = str((credentials or {}).get("username") or "")
+    services.login_locked_out(email=email)
+    sessions.drop_preauth(request)
+    form = LoginForm()
+    form.add_error(None, LOCKED_MESSAGE)
+    return render(request, "accounts/login.html", {"form": form, "next": ""}, status=429)
 
 
 @public
@@ -38,39 +93,154 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = LoginForm(request.POST or None)
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next") or "")
     if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"]
+        email = form.cleaned_data["email"].strip().lower()
+        try:
+            ratelimit.hit("login-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+            ratelimit.hit("login-account", email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
         user = authenticate(request, username=email, password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            return locked_out(request, {"username": email})
         if isinstance(user, User):
-            login(request, user)
-            services.login_succeeded(user=user)
-            target = request.POST.get("next") or request.GET.get("next") or ""
-            if not url_has_allowed_host_and_scheme(
-                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            ):
-                target = ""
-            return redirect(target or "home")
+            sessions.start_preauth(request, user, next_url)
+            if mfa_services.has_second_factor(user):
+                return redirect("login_verify")
+            return redirect("login_enroll")
         services.login_failed(email=email)
         # One message for every failure, so the form does not reveal which accounts exist.
         form.add_error(None, _("Wrong e-mail or password, or the account is not active."))
     return render(
         request,
         "accounts/login.html",
-        {"form": form, "next": request.GET.get("next", "")},
+        {"form": form, "next": next_url},
         status=401 if form.errors else 200,
+    )
+
+
+def _check_second_factor(request: HttpRequest, user: User, form: forms.Form) -> str | None:
+    """The factor the form proves — a WebAuthn assertion or a typed code — or None."""
+    assertion = form.cleaned_data.get("webauthn_response") or ""
+    if assertion:
+        ok = webauthn.authentication_verify(request, user, assertion, require_uv=True)
+        return "webauthn" if ok else None
+    code = form.cleaned_data.get("code") or ""
+    return mfa_services.verify_code(user=user, code=code) if code else None
+
+
+@public
+@never_cache
+def login_verify(request: HttpRequest) -> HttpResponse:
+    user = sessions.preauth_user(request)
+    if user is None:
+        return redirect("login")
+    if not mfa_services.has_second_factor(user):
+        return redirect("login_enroll")
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.hit("mfa-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+            ratelimit.hit("mfa-account", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        if services.is_locked_out(user.email):
+            return locked_out(request, {"username": user.email})
+        factor = _check_second_factor(request, user, form)
+        if factor is not None:
+            next_url = sessions.preauth_next(request)
+            sessions.sign_in(request, user, second_factor=factor)
+            return redirect(next_url or "home")
+        services.second_factor_failed(user=user)
+        _count_failure(request, user.email)
+        if services.is_locked_out(user.email):
+            return locked_out(request, {"username": user.email})
+        form.add_error("code", _("The code is not valid. Check the time on your phone."))
+    return render(
+        request,
+        "accounts/login_verify.html",
+        {"form": form, "has_webauthn": mfa_services.has_webauthn(user)},
+        status=401 if form.errors else 200,
+    )
+
+
+@public
+@never_cache
+def login_enroll(request: HttpRequest) -> HttpResponse:
+    """First sign-in: a second factor must be set up before anything else (R57.8)."""
+    user = sessions.preauth_user(request)
+    if user is None:
+        return redirect("login")
+    if mfa_services.has_second_factor(user):
+        return redirect("login_verify")
+    device = mfa_services.totp_setup(user=user)
+    form = TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.hit("mfa-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        try:
+            codes = mfa_services.totp_confirm(user=user, code=form.cleaned_data["code"])
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            _count_failure(request, user.email)
+            if services.is_locked_out(user.email):
+                return locked_out(request, {"username": user.email})
+        else:
+            next_url = sessions.preauth_next(request)
+            sessions.sign_in(request, user, second_factor="totp")
+            request.session[RECOVERY_SESSION_KEY] = codes
+            request.session[RECOVERY_NEXT_KEY] = next_url
+            return redirect("recovery_codes")
+    return render(
+        request,
+        "accounts/login_enroll.html",
+        {"form": form, "totp": totp_display(device, user)},
+        status=422 if form.errors else 200,
     )
 
 
 @public
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if isinstance(user, User):
-        services.logged_out(user=user)
-    logout(request)
+    sessions.sign_out(request)
     response = redirect("login")
     response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
+
+
+@require(Perm.PROFILE_VIEW)
+@never_cache
+@sensitive_post_parameters("password")
+def reauthenticate(request: HttpRequest) -> HttpResponse:
+    """Sensitive actions ask for both factors again (within AIPS_REAUTH_SECONDS)."""
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - require() admits only signed-in users
+    form = ReauthForm(request.POST or None)
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next") or "")
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.hit("reauth-account", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        password_ok = user.check_password(form.cleaned_data["password"])
+        factor = _check_second_factor(request, user, form) if password_ok else None
+        if factor is not None:
+            sessions.confirm_identity(request, user)
+            return redirect(next_url or "profile")
+        _count_failure(request, user.email)
+        if services.is_locked_out(user.email):
+            sessions.sign_out(request)
+            return locked_out(request, {"username": user.email})
+        form.add_error(None, _("The password or the code is not valid."))
+    return render(
+        request,
+        "accounts/reauthenticate.html",
+        {"form": form, "next": next_url, "has_webauthn": mfa_services.has_webauthn(user)},
+        status=401 if form.errors else 200,
+    )
 
 
 @public
@@ -137,6 +307,9 @@ def profile(request: HttpRequest) -> HttpResponse:
 def token_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # noqa: S101
+    if request.method == "POST" and not recently_authenticated(request):
+        # Creating a credential is sensitive: both factors again first.
+        return redirect(f"{reverse('reauthenticate')}?next={reverse('token_list')}")
     form = TokenForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and form.is_valid():
@@ -182,10 +355,18 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @require(Perm.USER_VIEW)
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.get_user_for(request.user, pk)
-    return render(request, "accounts/user_detail.html", {"person": person})
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "person": person,
+            "locked_out": services.is_locked_out(person.email),
+            "reason_form": ReasonForm(),
+        },
+    )
 
 
-@require(Perm.USER_CREATE)
+@require(Perm.USER_CREATE, fresh=True)
 def user_create(request: HttpRequest) -> HttpResponse:
     form = UserForm(
         request.POST or None,
@@ -212,7 +393,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require(Perm.USER_UPDATE)
+@require(Perm.USER_UPDATE, fresh=True)
 def user_update(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.get_user_for(request.user, pk)
     initial = {f: getattr(person, f) for f in UserForm.base_fields if hasattr(person, f)}
@@ -238,7 +419,7 @@ def user_update(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require(Perm.USER_UPDATE)
+@require(Perm.USER_UPDATE, fresh=True)
 @require_POST
 def user_reinvite(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.get_user_for(request.user, pk)
@@ -302,7 +483,7 @@ def user_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require(Perm.USER_REQUEST_DECIDE)
+@require(Perm.USER_REQUEST_DECIDE, fresh=True)
 @require_POST
 def user_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
@@ -335,3 +516,274 @@ def user_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
             for message in errors:
                 messages.error(request, message)
     return redirect("user_request_detail", pk=item.pk)
+
+
+# --- my security: second factors, recovery codes, sessions, password (R57.7, R57.8, R57.11) -----
+
+
+def totp_display(device: Any, user: User) -> dict[str, str]:
+    """What an authenticator app needs: the secret as text and as a QR code (inline SVG)."""
+    import base64
+
+    import segno
+
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    uri = str(device.config_url)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=4, dark="#0a3d6b")
+    return {
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "uri": uri,
+        "qr": qr,
+    }
+
+
+@require(Perm.PROFILE_VIEW)
+@never_cache
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """Shows freshly generated recovery codes once; reloading the page does not show them again."""
+    codes = request.session.pop(RECOVERY_SESSION_KEY, None) or []
+    next_url = request.session.pop(RECOVERY_NEXT_KEY, "") or ""
+    return render(
+        request,
+        "accounts/recovery_codes.html",
+        {"codes": codes, "next": _safe_next(request, next_url) or reverse("home")},
+    )
+
+
+@require(Perm.PROFILE_VIEW)
+@never_cache
+def security(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "totp_devices": mfa_selectors.totp_devices(actor=user),
+            "credentials": mfa_selectors.webauthn_credentials(actor=user),
+            "recovery_left": mfa_services.unused_recovery_codes(user),
+            "user_sessions": selectors.session_list(actor=user),
+            "current_session": request.session.session_key,
+        },
+    )
+
+
+@require(Perm.PROFILE_VIEW, fresh=True)
+@require_POST
+def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    request.session[RECOVERY_SESSION_KEY] = mfa_services.recovery_codes_regenerate(user=user)
+    request.session[RECOVERY_NEXT_KEY] = reverse("security")
+    return redirect("recovery_codes")
+
+
+@require(Perm.PROFILE_VIEW, fresh=True)
+@never_cache
+def totp_add(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    device = mfa_services.totp_setup(user=user)
+    form = TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = mfa_services.totp_confirm(user=user, code=form.cleaned_data["code"])
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Authenticator app added."))
+            if codes:
+                request.session[RECOVERY_SESSION_KEY] = codes
+                request.session[RECOVERY_NEXT_KEY] = reverse("security")
+                return redirect("recovery_codes")
+            return redirect("security")
+    return render(
+        request,
+        "accounts/totp_add.html",
+        {"form": form, "totp": totp_display(device, user)},
+        status=422 if form.errors else 200,
+    )
+
+
+@require(Perm.PROFILE_VIEW, fresh=True)
+@require_POST
+def factor_remove(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    try:
+        if kind == "totp":
+            mfa_services.totp_remove(user=user, device_id=pk)
+        elif kind == "webauthn":
+            mfa_services.webauthn_remove(user=user, credential_id=pk)
+        else:
+            raise Http404
+    except AppError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Second factor removed."))
+    return redirect("security")
+
+
+@require(Perm.PROFILE_VIEW)
+@require_POST
+def session_end(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    target = selectors.get_session_for(user, pk)
+    sessions.end_session(actor=user, user_session=target)
+    if target.session_key == request.session.session_key:
+        return redirect("login")
+    messages.success(request, _("Session ended."))
+    return redirect("security")
+
+
+@require(Perm.PROFILE_VIEW)
+@never_cache
+@sensitive_post_parameters("current_password", "new_password", "new_password_again")
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Current password plus a fresh second factor: a WebAuthn assertion with user verification
+    when the user has a security key (the biometric of R57.11), otherwise a TOTP code."""
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    needs_webauthn = mfa_services.has_webauthn(user)
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.hit("password-change", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        data = form.cleaned_data
+        if needs_webauthn:
+            factor_ok = bool(data["webauthn_response"]) and webauthn.authentication_verify(
+                request, user, data["webauthn_response"], require_uv=True
+            )
+        else:
+            code = data["code"] or ""
+            factor_ok = code.isdigit() and mfa_services.verify_code(user=user, code=code) == "totp"
+        if not factor_ok:
+            _count_failure(request, user.email)
+            form.add_error(
+                "code" if not needs_webauthn else None,
+                _("Confirm the change with your security key.")
+                if needs_webauthn
+                else _("The code is not valid. Check the time on your phone."),
+            )
+        else:
+            try:
+                services.password_change(
+                    actor=user,
+                    current_password=data["current_password"],
+                    new_password=data["new_password"],
+                )
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+            else:
+                update_session_auth_hash(request, user)
+                messages.success(request, _("Your password has been changed."))
+                return redirect("security")
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form, "needs_webauthn": needs_webauthn},
+        status=422 if form.errors else 200,
+    )
+
+
+@public
+@never_cache
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = PasswordResetForm(request.POST or None)
+    sent = False
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].strip().lower()
+        try:
+            ratelimit.hit("reset-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+            ratelimit.hit("reset-account", email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        services.password_reset_request(email=email)
+        sent = True
+    return render(request, "accounts/password_reset.html", {"form": form, "sent": sent})
+
+
+@public
+@never_cache
+@sensitive_post_parameters("password", "password_again")
+def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = services.password_reset_user(uidb64, token)
+    if user is None:
+        return render(
+            request,
+            "accounts/invitation_invalid.html",
+            {"message": _("This link is not valid any more. Ask for a new one.")},
+            status=404,
+        )
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_confirm(
+                uidb64=uidb64, token=token, new_password=form.cleaned_data["password"]
+            )
+        except ValidationFailed as exc:
+            for message in exc.fields.get("new_password", []):
+                form.add_error("password", message)
+        except NotFound as exc:
+            return render(
+                request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404
+            )
+        else:
+            messages.success(request, _("Your password is set. Sign in to continue."))
+            return redirect("login")
+    return render(
+        request,
+        "accounts/password_reset_confirm.html",
+        {"form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- blocking, lockout and second-factor reset by an administrator or head (R57.7) -------------
+
+
+def _security_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    person = selectors.get_user_for(request.user, pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason."))
+        return redirect("user_detail", pk=person.pk)
+    reason = form.cleaned_data["reason"]
+    try:
+        if action == "block":
+            services.user_block(actor=request.user, user=person, reason=reason)
+            messages.success(request, _("The account is blocked; its sessions were ended."))
+        elif action == "unblock":
+            services.user_unblock(actor=request.user, user=person, reason=reason)
+            messages.success(request, _("The account can sign in again."))
+        else:
+            services.user_reset_second_factors(actor=request.user, user=person, reason=reason)
+            messages.success(
+                request, _("Second factors removed; the user sets up a new one at sign-in.")
+            )
+    except AppError as exc:
+        messages.error(request, exc.message)
+    return redirect("user_detail", pk=person.pk)
+
+
+@require(Perm.USER_SECURITY, fresh=True)
+@require_POST
+def user_block(request: HttpRequest, pk: int) -> HttpResponse:
+    return _security_action(request, pk, "block")
+
+
+@require(Perm.USER_SECURITY, fresh=True)
+@require_POST
+def user_unblock(request: HttpRequest, pk: int) -> HttpResponse:
+    return _security_action(request, pk, "unblock")
+
+
+@require(Perm.USER_SECURITY, fresh=True)
+@require_POST
+def user_reset_mfa(request: HttpRequest, pk: int) -> HttpResponse:
+    return _security_action(request, pk, "reset_mfa")

@@ -23,6 +23,23 @@ class EventType(models.TextChoices):
     USER_REQUEST_REJECTED = "user_request:rejected", _("New-user request rejected")
     TOKEN_CREATED = "token:created", _("API token created")
     TOKEN_REVOKED = "token:revoked", _("API token revoked")
+    LOCKED_OUT = "auth:locked_out", _("Locked out after failed attempts")
+    LOCKOUT_CLEARED = "auth:lockout_cleared", _("Lockout lifted")
+    MFA_FAILED = "mfa:failed", _("Second factor failed")
+    MFA_ENROLLED = "mfa:enrolled", _("Authenticator app registered")
+    MFA_REMOVED = "mfa:removed", _("Second factor removed")
+    MFA_RESET = "mfa:reset", _("Second factors reset by an administrator")
+    WEBAUTHN_REGISTERED = "mfa:webauthn_registered", _("Security key registered")
+    RECOVERY_CODES_GENERATED = "mfa:recovery_codes_generated", _("Recovery codes generated")
+    RECOVERY_CODE_USED = "mfa:recovery_code_used", _("Recovery code used")
+    USER_BLOCKED = "user:blocked", _("User blocked")
+    USER_UNBLOCKED = "user:unblocked", _("User unblocked")
+    SESSION_ENDED = "auth:session_ended", _("Session ended")
+    SESSION_EXPIRED = "auth:session_expired", _("Session expired")
+    REAUTHENTICATED = "auth:reauthenticated", _("Identity confirmed again")
+    PASSWORD_CHANGED = "auth:password_changed", _("Password changed")
+    PASSWORD_RESET_REQUESTED = "auth:password_reset_requested", _("Password reset requested")
+    PASSWORD_RESET_DONE = "auth:password_reset_done", _("Password reset")
 
 
 class AuditEvent(models.Model):

@@ -2,18 +2,25 @@
 operations declare `auth=api_auth(perm)` (aips.accounts.api_auth), which uses the same table.
 The authorization-matrix test refuses any URL that declares neither."""
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Final, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from aips.core.errors import Forbidden
 from aips.core.permissions import ROLE_PERMISSIONS, Perm, Role
 
 PUBLIC: Final = "public"
+# Set in the session at sign-in and on re-authentication (aips.accounts.sessions).
+REAUTH_SESSION_KEY: Final = "aips_reauth_at"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -36,7 +43,14 @@ def ensure_perm(user: Any, perm: Perm) -> None:
         raise Forbidden()
 
 
-def require(perm: Perm) -> Callable[[F], F]:
+def recently_authenticated(request: HttpRequest) -> bool:
+    at = request.session.get(REAUTH_SESSION_KEY)
+    return isinstance(at, int | float) and time.time() - at <= settings.AIPS_REAUTH_SECONDS
+
+
+def require(perm: Perm, *, fresh: bool = False) -> Callable[[F], F]:
+    """`fresh`: a sensitive action, allowed only within minutes of entering both factors."""
+
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -45,9 +59,14 @@ def require(perm: Perm) -> Callable[[F], F]:
                 return redirect_to_login(request.get_full_path())
             if not has_perm(user, perm):
                 raise PermissionDenied
+            if fresh and not recently_authenticated(request):
+                target = request.get_full_path() if request.method == "GET" else ""
+                url = reverse("reauthenticate")
+                return redirect(f"{url}?{urlencode({'next': target})}" if target else url)
             return view(request, *args, **kwargs)
 
         wrapper.aips_permission = perm  # type: ignore[attr-defined]
+        wrapper.aips_fresh = fresh  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator

@@ -21,7 +21,7 @@ class RequestIdMiddleware:
         request.request_id = rid  # type: ignore[attr-defined]
         ctx = request_context.RequestContext(
             request_id=rid,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=request_context.client_ip(request),
             user_agent=request.headers.get("User-Agent", "")[:512],
         )
         token = request_context.bind(ctx)
@@ -56,3 +56,22 @@ class UserLanguageMiddleware:
                 translation.activate(language)
                 request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django and django-csp do not set themselves."""
+
+    PERMISSIONS_POLICY = (
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        "microphone=(), payment=(), usb=(), publickey-credentials-get=(self), "
+        "publickey-credentials-create=(self)"
+    )
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.PERMISSIONS_POLICY)
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response

@@ -19,6 +19,7 @@ class Perm(StrEnum):
     USER_VIEW = "user:view"
     USER_CREATE = "user:create"
     USER_UPDATE = "user:update"
+    USER_SECURITY = "user:security"
     USER_REQUEST_CREATE = "user_request:create"
     USER_REQUEST_VIEW = "user_request:view"
     USER_REQUEST_DECIDE = "user_request:decide"
@@ -64,6 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     | {
         Perm.ORGANIZATION_VIEW,
         Perm.USER_VIEW,
+        Perm.USER_SECURITY,
         Perm.USER_REQUEST_CREATE,
         Perm.USER_REQUEST_VIEW,
     },

@@ -1,10 +1,12 @@
 """Who is asking, from where: bound per request so services can stamp audit events without
 passing the HTTP request through the domain layer."""
 
+import ipaddress
 import re
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,29 @@ def new_request_id(incoming: str | None = None) -> str:
     if incoming and _SAFE_ID.match(incoming):
         return incoming
     return uuid.uuid4().hex
+
+
+def client_ip(request: Any) -> str | None:
+    """The caller's address. Behind AIPS_PROXY_COUNT trusted proxies, the address the outermost
+    trusted proxy saw; otherwise the TCP peer. Used by logs, audit, lockout and rate limits."""
+    from django.conf import settings
+
+    peer: str | None = request.META.get("REMOTE_ADDR")
+    hops = settings.AIPS_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if hops and forwarded:
+        chain = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if len(chain) >= hops:
+            candidate = chain[-hops]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                return peer
+    return peer
+
+
+def axes_client_ip(request: Any) -> str:
+    return client_ip(request) or ""
 
 
 def bind(ctx: RequestContext) -> object:

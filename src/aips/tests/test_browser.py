@@ -1,10 +1,13 @@
 """End-to-end checks in a real Chromium: what a person at the center actually clicks through.
 
-R57.26: the sign-in page shows the cyber-hygiene advice and its form turns autocomplete off.
+R57.26: the sign-in page shows the cyber-hygiene advice and its form turns autocomplete off;
+signing in takes the password, then the authenticator's code (R57.8).
 R67.5: the center registers an organization; a bad BIN is reported next to the BIN field.
 R67.6: the center creates an account for that organization; phones are normalized to E.164.
 And the interface switches to Kazakh from the language switcher."""
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,7 +31,8 @@ def _prop(page: Page, label: str) -> Any:
     )
 
 
-def _sign_in_as_center_admin(page: Page, steps: Any) -> None:
+def _sign_in_as_center_admin(page: Page, steps: Any, code: Callable[[User], str]) -> None:
+    admin = User.objects.get(email=ADMIN.email)
     with steps("login page in English"):
         response = page.goto("/login/")
         assert response is not None
@@ -44,6 +48,12 @@ def _sign_in_as_center_admin(page: Page, steps: Any) -> None:
         page.get_by_label("E-mail").fill(ADMIN.email)
         page.get_by_label("Password").fill(ADMIN.password)
         page.get_by_role("button", name="Sign in").click()
+    with steps("second factor: the authenticator's code"):
+        expect(page).to_have_url(re.compile(r"/login/verify/$"))
+        expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+        page.get_by_label("Code from your authenticator app").fill(code(admin))
+        page.get_by_role("button", name="Continue").click()
+    with steps("signed in"):
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
@@ -67,9 +77,12 @@ def _save(page: Page, path_part: str) -> int:
 
 
 def test_r57_26_r67_5_r67_6_center_admin_creates_org_and_user_then_reads_kazakh(
-    personas: dict[str, User], page: Page, steps: Any
+    personas: dict[str, User],
+    page: Page,
+    steps: Any,
+    authenticator_code: Callable[[User], str],
 ) -> None:
-    _sign_in_as_center_admin(page, steps)
+    _sign_in_as_center_admin(page, steps, authenticator_code)
     _open_new_organization_form(page, steps)
 
     with steps("R67.5 fill and save the organization"):
@@ -112,9 +125,12 @@ def test_r57_26_r67_5_r67_6_center_admin_creates_org_and_user_then_reads_kazakh(
 
 
 def test_r67_5_invalid_bin_is_reported_next_to_the_bin_field(
-    personas: dict[str, User], page: Page, steps: Any
+    personas: dict[str, User],
+    page: Page,
+    steps: Any,
+    authenticator_code: Callable[[User], str],
 ) -> None:
-    _sign_in_as_center_admin(page, steps)
+    _sign_in_as_center_admin(page, steps, authenticator_code)
     _open_new_organization_form(page, steps)
 
     with steps("R67.5 a BIN with a wrong check digit"):

@@ -10,13 +10,16 @@ from django.utils import timezone
 from aips.accounts import services
 from aips.accounts.models import ApiToken, User
 from aips.audit.models import AuditEvent, EventType
+from aips.conftest import sign_in, totp_code
 from aips.organizations import services as org_services
 
 
-def test_r57_6_login_with_email_and_audit(personas: dict[str, User]) -> None:
+def test_r57_6_r57_8_login_with_email_password_and_totp_with_audit(
+    personas: dict[str, User],
+) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    response = client.post(
-        "/login/", {"email": "Maker@AlatauBank.example.kz", "password": "Alatau-Maker-2026"}
+    response = sign_in(
+        client, "Maker@AlatauBank.example.kz", "Alatau-Maker-2026", personas["bank_a_maker"]
     )
     assert response.status_code == 302
     assert response["Location"] == "/"
@@ -40,10 +43,12 @@ def test_r57_6_failed_login_is_generic_and_audited(personas: dict[str, User], em
 
 
 def test_r57_6_login_redirect_stays_on_site(personas: dict[str, User]) -> None:
-    response = Client().post(
+    client = Client()
+    client.post(
         "/login/?next=https://evil.example.com/",
         {"email": "maker@alataubank.example.kz", "password": "Alatau-Maker-2026"},
     )
+    response = client.post("/login/verify/", {"code": totp_code(personas["bank_a_maker"])})
     assert response["Location"] == "/"
 
 
@@ -55,9 +60,10 @@ def test_r67_5_suspended_organization_cannot_sign_in(personas: dict[str, User]) 
         actor=personas["center_admin"], organization=bank, status="suspended"
     )
     assert client.get("/").status_code == 302
-    assert not Client().login(
-        username="maker@saryarkabank.example.kz", password="Saryarka-Maker-2026"
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        "/login/", {"email": "maker@saryarkabank.example.kz", "password": "Saryarka-Maker-2026"}
     )
+    assert response.status_code == 401
 
 
 def test_r57_6_personal_api_token_shown_once_hashed_and_revocable(

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from aips.accounts import services as account_services
-from aips.accounts.models import User
+from aips.accounts.models import User, UserSession
 
 PERSONAS = [
     "anon",
@@ -73,6 +75,57 @@ ROWS = [
     Row("invitation_accept", "GET", statuses(404), kwargs=lambda o: {"token": "no-such-token"}),
     Row("profile", "GET", statuses(200, anon=302)),
     Row("token_list", "GET", statuses(200, anon=302)),
+    Row("login_verify", "GET", statuses(302)),
+    Row("login_enroll", "GET", statuses(302)),
+    Row("reauthenticate", "GET", statuses(200, anon=302)),
+    Row("password_reset", "GET", statuses(200)),
+    Row(
+        "password_reset_confirm",
+        "GET",
+        statuses(404),
+        kwargs=lambda o: {"uidb64": "MQ", "token": "no-such-token"},
+    ),
+    Row("security", "GET", statuses(200, anon=302)),
+    Row("recovery_codes", "GET", statuses(200, anon=302)),
+    Row("recovery_codes_regenerate", "POST", statuses(302)),
+    Row("totp_add", "GET", statuses(200, anon=302)),
+    Row(
+        "factor_remove",
+        "POST",
+        statuses(404, anon=302, bank_a_maker=302),
+        kwargs=lambda o: {"kind": "totp", "pk": o["maker_device"].pk},
+    ),
+    Row(
+        "session_end",
+        "POST",
+        statuses(404, anon=302, bank_a_maker=302),
+        kwargs=lambda o: {"pk": o["maker_session"].pk},
+    ),
+    Row("password_change", "GET", statuses(200, anon=302)),
+    Row(
+        "user_block",
+        "POST",
+        only(302, ("center_admin", "bank_a_head"), bank_b_head=404),
+        kwargs=BANK_A_USER,
+        data={"reason": "left the bank"},
+    ),
+    Row(
+        "user_unblock",
+        "POST",
+        only(302, ("center_admin", "bank_a_head"), bank_b_head=404),
+        kwargs=BANK_A_USER,
+        data={"reason": "back from leave"},
+    ),
+    Row(
+        "user_reset_mfa",
+        "POST",
+        only(302, ("center_admin", "bank_a_head"), bank_b_head=404),
+        kwargs=BANK_A_USER,
+        data={"reason": "lost phone"},
+    ),
+    Row("webauthn_authenticate_options", "POST", statuses(200, anon=401)),
+    Row("webauthn_register_options", "POST", statuses(200, anon=302)),
+    Row("webauthn_register_verify", "POST", statuses(400, anon=302)),
     Row(
         "token_revoke",
         "POST",
@@ -212,11 +265,18 @@ def objects(personas: dict[str, User]) -> dict[str, Any]:
         phones=["8 701 555 44 33"],
         role="org_responsible",
     )
+    maker_device = TOTPDevice.objects.get(user=personas["bank_a_maker"])
+    # A signed-in browser of the maker's, as sign_in() would have recorded it.
+    maker_session = UserSession.objects.create(
+        user=personas["bank_a_maker"], session_key="k" * 32, last_seen_at=timezone.now()
+    )
     return {
         **personas,
         "bank_a": personas["bank_a_head"].organization,
         "token": token,
         "request": request,
+        "maker_device": maker_device,
+        "maker_session": maker_session,
     }
 
 

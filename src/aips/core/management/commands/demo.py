@@ -10,12 +10,20 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["load"])
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from aips.demo import ORGS, USERS, load_demo
+        from aips.demo import ORGS, USERS, demo_totp_secret, load_demo
 
         load_demo()
         names = {o.key: o.name_en for o in ORGS}
-        self.stdout.write("Demo sign-ins (demo data only; never use these passwords elsewhere):")
+        self.stdout.write(
+            "Demo sign-ins (demo data only; never use these secrets elsewhere).\n"
+            "Second factor: add the TOTP secret to an authenticator app, or run\n"
+            "  oathtool --totp -b SECRET   (Debian package oathtool)\n"
+        )
+        self.stdout.write(
+            f"  {'role':<16} {'organization':<28} {'e-mail':<34} {'password':<20} TOTP secret"
+        )
         for person in USERS:
             self.stdout.write(
-                f"  {person.role:<16} {names[person.org]:<52} {person.email:<34} {person.password}"
+                f"  {person.role:<16} {names[person.org][:28]:<28} {person.email:<34} "
+                f"{person.password:<20} {demo_totp_secret(person.email)}"
             )

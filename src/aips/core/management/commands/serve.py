@@ -1,16 +1,39 @@
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+from aips.env import env_int, env_str
+
+
+def tls_files() -> tuple[Path, Path] | None:
+    """The certificate chain and key from AIPS_TLS_CERT / AIPS_TLS_KEY, or None for plain HTTP.
+
+    Both or neither: half a TLS configuration is refused rather than silently served as HTTP.
+    """
+    cert, key = env_str("AIPS_TLS_CERT").strip(), env_str("AIPS_TLS_KEY").strip()
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise CommandError("AIPS_TLS_CERT and AIPS_TLS_KEY must be set together (or neither)")
+    paths = Path(cert), Path(key)
+    for name, path in zip(("AIPS_TLS_CERT", "AIPS_TLS_KEY"), paths, strict=True):
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise CommandError(f"{name}={path} is not a readable file")
+    return paths
 
 
 class Command(BaseCommand):
-    help = "Serve AIPS with gunicorn at AIPS_BIND (static files via whitenoise)."
+    help = (
+        "Serve AIPS with gunicorn at AIPS_BIND (static files via whitenoise); HTTPS with "
+        "TLS 1.2+ when AIPS_TLS_CERT and AIPS_TLS_KEY are set (R57.25)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        workers = os.environ.get("AIPS_WORKERS", "2")
+        workers = env_int("AIPS_WORKERS", 2, minimum=1)
         argv = [
             sys.executable,
             "-m",
@@ -19,13 +42,25 @@ class Command(BaseCommand):
             "--bind",
             settings.AIPS_BIND,
             "--workers",
-            workers,
+            str(workers),
             "--access-logfile",
             "-",
             "--forwarded-allow-ips",
-            os.environ.get("AIPS_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            env_str("AIPS_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            # Gunicorn 25.1+ opens a management socket at one fixed per-user path
+            # ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl): an extra control interface nobody
+            # asked for, and two servers under one user unlink each other's socket.
+            "--no-control-socket",
         ]
-        self.stdout.write(f"AIPS is serving at http://{settings.AIPS_BIND}/ (Ctrl-C stops it)")
+        scheme = "http"
+        tls = tls_files()
+        if tls is not None:
+            cert, key = tls
+            # The config module's ssl_context hook sets TLS 1.2 minimum and the cipher list.
+            argv += ["--config", "python:aips.gunicorn_conf"]
+            argv += ["--certfile", str(cert), "--keyfile", str(key)]
+            scheme = "https"
+        self.stdout.write(f"AIPS is serving at {scheme}://{settings.AIPS_BIND}/ (Ctrl-C stops it)")
         self.stdout.flush()
         # exec: gunicorn becomes this process, so Ctrl-C and service managers reach it directly.
         os.execv(sys.executable, argv)  # noqa: S606 - fixed argv, no shell

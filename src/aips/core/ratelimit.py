@@ -1,0 +1,52 @@
+"""Fixed-window rate limits in the shared cache (R57.28.1). Small on purpose: the API uses
+django-ninja's throttles; this covers sign-in, second factor, password reset and bad tokens."""
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from aips.core.errors import AppError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Rate":
+        count, _, unit = text.partition("/")
+        return cls(int(count), _UNITS[unit[:1]])
+
+
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        from django.utils.translation import gettext as _
+
+        super().__init__(_("Too many requests; retry later."))
+        self.retry_after = retry_after
+
+
+def hit(scope: str, key: str, rate: str) -> None:
+    """Count one event for (scope, key); raise RateLimited once the window's budget is spent."""
+    limit = Rate.parse(rate)
+    window = int(time.time() // limit.seconds)
+    cache_key = f"rl:{scope}:{key}:{window}"
+    # add() is atomic where the key is new; incr() is atomic on Redis and the database cache.
+    if cache.add(cache_key, 1, timeout=limit.seconds + 1):
+        count = 1
+    else:
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:
+            cache.add(cache_key, 1, timeout=limit.seconds + 1)
+            count = 1
+    if count > limit.count:
+        retry_after = max(1, int(limit.seconds - time.time() % limit.seconds))
+        raise RateLimited(retry_after)
