@@ -8,7 +8,12 @@ never `playwright install`."""
 
 import argparse
 import ast
+import base64
+import hashlib
+import hmac
+import struct
 import sys
+import time
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
@@ -45,14 +50,37 @@ def demo_sign_in(key: str = "center_admin") -> tuple[str, str]:
     raise SystemExit(f"no demo user {key!r} in src/aips/demo.py")
 
 
+def demo_totp_key(email: str) -> bytes:
+    """The demo person's authenticator secret; mirrors aips.demo.demo_totp_key (that module needs
+    a configured Django to import). `aips demo load` prints the same secret in base32."""
+    return hashlib.sha1(f"aips-demo-totp:{email}".encode(), usedforsecurity=False).digest()
+
+
+def totp_now(key: bytes, *, step: int = 30, digits: int = 6) -> str:
+    """RFC 6238 with django-otp's defaults (HMAC-SHA1, 30-second steps, 6 digits)."""
+    counter = struct.pack(">Q", int(time.time()) // step)
+    digest = hmac.new(key, counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 10**digits:0{digits}d}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", nargs="?", default="http://127.0.0.1:8000")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "screenshot.png")
     parser.add_argument("--language", default="en", choices=["kk", "ru", "en"])
+    parser.add_argument(
+        "--totp-secret", help="base32 authenticator secret (default: the demo one, as printed)"
+    )
     args = parser.parse_args()
     base = args.url.rstrip("/")
     email, password = demo_sign_in()
+    if args.totp_secret:
+        secret = args.totp_secret.strip().replace(" ", "").upper()
+        totp_key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    else:
+        totp_key = demo_totp_key(email)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -69,7 +97,11 @@ def main() -> int:
             page.locator("input[name=email]").fill(email)
             page.locator("input[name=password]").fill(password)
             page.locator("form[action='/login/'] button[type=submit]").click()
-            # Signed in: the sign-out button is in the header.
+            page.wait_for_url(lambda url: not url.endswith("/login/"))
+            if page.url.endswith("/login/verify/"):  # the second factor (R57.8)
+                page.locator("input[name=code]").fill(totp_now(totp_key))
+                page.locator("main form button[type=submit]").click()
+            # Signed in: the user's name and the sign-out button are in the header.
             expect(page.locator(".whoami")).to_be_visible()
             response = page.goto("/organizations/")
             if response is None or response.status != 200:

@@ -67,9 +67,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "aips.accounts.middleware.SessionGuardMiddleware",
     "aips.core.middleware.UserLanguageMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -148,7 +148,9 @@ AXES_LOCKOUT_CALLABLE = "aips.accounts.views.locked_out"
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 # Behind a reverse proxy, how many proxies append to X-Forwarded-For (0 = trust only the peer).
-AIPS_PROXY_COUNT = env_int("AIPS_PROXY_COUNT", 1 if HTTPS else 0, minimum=0)
+# When gunicorn terminates TLS itself (AIPS_TLS_CERT) there is no proxy to trust.
+_behind_proxy = HTTPS and not env_str("AIPS_TLS_CERT")
+AIPS_PROXY_COUNT = env_int("AIPS_PROXY_COUNT", 1 if _behind_proxy else 0, minimum=0)
 
 # Second factor (R57.8) and sessions.
 OTP_TOTP_ISSUER = "AIPS"

@@ -81,9 +81,12 @@ def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     email = str((credentials or {}).get("username") or "")
     services.login_locked_out(email=email)
     sessions.drop_preauth(request)
-    form = LoginForm()
-    form.add_error(None, LOCKED_MESSAGE)
-    return render(request, "accounts/login.html", {"form": form, "next": ""}, status=429)
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": LoginForm(), "next": "", "error_message": LOCKED_MESSAGE},
+        status=429,
+    )
 
 
 @public

@@ -4,13 +4,16 @@ request_id}}. The request id is the one in the X-Request-ID header and the serve
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from aips.core import ratelimit
 from aips.core.errors import AppError, FieldErrors
+from aips.core.request_context import client_ip
 
 log = logging.getLogger("aips.api")
 
@@ -60,7 +63,15 @@ def _field_name(loc: list[Any]) -> str:
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(AppError)
     def app_error(request: HttpRequest, exc: AppError) -> HttpResponse:
-        return error_response(request, exc.status, exc.message, code=exc.code, fields=exc.fields)
+        retry_after = getattr(exc, "retry_after", None)
+        return error_response(
+            request,
+            exc.status,
+            exc.message,
+            code=exc.code,
+            fields=exc.fields,
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
+        )
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -73,6 +84,14 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        # Failed authentications (no, bad, expired or revoked token) are limited per address, so
+        # guessing tokens is slow; ninja's throttles only count requests that did authenticate.
+        try:
+            ratelimit.hit(
+                "api-unauthenticated", client_ip(request) or "-", settings.AIPS_BAD_TOKEN_RATE_IP
+            )
+        except ratelimit.RateLimited as limited:
+            return app_error(request, limited)
         return error_response(
             request,
             401,

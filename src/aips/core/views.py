@@ -3,6 +3,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from aips.core.access import require
@@ -33,6 +34,30 @@ def handler404(request: HttpRequest, exception: Any = None) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    try:
+        return _bare_500(request) if _database_down() else _full_500(request)
+    except Exception:  # the error page itself must never fail
+        log.exception("error page failed")
+        return _bare_500(request)
+
+
+def _database_down() -> bool:
+    from django.db import connection
+
+    try:
+        connection.ensure_connection()
+    except Exception:
+        return True
+    return False
+
+
+def _bare_500(request: HttpRequest) -> HttpResponse:
+    rid = escape(getattr(request, "request_id", ""))
+    body = f"<!DOCTYPE html><title>500</title><h1>500</h1><p>Request id: <code>{rid}</code></p>"
+    return HttpResponse(body, status=500)
+
+
+def _full_500(request: HttpRequest) -> HttpResponse:
     return _error_page(
         request, 500, _("Internal error. Give the request id to the center's support.")
     )

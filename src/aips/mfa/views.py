@@ -51,7 +51,9 @@ def register_options(request: HttpRequest) -> HttpResponse:
 def register_verify(request: HttpRequest) -> HttpResponse:
     try:
         body = json.loads(request.body or b"{}")
-        name = str(body.get("name") or _("Security key"))[:100]
+        if not isinstance(body, dict):
+            raise TypeError("the body is not a JSON object")
+        name = str(body.get("name") or "").strip()[:100] or _("Security key")
         credential = webauthn.registration_verify(
             request, request.user, json.dumps(body.get("credential") or {}), name
         )
