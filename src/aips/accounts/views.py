@@ -652,18 +652,29 @@ def password_change(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)  # noqa: S101
     needs_webauthn = mfa_services.has_webauthn(user)
     form = PasswordChangeForm(request.POST or None)
+    if needs_webauthn:
+        del form.fields["code"]
     if request.method == "POST" and form.is_valid():
         try:
             ratelimit.hit("password-change", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
         except RateLimited as exc:
             return _too_many(request, exc)
         data = form.cleaned_data
+        if not user.check_password(data["current_password"]):
+            # Checked first, so a typo does not spend the security-key touch or TOTP code.
+            form.add_error("current_password", _("The current password is wrong."))
+            return render(
+                request,
+                "accounts/password_change.html",
+                {"form": form, "needs_webauthn": needs_webauthn},
+                status=422,
+            )
         if needs_webauthn:
             factor_ok = bool(data["webauthn_response"]) and webauthn.authentication_verify(
                 request, user, data["webauthn_response"], require_uv=True
             )
         else:
-            code = data["code"] or ""
+            code = data.get("code") or ""
             factor_ok = code.isdigit() and mfa_services.verify_code(user=user, code=code) == "totp"
         if not factor_ok:
             _count_failure(request, user.email)

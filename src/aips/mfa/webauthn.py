@@ -206,7 +206,7 @@ def registration_verify(
             "credential_id": credential.pk,
             "name": credential.name,
             "aaguid": verified.aaguid,
-            "fmt": str(verified.fmt.value),
+            "fmt": str(getattr(verified.fmt, "value", verified.fmt)),
             "user_verified": verified.user_verified,
             "backed_up": verified.credential_backed_up,
             "transports": credential.transports,

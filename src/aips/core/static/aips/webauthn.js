@@ -264,6 +264,12 @@
     });
   }
 
+  function hide(button, holderSelector) {
+    var holder = button.closest(holderSelector) || button;
+    holder.hidden = true;
+    holder.style.display = "none";
+  }
+
   function init() {
     var authenticate = document.querySelectorAll("[data-webauthn-authenticate]");
     var register = document.querySelectorAll("[data-webauthn-register-button]");
@@ -273,11 +279,12 @@
       typeof window.fetch === "function";
     var i;
     if (!supported) {
+      // An inline style: the stylesheet's button.primary { display } would win over [hidden].
       for (i = 0; i < authenticate.length; i++) {
-        authenticate[i].hidden = true;
+        hide(authenticate[i], "[data-webauthn-options]");
       }
       for (i = 0; i < register.length; i++) {
-        register[i].hidden = true;
+        hide(register[i], "[data-webauthn-register]");
       }
       return;
     }
