@@ -62,6 +62,40 @@ def client_as(personas: dict[str, User]) -> Callable[[str | None], Client]:
     return make
 
 
+@pytest.fixture
+def matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
+    """Bank A's objects that the authorization matrix requests as every persona."""
+    from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from aips.accounts import services as account_services
+    from aips.accounts.models import UserSession
+
+    token, _raw = account_services.token_create(actor=personas["bank_a_maker"], name="ci")
+    request = account_services.user_request_create(
+        actor=personas["bank_a_head"],
+        email="new.colleague@alataubank.example.kz",
+        surname="Zhaksylykov",
+        given_name="Nurlan",
+        position="SOC engineer",
+        phones=["8 701 555 44 33"],
+        role="org_responsible",
+    )
+    maker_device = TOTPDevice.objects.get(user=personas["bank_a_maker"])
+    # A signed-in browser of the maker's, as sign_in() would have recorded it.
+    maker_session = UserSession.objects.create(
+        user=personas["bank_a_maker"], session_key="k" * 32, last_seen_at=timezone.now()
+    )
+    return {
+        **personas,
+        "bank_a": personas["bank_a_head"].organization,
+        "token": token,
+        "request": request,
+        "maker_device": maker_device,
+        "maker_session": maker_session,
+    }
+
+
 def totp_code(user: User, *, step_offset: int = 0) -> str:
     """The authenticator app's current code for a user's (first) TOTP device."""
     from django_otp.oath import totp

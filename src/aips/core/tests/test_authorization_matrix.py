@@ -12,11 +12,6 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
-
-from aips.accounts import services as account_services
-from aips.accounts.models import User, UserSession
 
 PERSONAS = [
     "anon",
@@ -253,31 +248,15 @@ def test_r57_5_every_row_names_every_persona() -> None:
         assert set(row.expect) == set(PERSONAS), row.name
 
 
-@pytest.fixture
-def objects(personas: dict[str, User]) -> dict[str, Any]:
-    token, _raw = account_services.token_create(actor=personas["bank_a_maker"], name="ci")
-    request = account_services.user_request_create(
-        actor=personas["bank_a_head"],
-        email="new.colleague@alataubank.example.kz",
-        surname="Zhaksylykov",
-        given_name="Nurlan",
-        position="SOC engineer",
-        phones=["8 701 555 44 33"],
-        role="org_responsible",
+def perform(client: Client, row: Row, objects: dict[str, Any]) -> tuple[str, Any]:
+    url = reverse(row.name, kwargs=row.kwargs(objects))
+    if row.api:
+        body = json.dumps(row.data) if row.data is not None else None
+        return url, client.generic(row.method, url, body or "", content_type="application/json")
+    form = "&".join(f"{k}={v}" for k, v in (row.data or {}).items())
+    return url, client.generic(
+        row.method, url, form, content_type="application/x-www-form-urlencoded"
     )
-    maker_device = TOTPDevice.objects.get(user=personas["bank_a_maker"])
-    # A signed-in browser of the maker's, as sign_in() would have recorded it.
-    maker_session = UserSession.objects.create(
-        user=personas["bank_a_maker"], session_key="k" * 32, last_seen_at=timezone.now()
-    )
-    return {
-        **personas,
-        "bank_a": personas["bank_a_head"].organization,
-        "token": token,
-        "request": request,
-        "maker_device": maker_device,
-        "maker_session": maker_session,
-    }
 
 
 def _cases() -> list[Any]:
@@ -290,20 +269,13 @@ def _cases() -> list[Any]:
 
 @pytest.mark.parametrize(("row", "persona"), _cases())
 def test_r57_5_r67_4_authorization_matrix(
-    row: Row, persona: str, objects: dict[str, Any], client_as: Callable[[str | None], Client]
+    row: Row,
+    persona: str,
+    matrix_objects: dict[str, Any],
+    client_as: Callable[[str | None], Client],
 ) -> None:
     client = client_as(None if persona == "anon" else persona)
-    url = reverse(row.name, kwargs=row.kwargs(objects))
-    if row.api:
-        body = json.dumps(row.data) if row.data is not None else None
-        response = client.generic(row.method, url, body or "", content_type="application/json")
-    else:
-        response = client.generic(
-            row.method,
-            url,
-            "&".join(f"{k}={v}" for k, v in (row.data or {}).items()),
-            content_type="application/x-www-form-urlencoded",
-        )
+    url, response = perform(client, row, matrix_objects)
     expected = row.expect[persona]
     assert response.status_code == expected, (
         f"{row.method} {url} as {persona}: {response.status_code}, expected {expected}"
