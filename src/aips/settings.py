@@ -166,6 +166,8 @@ AIPS_WEBAUTHN_RP_ID = env_str("AIPS_WEBAUTHN_RP_ID") or (
 AIPS_WEBAUTHN_ORIGIN = env_str("AIPS_WEBAUTHN_ORIGIN", AIPS_BASE_URL)
 
 LANGUAGE_CODE = "ru"
+# Django ships no Kazakh date formats; ours are in aips/formats/kk.
+FORMAT_MODULE_PATH = ["aips.formats"]
 LANGUAGES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "aips_language"

@@ -706,11 +706,11 @@ def password_reset_request(*, email: str) -> None:
                 subject=_("AIPS: password reset"),
                 message=_(
                     "Someone asked to reset your AIPS password. If it was you, open this link "
-                    "within an hour:\n\n%(link)s\n\nYou will still need your second factor to "
-                    "sign in. If it was not you, ignore this message and tell the sectoral IS "
-                    "center."
+                    "(valid for %(minutes)d min):\n\n%(link)s\n\nYou will still need your "
+                    "second factor to sign in. If it was not you, ignore this message and tell "
+                    "the sectoral IS center."
                 )
-                % {"link": link},
+                % {"link": link, "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
                 from_email=None,
                 recipient_list=[user.email],
             )

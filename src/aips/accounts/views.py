@@ -719,7 +719,11 @@ def password_reset(request: HttpRequest) -> HttpResponse:
             return _too_many(request, exc)
         services.password_reset_request(email=email)
         sent = True
-    return render(request, "accounts/password_reset.html", {"form": form, "sent": sent})
+    return render(
+        request,
+        "accounts/password_reset.html",
+        {"form": form, "sent": sent, "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
+    )
 
 
 @public

@@ -12,8 +12,8 @@ MESSAGES = [
 ]
 PLURAL_MESSAGES = [
     ngettext_lazy(
-        "This password is too short. It must contain at least %(min_length)d character.",
-        "This password is too short. It must contain at least %(min_length)d characters.",
+        "This password is too short. It must contain at least %d character.",
+        "This password is too short. It must contain at least %d characters.",
         "min_length",
     ),
     ngettext_lazy(

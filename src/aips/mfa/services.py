@@ -63,7 +63,7 @@ def totp_setup(*, user: Any) -> TOTPDevice:
     """An unconfirmed authenticator for the enrolment page; it counts only once confirmed."""
     device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        device = TOTPDevice.objects.create(user=user, name="", confirmed=False)
     return device
 
 
@@ -202,7 +202,7 @@ def totp_install_known_key(*, actor: Any, user: Any, key_hex: str) -> TOTPDevice
     device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).first()
     if device is None:
         device = TOTPDevice.objects.create(
-            user=user, name="Demo authenticator", key=key_hex, confirmed=True
+            user=user, name="demo", key=key_hex, confirmed=True
         )
         record(
             actor=actor,
