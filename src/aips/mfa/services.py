@@ -201,9 +201,7 @@ def totp_install_known_key(*, actor: Any, user: Any, key_hex: str) -> TOTPDevice
         raise AppError(_("Only the command line may install a known secret."), status=403)
     device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(
-            user=user, name="demo", key=key_hex, confirmed=True
-        )
+        device = TOTPDevice.objects.create(user=user, name="demo", key=key_hex, confirmed=True)
         record(
             actor=actor,
             event=EventType.MFA_ENROLLED,
