@@ -242,6 +242,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 AIPS_CONTACT_PHONE = env_str("AIPS_CONTACT_PHONE", "+7 727 000 00 00")
 AIPS_CONTACT_EMAIL = env_str("AIPS_CONTACT_EMAIL", "soc@aips.example.kz")
 AIPS_OFFICIAL_DOMAIN = env_str("AIPS_OFFICIAL_DOMAIN", "aips.example.kz")
+# The audit journal's signing key lives outside the database (R57.17).
+AIPS_AUDIT_KEY_FILE = env_str("AIPS_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
+AIPS_AUDIT_ARCHIVE_DIR = env_str("AIPS_AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit-archive"))
+# Entries stay online at least 3 months (R57.17); archives are kept at least 5 years.
+AIPS_AUDIT_ONLINE_DAYS = env_int("AIPS_AUDIT_ONLINE_DAYS", 92, minimum=92)
+AIPS_AUDIT_ARCHIVE_YEARS = env_int("AIPS_AUDIT_ARCHIVE_YEARS", 5, minimum=5)
+AIPS_AUDIT_CHECKPOINT_MINUTES = env_int("AIPS_AUDIT_CHECKPOINT_MINUTES", 10, minimum=1)
 AIPS_CENTER_NAME = _("Sectoral information security center of the financial market")
 
 # Rate limits (R57.28.1): API per user and per anonymous address; sign-in, second factor and

@@ -1,6 +1,8 @@
-"""The audit journal. This is the seam: services append one row per state change in the same
-transaction. The tamper-evident hash chain, checkpoints and archiving arrive with the audit issue;
-they build on this table and on `audit.services.record`."""
+"""The tamper-evident audit journal (R57.17): every state change appends one entry in the same
+transaction. See audit/verifier.py for the hashing and audit/db.py for the database guards."""
+
+from datetime import UTC
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -40,20 +42,47 @@ class EventType(models.TextChoices):
     PASSWORD_CHANGED = "auth:password_changed", _("Password changed")
     PASSWORD_RESET_REQUESTED = "auth:password_reset_requested", _("Password reset requested")
     PASSWORD_RESET_DONE = "auth:password_reset_done", _("Password reset")
+    AUDIT_EXPORTED = "audit:exported", _("Audit journal exported")
+    AUDIT_ARCHIVED = "audit:archived", _("Audit entries archived")
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def visible_to(self, actor: Any) -> "AuditEventQuerySet":
+        """Auditors and the center's administrators see the whole journal; an organization's head
+        only its own organization's entries; nobody else anything."""
+        from aips.core.access import has_perm
+        from aips.core.permissions import Perm
+
+        if actor is None or not actor.is_authenticated or not has_perm(actor, Perm.AUDIT_VIEW):
+            return self.none()
+        if actor.is_center:
+            return self.all()
+        return self.filter(organization_id=actor.organization_id)
 
 
 class AuditEvent(models.Model):
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    event = models.CharField(max_length=64, choices=EventType.choices, db_index=True)
+    """One journal entry's content. Immutable: the database refuses UPDATE, and DELETE is allowed
+    only for entries already sealed into an archive segment (see audit/db.py)."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    at = models.DateTimeField(db_index=True)
+    event = models.CharField(max_length=64, db_index=True)
+    actor_kind = models.CharField(max_length=16)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_label = models.CharField(max_length=255, blank=True)
     organization = models.ForeignKey(
         "organizations.Organization",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     target_type = models.CharField(max_length=64, blank=True)
@@ -63,8 +92,95 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
-        ordering = ["id"]
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["organization", "seq"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.event}"
+        return f"#{self.seq} {self.event}"
+
+    @property
+    def event_label(self) -> str:
+        try:
+            return str(EventType(self.event).label)
+        except ValueError:
+            return self.event
+
+    def payload(self) -> dict[str, Any]:
+        """The exact content the leaf hash covers."""
+        at = self.at.astimezone(UTC)
+        return {
+            "seq": self.seq,
+            "at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "event": self.event,
+            "actor_kind": self.actor_kind,
+            "actor_id": self.actor_id,
+            "actor_label": self.actor_label,
+            "organization_id": self.organization_id,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "ip": self.ip,
+            "user_agent": self.user_agent,
+            "request_id": self.request_id,
+            "details": self.details,
+        }
+
+
+class AuditEntry(models.Model):
+    """The hash chain: never updated or deleted, so it stays checkable after archiving."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    leaf_hash = models.CharField(max_length=64)
+    chain_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"entry {self.seq}"
+
+
+class AuditHead(models.Model):
+    """The last sequence number and chain hash; its row lock makes one writer at a time."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    chain_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"head at {self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed Merkle tree head (RFC 9162 style) over the first `tree_size` entries."""
+
+    tree_size = models.BigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    created_at = models.CharField(max_length=32)  # the exact signed text, UTC ISO 8601
+    public_key = models.CharField(max_length=64)  # base64 raw Ed25519
+    signature = models.CharField(max_length=128)  # base64
+
+    class Meta:
+        ordering = ["tree_size", "id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at {self.tree_size}"
+
+
+class AuditSegment(models.Model):
+    """An archived, sealed range of entries whose content left the database."""
+
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    manifest_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_seq"]
+
+    def __str__(self) -> str:
+        return f"segment {self.first_seq}-{self.last_seq}"

@@ -15,6 +15,7 @@ class SystemActor:
     is_center: bool = True
     pk: None = None
     organization_id: None = None
+    actor_kind: str = "system"
 
     @property
     def email(self) -> str:

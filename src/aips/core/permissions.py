@@ -23,6 +23,8 @@ class Perm(StrEnum):
     USER_REQUEST_CREATE = "user_request:create"
     USER_REQUEST_VIEW = "user_request:view"
     USER_REQUEST_DECIDE = "user_request:decide"
+    AUDIT_VIEW = "audit:view"
+    AUDIT_EXPORT = "audit:export"
 
 
 class Role(StrEnum):
@@ -60,7 +62,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     # Center staff ask for nobody: they create accounts directly.
     Role.CENTER_ADMIN: frozenset(Perm) - {Perm.USER_REQUEST_CREATE},
     Role.CENTER_ANALYST: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.USER_VIEW},
-    Role.AUDITOR: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.USER_VIEW, Perm.USER_REQUEST_VIEW},
+    Role.AUDITOR: _EVERYONE
+    | {
+        Perm.ORGANIZATION_VIEW,
+        Perm.USER_VIEW,
+        Perm.USER_REQUEST_VIEW,
+        Perm.AUDIT_VIEW,
+        Perm.AUDIT_EXPORT,
+    },
     Role.ORG_HEAD: _EVERYONE
     | {
         Perm.ORGANIZATION_VIEW,
@@ -68,6 +77,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.USER_SECURITY,
         Perm.USER_REQUEST_CREATE,
         Perm.USER_REQUEST_VIEW,
+        Perm.AUDIT_VIEW,
+        Perm.AUDIT_EXPORT,
     },
     Role.ORG_RESPONSIBLE: _EVERYONE | {Perm.ORGANIZATION_VIEW},
     Role.ORG_VIEWER: _EVERYONE | {Perm.ORGANIZATION_VIEW},

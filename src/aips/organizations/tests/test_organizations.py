@@ -111,7 +111,7 @@ def test_r67_3_2_update_changes_only_given_fields_and_audits_the_diff(
     assert response.status_code == 200
     bank.refresh_from_db()
     assert (bank.status, bank.name_en, bank.bin) == ("suspended", "Saryarka Bank", "991240000013")
-    event = AuditEvent.objects.filter(event=EventType.ORGANIZATION_UPDATED).latest("id")
+    event = AuditEvent.objects.filter(event=EventType.ORGANIZATION_UPDATED).latest("seq")
     assert event.details["changes"] == {
         "name_en": ["Saryarka Bank JSC", "Saryarka Bank"],
         "status": ["active", "suspended"],
