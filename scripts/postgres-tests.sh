@@ -24,5 +24,7 @@ if [ -z "$URL" ]; then
   echo "=================================================================================="
   exit 0
 fi
-echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'); test database ${AIPS_TEST_DATABASE_NAME:-test_aips}, created by pytest-django)"
+# One test database per run, so two checkouts testing on one server never trip over each other.
+export AIPS_TEST_DATABASE_NAME="${AIPS_TEST_DATABASE_NAME:-test_aips_$$}"
+echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'); test database $AIPS_TEST_DATABASE_NAME, created by pytest-django)"
 AIPS_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db
