@@ -7,7 +7,7 @@ AIPS_DATA_DIR ?= ./var
 export AIPS_BIND AIPS_DATA_DIR
 
 .DEFAULT_GOAL := venv
-.PHONY: venv run test lint typecheck test-sqlite test-postgres test-browser openapi messages lock clean
+.PHONY: bench venv run test lint typecheck test-sqlite test-postgres test-browser openapi messages lock clean
 
 venv: $(VENV)/.installed
 
@@ -48,6 +48,9 @@ test-browser: venv
 
 test: lint typecheck test-sqlite test-postgres test-browser
 	@echo "make test: all checks passed"
+
+bench: venv
+	@sh scripts/bench.sh $(BIN)
 
 openapi: venv
 	$(BIN)/aips export_openapi > docs/openapi.json

@@ -5,10 +5,11 @@
 #
 # The server comes from AIPS_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/aips when
 # something answers there. Nothing is created by hand: pytest-django creates the test database
-# itself (the settings name it test_aips; AIPS_TEST_DATABASE_NAME overrides), through the
-# server's `postgres` maintenance database, and drops it at the end. The database named in the
-# URL need not exist. An explicit AIPS_TEST_POSTGRES_URL that does not answer is a failure, not
-# a skip.
+# itself, through the server's `postgres` maintenance database, and drops it at the end. Its name
+# is the settings' TEST NAME, AIPS_TEST_DATABASE_NAME: test_aips_<pid> here unless set (a run
+# that is killed leaves its database behind; `dropdb test_aips_<pid>` clears it). The database
+# named in the URL need not exist. An explicit AIPS_TEST_POSTGRES_URL that does not answer is a
+# failure, not a skip.
 set -eu
 BIN="${1:?usage: postgres-tests.sh VENV_BIN_DIR}"
 URL="${AIPS_TEST_POSTGRES_URL:-}"

@@ -38,7 +38,11 @@ SECRET_KEY = _secret_key()
 AIPS_BIND = env_str("AIPS_BIND", "127.0.0.1:8000")
 ALLOWED_HOSTS = env_list("AIPS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("AIPS_CSRF_TRUSTED_ORIGINS", [])
-AIPS_BASE_URL = env_str("AIPS_BASE_URL", f"http://{AIPS_BIND}").rstrip("/")
+# Links in e-mails and the WebAuthn origin. Locally "localhost", not 127.0.0.1: a WebAuthn
+# relying party must be a host name.
+AIPS_BASE_URL = env_str(
+    "AIPS_BASE_URL", f"http://{AIPS_BIND.replace('127.0.0.1:', 'localhost:')}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

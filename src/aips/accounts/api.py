@@ -72,7 +72,10 @@ def users_list(request: HttpRequest, params: Query[UserListParams]) -> Any:
 
 
 @router.post(
-    "", response={201: UserOut}, operation_id="users_create", auth=api_auth(Perm.USER_CREATE)
+    "",
+    response={201: UserOut},
+    operation_id="users_create",
+    auth=api_auth(Perm.USER_CREATE, fresh=True),
 )
 def users_create(request: HttpRequest, payload: UserIn) -> Any:
     return Status(201, services.user_create(actor=request.user, **payload.dict()))
@@ -84,7 +87,10 @@ def users_get(request: HttpRequest, user_id: int) -> Any:
 
 
 @router.patch(
-    "/{user_id}", response=UserOut, operation_id="users_update", auth=api_auth(Perm.USER_UPDATE)
+    "/{user_id}",
+    response=UserOut,
+    operation_id="users_update",
+    auth=api_auth(Perm.USER_UPDATE, fresh=True),
 )
 def users_update(request: HttpRequest, user_id: int, payload: UserPatch) -> Any:
     user = selectors.get_user_for(request.user, user_id)

@@ -147,6 +147,15 @@ def end_session(*, actor: User, user_session: UserSession) -> None:
     )
 
 
+def end_other_sessions(user: Any, *, keep: str) -> int:
+    """After a password change, every other browser of this user signs in again."""
+    rows = list(UserSession.objects.filter(user_id=user.pk).exclude(session_key=keep))
+    for row in rows:
+        _store(row.session_key).delete()
+    UserSession.objects.filter(pk__in=[r.pk for r in rows]).delete()
+    return len(rows)
+
+
 def end_all_sessions(user: Any) -> int:
     """Called inside blocking/reset services: every browser of this user is signed out now."""
     rows = list(UserSession.objects.filter(user_id=user.pk))

@@ -49,8 +49,8 @@ from aips.organizations.selectors import organization_list
 RECOVERY_SESSION_KEY = "aips_new_recovery_codes"
 RECOVERY_NEXT_KEY = "aips_recovery_next"
 LOCKED_MESSAGE = _lazy(
-    "Too many failed attempts. Sign-in is paused for 15 minutes; if you need access sooner, "
-    "contact your IS-unit head or the center."
+    "Too many failed attempts. Sign-in is paused for %(minutes)d min; if you need access "
+    "sooner, contact your IS-unit head or the center."
 )
 
 # --- signing in: password, then a second factor (R57.8) ---------------------------------------
@@ -79,12 +79,20 @@ def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """What axes shows once an account or address is locked: one message, no details."""
     credentials = args[-1] if args and isinstance(args[-1], dict) else kwargs.get("credentials")
     email = str((credentials or {}).get("username") or "")
-    services.login_locked_out(email=email)
+    # Our views and axes' middleware may both end up here for one request: record it once.
+    if not getattr(request, "_aips_lockout_recorded", False):
+        request._aips_lockout_recorded = True  # type: ignore[attr-defined]
+        services.login_locked_out(email=email)
     sessions.drop_preauth(request)
     return render(
         request,
         "accounts/login.html",
-        {"form": LoginForm(), "next": "", "error_message": LOCKED_MESSAGE},
+        {
+            "form": LoginForm(),
+            "next": "",
+            "error_message": LOCKED_MESSAGE
+            % {"minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
+        },
         status=429,
     )
 
@@ -661,7 +669,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
             return _too_many(request, exc)
         data = form.cleaned_data
         if not user.check_password(data["current_password"]):
-            # Checked first, so a typo does not spend the security-key touch or TOTP code.
+            # Checked first, so a typo does not spend the security-key touch or TOTP code; a
+            # wrong password here counts toward lockout like one at sign-in.
+            _count_failure(request, user.email)
             form.add_error("current_password", _("The current password is wrong."))
             return render(
                 request,
@@ -695,6 +705,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 apply_errors(form, exc)
             else:
                 update_session_auth_hash(request, user)
+                sessions.end_other_sessions(user, keep=request.session.session_key or "")
                 messages.success(request, _("Your password has been changed."))
                 return redirect("security")
     return render(

@@ -38,7 +38,8 @@ def hit(scope: str, key: str, rate: str) -> None:
     limit = Rate.parse(rate)
     window = int(time.time() // limit.seconds)
     cache_key = f"rl:{scope}:{key}:{window}"
-    # add() is atomic where the key is new; incr() is atomic on Redis and the database cache.
+    # add() is atomic where the key is new; incr() is atomic on Redis but a read-then-write on
+    # the database cache, where concurrent requests may be slightly under-counted.
     if cache.add(cache_key, 1, timeout=limit.seconds + 1):
         count = 1
     else:
@@ -50,3 +51,13 @@ def hit(scope: str, key: str, rate: str) -> None:
     if count > limit.count:
         retry_after = max(1, int(limit.seconds - time.time() % limit.seconds))
         raise RateLimited(retry_after)
+
+
+def blocked(scope: str, key: str, rate: str) -> int | None:
+    """Seconds until (scope, key) may try again if its budget is spent, else None (no count)."""
+    limit = Rate.parse(rate)
+    window = int(time.time() // limit.seconds)
+    count = cache.get(f"rl:{scope}:{key}:{window}") or 0
+    if int(count) >= limit.count:
+        return max(1, int(limit.seconds - time.time() % limit.seconds))
+    return None

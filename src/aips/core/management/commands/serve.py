@@ -60,7 +60,8 @@ class Command(BaseCommand):
             argv += ["--config", "python:aips.gunicorn_conf"]
             argv += ["--certfile", str(cert), "--keyfile", str(key)]
             scheme = "https"
-        self.stdout.write(f"AIPS is serving at {scheme}://{settings.AIPS_BIND}/ (Ctrl-C stops it)")
+        url = settings.AIPS_BASE_URL if scheme == "http" else f"https://{settings.AIPS_BIND}"
+        self.stdout.write(f"AIPS is serving at {url}/ (Ctrl-C stops it)")
         self.stdout.flush()
         # exec: gunicorn becomes this process, so Ctrl-C and service managers reach it directly.
         os.execv(sys.executable, argv)  # noqa: S606 - fixed argv, no shell
