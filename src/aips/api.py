@@ -11,6 +11,7 @@ from aips.accounts.api import router as users_router
 from aips.accounts.api_auth import api_auth
 from aips.core import api_errors
 from aips.core.access import public
+from aips.incidents.api import router as incidents_router
 from aips.organizations.api import router as organizations_router
 
 
@@ -35,6 +36,7 @@ api = NinjaAPI(
 api_errors.install(api)
 api.add_router("/organizations", organizations_router)
 api.add_router("/users", users_router)
+api.add_router("/incidents", incidents_router)
 
 
 class HealthOut(Schema):

@@ -13,11 +13,12 @@ from aips.organizations.models import Organization
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(settings: pytest.FixtureRequest) -> None:
+def _fast_hashing(settings: pytest.FixtureRequest, tmp_path_factory: Any) -> None:
     # Argon2 is for production; tests only need a hasher that works.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     # Assertions read English messages; tests of other languages ask for them explicitly.
     settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
+    settings.AIPS_ATTACHMENT_DIR = str(tmp_path_factory.mktemp("attachments"))  # type: ignore[attr-defined]
     # Tests do not run collectstatic; serve and reference files by their plain names.
     settings.STORAGES = {  # type: ignore[attr-defined]
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -86,6 +87,7 @@ def matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
     maker_session = UserSession.objects.create(
         user=personas["bank_a_maker"], session_key="k" * 32, last_seen_at=timezone.now()
     )
+    card, attachment = submitted_card(personas)
     return {
         **personas,
         "bank_a": personas["bank_a_head"].organization,
@@ -93,7 +95,52 @@ def matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
         "request": request,
         "maker_device": maker_device,
         "maker_session": maker_session,
+        "card": card,
+        "attachment": attachment,
     }
+
+
+def card_data(**overrides: Any) -> dict[str, Any]:
+    """A complete incident card (R67.12 type 2) as the maker would fill it in."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    data: dict[str, Any] = {
+        "kind": "unauthorized_access",
+        "title": "Unauthorized access to the card processing system",
+        "detected_at": now - timedelta(hours=2),
+        "started_at": now - timedelta(hours=5),
+        "affected_systems": "Card processing front end",
+        "impact": "Exposure of operator accounts",
+        "measures": "Accounts blocked, passwords rotated",
+        "tlp": "AMBER",
+        "indicators": ["203.0.113.7", "evil.example.com"],
+    }
+    data.update(overrides)
+    return data
+
+
+def submitted_card(personas: dict[str, User]) -> tuple[Any, Any]:
+    """Bank A's card, made by its maker and approved by its head: the center can see it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from aips.incidents import services as incident_services
+
+    card = incident_services.card_create(actor=personas["bank_a_maker"], **card_data())
+    attachment = incident_services.attachment_add(
+        actor=personas["bank_a_maker"],
+        card=card,
+        upload=SimpleUploadedFile("ids-alert.txt", b"alert tcp any any", "text/plain"),
+    )
+    incident_services.card_transition(
+        actor=personas["bank_a_maker"], card=card, name="request_approval"
+    )
+    card = incident_services.card_transition(
+        actor=personas["bank_a_head"], card=card, name="approve"
+    )
+    return card, attachment
 
 
 def totp_code(user: User, *, step_offset: int = 0) -> str:

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "aips.organizations",
     "aips.accounts",
     "aips.mfa",
+    "aips.workdays",
+    "aips.workflow",
+    "aips.incidents",
 ]
 
 MIDDLEWARE = [
@@ -246,6 +249,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 AIPS_CONTACT_PHONE = env_str("AIPS_CONTACT_PHONE", "+7 727 000 00 00")
 AIPS_CONTACT_EMAIL = env_str("AIPS_CONTACT_EMAIL", "soc@aips.example.kz")
 AIPS_OFFICIAL_DOMAIN = env_str("AIPS_OFFICIAL_DOMAIN", "aips.example.kz")
+# Attachments live outside the web root and the static files, served only as downloads.
+AIPS_ATTACHMENT_DIR = env_str("AIPS_ATTACHMENT_DIR", str(DATA_DIR / "attachments"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
 # The audit journal's signing key lives outside the database (R57.17).
 AIPS_AUDIT_KEY_FILE = env_str("AIPS_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
 AIPS_AUDIT_ARCHIVE_DIR = env_str("AIPS_AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit-archive"))

@@ -7,7 +7,10 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("aips.accounts.urls")),
     path("organizations/", include("aips.organizations.urls")),
+    path("incidents/", include("aips.incidents.urls")),
     path("mfa/", include("aips.mfa.urls")),
+    path("audit/", include("aips.audit.urls")),
+    path("calendar/", include("aips.workdays.urls")),
     path("api/v1/", api.urls),
 ]
 

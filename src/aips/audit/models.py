@@ -43,7 +43,25 @@ class EventType(models.TextChoices):
     PASSWORD_RESET_REQUESTED = "auth:password_reset_requested", _("Password reset requested")
     PASSWORD_RESET_DONE = "auth:password_reset_done", _("Password reset")
     AUDIT_EXPORTED = "audit:exported", _("Audit journal exported")
+    COMMENT_ADDED = "comment:added", _("Comment added")
+    CALENDAR_DAY_SET = "calendar:day_set", _("Calendar day set")
+    CALENDAR_DAY_REMOVED = "calendar:day_removed", _("Calendar day removed")
+    INCIDENT_CREATED = "incident:created", _("Incident card created")
+    INCIDENT_UPDATED = "incident:updated", _("Incident card changed")
+    INCIDENT_APPROVAL_REQUESTED = (
+        "incident:approval_requested",
+        _("Incident card sent for approval"),
+    )
+    INCIDENT_SENT_BACK = "incident:sent_back", _("Incident card sent back by the head")
+    INCIDENT_SUBMITTED = "incident:submitted", _("Incident card submitted to the center")
+    INCIDENT_RETURNED = "incident:returned", _("Incident card returned for rework")
+    INCIDENT_ACCEPTED = "incident:accepted", _("Incident card accepted")
+    INCIDENT_CLOSED = "incident:closed", _("Incident card closed")
+    INCIDENT_VIEWED = "incident:viewed", _("Restricted incident card viewed")
+    ATTACHMENT_ADDED = "attachment:added", _("Attachment added")
+    ATTACHMENT_DOWNLOADED = "attachment:downloaded", _("Attachment downloaded")
     AUDIT_ARCHIVED = "audit:archived", _("Audit entries archived")
+    AUDIT_ARCHIVE_PRUNED = "audit:archive_pruned", _("Expired audit archives removed")
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -2,8 +2,10 @@
 stream (operators only, from the command line)."""
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404
 
 from aips.audit.models import AuditCheckpoint, AuditEntry, AuditEvent, AuditEventQuerySet, AuditHead
@@ -55,3 +57,81 @@ def journal_checkpoints() -> list[Checkpoint]:
 def head_seq() -> int:
     head = AuditHead.objects.filter(pk=1).first()
     return head.seq if head else 0
+
+
+# --- the journal screen and its export (issue 4, item 5) --------------------------------------
+
+# An export holds at most this many entries (the newest that match); the screen says so.
+EXPORT_MAX_ROWS = 100_000
+EXPORT_CHUNK = 1000
+
+
+def event_search(
+    *,
+    actor: Any,
+    actor_contains: str = "",
+    organization_id: int | None = None,
+    event: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    upto_seq: int | None = None,
+) -> AuditEventQuerySet:
+    """The journal as `actor` may see it, narrowed by the screen's filters, newest first.
+    `since` is inclusive, `until` exclusive; `upto_seq` fixes an export's snapshot."""
+    qs = event_list(actor=actor)
+    if actor_contains:
+        qs = qs.filter(
+            Q(actor_label__icontains=actor_contains) | Q(actor__email__icontains=actor_contains)
+        )
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    if event:
+        qs = qs.filter(event=event)
+    if since is not None:
+        qs = qs.filter(at__gte=since)
+    if until is not None:
+        qs = qs.filter(at__lt=until)
+    if upto_seq is not None:
+        qs = qs.filter(seq__lte=upto_seq)
+    return qs
+
+
+def event_page(
+    queryset: AuditEventQuerySet, *, before: int | None, limit: int
+) -> tuple[list[AuditEvent], int | None]:
+    """Keyset page, newest first: the entries below `before` and the cursor for the next
+    (older) page, or None on the last page."""
+    qs = queryset.order_by("-seq")
+    if before is not None:
+        qs = qs.filter(seq__lt=before)
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].seq if more and rows else None)
+
+
+def count_capped(queryset: AuditEventQuerySet, *, cap: int) -> int:
+    """How many entries match, counting no further than `cap`."""
+    return queryset.order_by()[:cap].count()
+
+
+def export_rows(queryset: AuditEventQuerySet, *, limit: int) -> Iterator[AuditEvent]:
+    """At most `limit` entries, newest first, fetched in keyset chunks so a long export never
+    holds one huge result set in memory."""
+    remaining = limit
+    last: int | None = None
+    while remaining > 0:
+        qs = queryset.order_by("-seq")
+        if last is not None:
+            qs = qs.filter(seq__lt=last)
+        chunk = list(qs[: min(EXPORT_CHUNK, remaining)])
+        if not chunk:
+            return
+        yield from chunk
+        remaining -= len(chunk)
+        last = chunk[-1].seq
+
+
+def chain_entry_for(event: AuditEvent) -> AuditEntry | None:
+    """The leaf and chain hash of an entry the caller already obtained through visible_to()."""
+    return AuditEntry.objects.filter(seq=event.seq).first()

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import GenericIPAddressField
 from django.utils import timezone
 
 from aips.audit import signing
@@ -16,6 +17,8 @@ from aips.audit.verifier import (
     leaf_hash,
 )
 from aips.core import request_context
+from aips.core.access import ensure_perm
+from aips.core.permissions import Perm
 
 
 def _actor_kind(actor: Any) -> str:
@@ -42,6 +45,8 @@ def record(
         raise RuntimeError("audit.record must run inside the service's transaction")
     head, _created = AuditHead.objects.select_for_update().get_or_create(pk=1)
     ctx = request_context.current()
+    # Hash the address exactly as the database will give it back (Django normalizes IPv6).
+    ip = GenericIPAddressField().to_python(ctx.ip) if ctx and ctx.ip else None
     entry = AuditEvent(
         seq=head.seq + 1,
         # Truncated to microseconds in UTC so the database gives back exactly what was hashed.
@@ -53,7 +58,7 @@ def record(
         organization_id=organization_id,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
-        ip=ctx.ip if ctx else None,
+        ip=ip,
         user_agent=ctx.user_agent if ctx else "",
         request_id=ctx.request_id if ctx else "",
         details=details or {},
@@ -93,4 +98,37 @@ def checkpoint_create() -> AuditCheckpoint | None:
         created_at=created_at,
         public_key=signing.public_key_b64(),
         signature=signing.sign(checkpoint_message(head.seq, root, created_at)),
+    )
+
+
+EXPORT_FORMATS = ("csv", "jsonl")
+
+
+@transaction.atomic
+def export_recorded(
+    *,
+    actor: Any,
+    filters: dict[str, Any],
+    export_format: str,
+    upto_seq: int,
+    rows: int,
+    truncated: bool,
+) -> AuditEvent:
+    """Record an export of the journal before a single row leaves the server, in its own
+    transaction, so even an export interrupted mid-download is on the record. `filters` must be
+    JSON-safe (strings, integers, None); `upto_seq` is the snapshot the export covers."""
+    ensure_perm(actor, Perm.AUDIT_EXPORT)
+    if export_format not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {export_format!r}")
+    return record(
+        actor=actor,
+        event=EventType.AUDIT_EXPORTED,
+        organization_id=getattr(actor, "organization_id", None),
+        details={
+            "format": export_format,
+            "filters": filters,
+            "upto_seq": upto_seq,
+            "rows": rows,
+            "truncated": truncated,
+        },
     )

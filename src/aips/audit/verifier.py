@@ -23,6 +23,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -238,60 +239,167 @@ def load_export(directory: Path) -> tuple[Iterator[Entry], list[Checkpoint], set
     return entries, checkpoints, keys
 
 
-def verify_archive(directory: Path, *, trusted_keys: set[str] | None = None) -> Report:
-    """Check every sealed segment: its file hash, its manifest signature, the manifest chain and
-    every archived entry's leaf and chain hash."""
+SEGMENT_FORMAT = "aips-audit-segment/v1"
+# The legal minimum (R57.17). A segment's data file may be missing (pruned) only once its signed
+# manifest is at least this old; whatever the server's settings say, younger data must be there.
+MIN_ARCHIVE_YEARS = 5
+_MANIFEST_KEYS = {
+    "format",
+    "first_seq",
+    "last_seq",
+    "file",
+    "file_sha256",
+    "previous_manifest_sha256",
+    "previous_chain_hash",
+    "last_chain_hash",
+    "entries",
+    "public_key",
+    "created_at",
+}
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:  # 29 February, and the target year has none
+        return moment.replace(year=moment.year - years, day=28)
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not manifest.keys() >= _MANIFEST_KEYS:
+        return None
+    # Well-formed before anything else is read from it: a manifest signed by an unknown key
+    # (checked later) must still give a report, not a traceback.
+    try:
+        types_ok = all(type(manifest[k]) is int for k in ("first_seq", "last_seq", "entries"))
+        types_ok = types_ok and all(
+            isinstance(manifest.get(k, ""), str)
+            for k in ("format", "file", "public_key", "previous_manifest_sha256", "signature")
+        )
+        hashes_ok = all(
+            len(bytes.fromhex(manifest[k])) == 32
+            for k in ("file_sha256", "previous_chain_hash", "last_chain_hash")
+        )
+        parse_utc(manifest["created_at"])
+    except (TypeError, ValueError):
+        return None
+    return manifest if types_ok and hashes_ok else None
+
+
+def verify_archive(
+    directory: Path,
+    *,
+    trusted_keys: set[str] | None = None,
+    now: datetime | None = None,
+    check_entries_from: int = 1,
+) -> Report:
+    """Check every sealed segment: its manifest's signature, the manifest chain from seq 1 with no
+    gap, its file hash, and every archived entry's leaf and chain hash.
+
+    A segment's data file may be absent only when its manifest was signed MIN_ARCHIVE_YEARS or
+    more before `now` (pruned); the kept manifest carries the chain across it. Segments ending
+    before `check_entries_from` are checked by signed manifest and file hash without re-reading
+    each entry (the archiver uses this to re-check only what it has just written)."""
     report = Report()
-    manifests = sorted(directory.glob("*.manifest.json"))
+    prunable_before = years_before(now or datetime.now(UTC), MIN_ARCHIVE_YEARS)
     previous_manifest = ""
-    previous_chain: bytes | None = None
-    for manifest_path in manifests:
-        manifest = json.loads(manifest_path.read_text())
-        signature = manifest.pop("signature", "")
-        public_key = manifest.get("public_key", "")
-        if trusted_keys is not None and public_key not in trusted_keys:
-            report.fail(manifest["first_seq"], f"{manifest_path.name}: signed by an unknown key")
+    previous_chain = ZERO
+    previous_last = 0
+    for manifest_path in sorted(directory.glob("*.manifest.json")):
+        expected = previous_last + 1
+        manifest = _read_manifest(manifest_path)
+        if manifest is None:
+            report.fail(expected, f"{manifest_path.name}: unreadable manifest")
             return report
-        if not verify_signature(public_key, canonical_json(manifest), signature):
-            report.fail(manifest["first_seq"], f"{manifest_path.name}: bad signature")
+        signature = manifest.pop("signature", "")
+        if trusted_keys is not None and manifest["public_key"] not in trusted_keys:
+            report.fail(expected, f"{manifest_path.name}: signed by an unknown key")
+            return report
+        if not verify_signature(manifest["public_key"], canonical_json(manifest), signature):
+            report.fail(expected, f"{manifest_path.name}: bad signature (manifest altered)")
+            return report
+        first, last = int(manifest["first_seq"]), int(manifest["last_seq"])
+        if first > expected:
+            report.fail(expected, f"entries {expected}-{first - 1} are missing (segment removed)")
+            return report
+        if first < expected or last < first or manifest["format"] != SEGMENT_FORMAT:
+            report.fail(first, f"{manifest_path.name}: overlaps or is malformed")
             return report
         if manifest["previous_manifest_sha256"] != previous_manifest:
-            report.fail(manifest["first_seq"], f"{manifest_path.name}: manifest chain broken")
+            report.fail(first, f"{manifest_path.name}: manifest chain broken")
             return report
-        segment = directory / manifest["file"]
-        if (
-            not segment.exists()
-            or hashlib.sha256(segment.read_bytes()).hexdigest() != manifest["file_sha256"]
-        ):
-            report.fail(manifest["first_seq"], f"{manifest['file']}: missing or altered")
+        if bytes.fromhex(manifest["previous_chain_hash"]) != previous_chain:
+            report.fail(first, f"{manifest_path.name}: does not follow on")
             return report
-        chain = bytes.fromhex(manifest["previous_chain_hash"])
-        if previous_chain is not None and chain != previous_chain:
-            report.fail(manifest["first_seq"], f"{manifest_path.name}: does not follow on")
+        name = str(manifest["file"])
+        segment = directory / name
+        if Path(name).name != name:
+            report.fail(first, f"{manifest_path.name}: bad file name {name!r}")
             return report
-        expected = manifest["first_seq"]
+        if not segment.exists():
+            if parse_utc(manifest["created_at"]) > prunable_before:
+                report.fail(first, f"{name}: missing (younger than {MIN_ARCHIVE_YEARS} years)")
+                return report
+        else:
+            altered = _file_sha256(segment) != manifest["file_sha256"]
+            if altered or last >= check_entries_from:
+                # An altered file is still read: the report then names the first bad entry.
+                if not _verify_segment_entries(report, segment, first, last, previous_chain):
+                    return report
+                if manifest["entries"] != last - first + 1:
+                    report.fail(first, f"{manifest_path.name}: wrong entry count")
+                    return report
+                if altered:
+                    report.fail(first, f"{name}: altered (its hash is not the signed one)")
+                    return report
+        previous_chain = bytes.fromhex(manifest["last_chain_hash"])
+        previous_last = last
+        previous_manifest = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
+    return report
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verify_segment_entries(
+    report: Report, segment: Path, first: int, last: int, chain: bytes
+) -> bool:
+    expected = first
+    try:
         for row in read_jsonl(segment):
             entry = Entry(int(row["seq"]), row["leaf_hash"], row["chain_hash"], row["payload"])
             if entry.seq != expected:
-                report.fail(expected, f"{manifest['file']}: entry {expected} missing")
-                return report
+                report.fail(expected, f"{segment.name}: entry {expected} missing or out of order")
+                return False
             if entry.payload is None or leaf_hash(entry.payload).hex() != entry.leaf_hash:
-                report.fail(entry.seq, f"entry {entry.seq} was changed in {manifest['file']}")
-                return report
+                report.fail(entry.seq, f"entry {entry.seq} was changed in {segment.name}")
+                return False
             chain = chain_next(chain, bytes.fromhex(entry.leaf_hash))
             if chain.hex() != entry.chain_hash:
-                report.fail(entry.seq, f"entry {entry.seq} breaks the chain in {manifest['file']}")
-                return report
+                report.fail(entry.seq, f"entry {entry.seq} breaks the chain in {segment.name}")
+                return False
             report.entries += 1
             expected += 1
-        if expected - 1 != manifest["last_seq"]:
-            report.fail(
-                expected, f"{manifest['file']}: ends at {expected - 1}, not {manifest['last_seq']}"
-            )
-            return report
-        previous_chain = chain
-        previous_manifest = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
-    return report
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        report.fail(expected, f"{segment.name}: unreadable at entry {expected} ({exc})")
+        return False
+    if expected - 1 != last:
+        report.fail(expected, f"{segment.name}: ends at {expected - 1}, not {last}")
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

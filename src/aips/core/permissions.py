@@ -23,6 +23,12 @@ class Perm(StrEnum):
     USER_REQUEST_CREATE = "user_request:create"
     USER_REQUEST_VIEW = "user_request:view"
     USER_REQUEST_DECIDE = "user_request:decide"
+    INCIDENT_VIEW = "incident:view"
+    INCIDENT_EDIT = "incident:edit"
+    INCIDENT_APPROVE = "incident:approve"
+    INCIDENT_REVIEW = "incident:review"
+    INCIDENT_COMMENT = "incident:comment"
+    CALENDAR_MANAGE = "calendar:manage"
     AUDIT_VIEW = "audit:view"
     AUDIT_EXPORT = "audit:export"
 
@@ -57,16 +63,25 @@ ROLE_LABELS = {
 CENTER_ROLES = frozenset({Role.CENTER_ADMIN, Role.CENTER_ANALYST, Role.AUDITOR})
 
 _EVERYONE = frozenset({Perm.DASHBOARD_VIEW, Perm.PROFILE_VIEW, Perm.TOKEN_MANAGE})
+# What only an organization does: prepare (maker) and approve (IS-unit head) submissions.
+_ORG_ONLY = frozenset({Perm.USER_REQUEST_CREATE, Perm.INCIDENT_EDIT, Perm.INCIDENT_APPROVE})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    # Center staff ask for nobody: they create accounts directly.
-    Role.CENTER_ADMIN: frozenset(Perm) - {Perm.USER_REQUEST_CREATE},
-    Role.CENTER_ANALYST: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.USER_VIEW},
+    Role.CENTER_ADMIN: frozenset(Perm) - _ORG_ONLY,
+    Role.CENTER_ANALYST: _EVERYONE
+    | {
+        Perm.ORGANIZATION_VIEW,
+        Perm.USER_VIEW,
+        Perm.INCIDENT_VIEW,
+        Perm.INCIDENT_REVIEW,
+        Perm.INCIDENT_COMMENT,
+    },
     Role.AUDITOR: _EVERYONE
     | {
         Perm.ORGANIZATION_VIEW,
         Perm.USER_VIEW,
         Perm.USER_REQUEST_VIEW,
+        Perm.INCIDENT_VIEW,
         Perm.AUDIT_VIEW,
         Perm.AUDIT_EXPORT,
     },
@@ -77,11 +92,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.USER_SECURITY,
         Perm.USER_REQUEST_CREATE,
         Perm.USER_REQUEST_VIEW,
+        Perm.INCIDENT_VIEW,
+        Perm.INCIDENT_EDIT,
+        Perm.INCIDENT_APPROVE,
+        Perm.INCIDENT_COMMENT,
         Perm.AUDIT_VIEW,
         Perm.AUDIT_EXPORT,
     },
-    Role.ORG_RESPONSIBLE: _EVERYONE | {Perm.ORGANIZATION_VIEW},
-    Role.ORG_VIEWER: _EVERYONE | {Perm.ORGANIZATION_VIEW},
+    Role.ORG_RESPONSIBLE: _EVERYONE
+    | {Perm.ORGANIZATION_VIEW, Perm.INCIDENT_VIEW, Perm.INCIDENT_EDIT, Perm.INCIDENT_COMMENT},
+    Role.ORG_VIEWER: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.INCIDENT_VIEW},
 }
 
 

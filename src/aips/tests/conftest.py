@@ -3,7 +3,7 @@ driven by Playwright against pytest-django's live server (static files come from
 the root conftest switches to the plain storage, and the live server serves them)."""
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -95,19 +95,3 @@ class Steps:
 @pytest.fixture
 def steps(page: Any, request: pytest.FixtureRequest) -> Steps:
     return Steps(page, request.config.rootpath / "test-artifacts", request.node.name)
-
-
-@pytest.fixture
-def authenticator_code() -> Callable[[Any], str]:
-    """What the user's authenticator app shows right now (their first confirmed TOTP device)."""
-
-    def code(user: Any) -> str:
-        from django_otp.oath import TOTP
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
-        assert device is not None, f"{user.email} has no authenticator"
-        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-        return f"{totp.token():0{device.digits}d}"
-
-    return code

@@ -7,13 +7,13 @@ R67.6: the center creates an account for that organization; phones are normalize
 And the interface switches to Kazakh from the language switcher."""
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from aips.accounts.models import User
+from aips.conftest import totp_code
 from aips.demo import USERS
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,7 @@ def _prop(page: Page, label: str) -> Any:
     )
 
 
-def _sign_in_as_center_admin(page: Page, steps: Any, code: Callable[[User], str]) -> None:
+def _sign_in_as_center_admin(page: Page, steps: Any) -> None:
     admin = User.objects.get(email=ADMIN.email)
     with steps("login page in English"):
         response = page.goto("/login/")
@@ -51,7 +51,7 @@ def _sign_in_as_center_admin(page: Page, steps: Any, code: Callable[[User], str]
     with steps("second factor: the authenticator's code"):
         expect(page).to_have_url(re.compile(r"/login/verify/$"))
         expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
-        page.get_by_label("Code from your authenticator app").fill(code(admin))
+        page.get_by_label("Code from your authenticator app").fill(totp_code(admin))
         page.get_by_role("button", name="Continue").click()
     with steps("signed in"):
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
@@ -77,12 +77,9 @@ def _save(page: Page, path_part: str) -> int:
 
 
 def test_r57_26_r67_5_r67_6_center_admin_creates_org_and_user_then_reads_kazakh(
-    personas: dict[str, User],
-    page: Page,
-    steps: Any,
-    authenticator_code: Callable[[User], str],
+    personas: dict[str, User], page: Page, steps: Any
 ) -> None:
-    _sign_in_as_center_admin(page, steps, authenticator_code)
+    _sign_in_as_center_admin(page, steps)
     _open_new_organization_form(page, steps)
 
     with steps("R67.5 fill and save the organization"):
@@ -125,12 +122,9 @@ def test_r57_26_r67_5_r67_6_center_admin_creates_org_and_user_then_reads_kazakh(
 
 
 def test_r67_5_invalid_bin_is_reported_next_to_the_bin_field(
-    personas: dict[str, User],
-    page: Page,
-    steps: Any,
-    authenticator_code: Callable[[User], str],
+    personas: dict[str, User], page: Page, steps: Any
 ) -> None:
-    _sign_in_as_center_admin(page, steps, authenticator_code)
+    _sign_in_as_center_admin(page, steps)
     _open_new_organization_form(page, steps)
 
     with steps("R67.5 a BIN with a wrong check digit"):

@@ -55,11 +55,40 @@ def only(
     return table
 
 
+ORG_EDITORS = ("bank_a_head", "bank_a_maker", "bank_b_head", "bank_b_maker")
+ORG_EDITORS_A = ("bank_a_head", "bank_a_maker")
+COMMENTERS_A = ("center_admin", "center_analyst", "bank_a_head", "bank_a_maker")
+B_404 = {"bank_b_head": 404, "bank_b_maker": 404}
+B_EDIT_404 = B_404
+CARD = lambda o: {"pk": o["card"].pk}  # noqa: E731
+API_CARD = lambda o: {"card_id": o["card"].pk}  # noqa: E731
 BANK_A_ORG = lambda o: {"pk": o["bank_a"].pk}  # noqa: E731
 BANK_A_USER = lambda o: {"pk": o["bank_a_maker"].pk}  # noqa: E731
 BANK_A_REQUEST = lambda o: {"pk": o["request"].pk}  # noqa: E731
 API_ORG = lambda o: {"org_id": o["bank_a"].pk}  # noqa: E731
 API_USER = lambda o: {"user_id": o["bank_a_maker"].pk}  # noqa: E731
+
+
+def bank_a_audit_entry(o: dict[str, Any]) -> dict[str, Any]:
+    """The journal entry for bank A's token (matrix_objects creates it), by its sequence number."""
+    from aips.audit.models import AuditEvent
+
+    entry = AuditEvent.objects.get(event="token:created", target_id=str(o["token"].pk))
+    assert entry.organization_id == o["bank_a"].pk
+    return {"seq": entry.seq}
+
+
+def moved_day(o: dict[str, Any]) -> dict[str, Any]:
+    """A Saturday the center declared a working day (the calendar is not tenant data)."""
+    from datetime import date
+
+    from aips.workdays.models import MovedDay
+
+    day, _created = MovedDay.objects.get_or_create(
+        date=date(2027, 1, 9), defaults={"kind": "working", "note": "matrix"}
+    )
+    return {"pk": day.pk}
+
 
 ROWS = [
     # --- web UI --------------------------------------------------------------------------
@@ -165,7 +194,106 @@ ROWS = [
         kwargs=BANK_A_REQUEST,
         data={"decision": "reject", "comment": ""},
     ),
+    Row("audit_list", "GET", only(200, ("center_admin", "auditor", "bank_a_head", "bank_b_head"))),
+    Row(
+        "audit_detail",
+        "GET",
+        only(200, ("center_admin", "auditor", "bank_a_head"), bank_b_head=404),
+        kwargs=bank_a_audit_entry,
+    ),
+    Row(
+        "audit_export",
+        "GET",
+        only(200, ("center_admin", "auditor", "bank_a_head", "bank_b_head")),
+    ),
+    Row("workdays_calendar", "GET", statuses(200, anon=302)),
+    Row(
+        "workdays_day_set",
+        "POST",
+        only(302, ("center_admin",)),
+        data={"date": "2027-01-16", "kind": "working", "note": "matrix"},
+    ),
+    Row("workdays_day_remove", "POST", only(302, ("center_admin",)), kwargs=moved_day),
+    Row("incident_list", "GET", statuses(200, anon=302)),
+    Row("incident_create", "GET", only(200, ORG_EDITORS)),
+    Row("incident_detail", "GET", statuses(200, anon=302, **B_404), kwargs=CARD),
+    Row("incident_update", "GET", only(302, ORG_EDITORS_A, **B_EDIT_404), kwargs=CARD),
+    Row(
+        "incident_transition",
+        "POST",
+        only(302, ("center_admin", "center_analyst"), **B_404),
+        kwargs=lambda o: {"pk": o["card"].pk, "name": "accept"},
+    ),
+    Row(
+        "incident_comment",
+        "POST",
+        only(302, COMMENTERS_A, **B_404),
+        kwargs=CARD,
+        data={"body": "seen"},
+    ),
+    Row(
+        "incident_attachment_upload",
+        "POST",
+        only(302, ORG_EDITORS_A, **B_EDIT_404),
+        kwargs=CARD,
+    ),
+    Row(
+        "incident_attachment_download",
+        "GET",
+        statuses(200, anon=302, **B_404),
+        kwargs=lambda o: {"pk": o["card"].pk, "attachment_pk": o["attachment"].pk},
+    ),
     # --- API -----------------------------------------------------------------------------
+    Row("api:incidents_list", "GET", statuses(200, anon=401), api=True),
+    Row("api:incidents_create", "POST", only(422, ORG_EDITORS, anon=401), data={}, api=True),
+    Row("api:incidents_get", "GET", statuses(200, anon=401, **B_404), kwargs=API_CARD, api=True),
+    Row(
+        "api:incidents_update",
+        "PATCH",
+        only(409, ORG_EDITORS_A, anon=401, **B_EDIT_404),
+        kwargs=API_CARD,
+        data={},
+        api=True,
+    ),
+    Row(
+        "api:incidents_transition",
+        "POST",
+        only(200, ("center_admin", "center_analyst"), anon=401, **B_404),
+        kwargs=lambda o: {"card_id": o["card"].pk, "name": "accept"},
+        data={},
+        api=True,
+    ),
+    Row(
+        "api:incidents_comments",
+        "GET",
+        statuses(200, anon=401, **B_404),
+        kwargs=API_CARD,
+        api=True,
+    ),
+    Row(
+        "api:incidents_comment_add",
+        "POST",
+        only(201, COMMENTERS_A, anon=401, **B_404),
+        kwargs=API_CARD,
+        data={"body": "seen"},
+        api=True,
+    ),
+    Row(
+        "api:incidents_versions",
+        "GET",
+        statuses(200, anon=401, **B_404),
+        kwargs=API_CARD,
+        api=True,
+    ),
+    Row(
+        "api:incidents_attachment_add",
+        "POST",
+        # The file is checked before the card is looked up, so bank B learns nothing either way.
+        only(422, ORG_EDITORS, anon=401),
+        kwargs=API_CARD,
+        data={},
+        api=True,
+    ),
     Row("api:api-root", "GET", statuses(404), api=True),
     Row("api:health", "GET", statuses(200), api=True),
     Row("api:openapi-json", "GET", statuses(200), api=True),

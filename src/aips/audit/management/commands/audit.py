@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "The audit journal (R57.17): verify, checkpoint, export."
+    help = "The audit journal (R57.17): verify, checkpoint, export, archive."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -16,6 +16,11 @@ class Command(BaseCommand):
         sub.add_parser("checkpoint", help="sign the current tree head now")
         export = sub.add_parser("export", help="write the journal for the stand-alone verifier")
         export.add_argument("directory", type=Path)
+        sub.add_parser(
+            "archive",
+            help="seal entries older than the online period into signed segments, then remove "
+            "their content from the database (the worker does this daily)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -30,28 +35,55 @@ class Command(BaseCommand):
             )
         elif action == "export":
             self._export(options["directory"])
+        elif action == "archive":
+            self._archive()
 
     def _verify(self, archive: Path | None) -> None:
+        from itertools import takewhile
+
         from aips.audit import selectors, signing
+        from aips.audit.archive import check_against_database, watch_content
         from aips.audit.verifier import verify, verify_archive
 
         trusted = {signing.public_key_b64()}
         if archive is not None:
             report = verify_archive(archive, trusted_keys=trusted)
+            # Also after a failure: the database may name an earlier bad entry.
+            check_against_database(archive, report)
             if not report.ok:
                 raise CommandError(self._tampered(report))
             self.stdout.write(f"archive OK: {report.entries} entries in {archive}")
+        # Checkpoints, then the head, then entries up to that head: on a live journal, entries
+        # appended while this runs are neither reported as extra nor as a truncation.
+        checkpoints = selectors.journal_checkpoints()
+        head = selectors.head_seq()
+        missing: list[int] = []
+        entries = takewhile(lambda e: e.seq <= head, selectors.journal_entries())
         report = verify(
-            selectors.journal_entries(),
-            selectors.journal_checkpoints(),
-            trusted_keys=trusted,
-            head_seq=selectors.head_seq(),
+            watch_content(entries, missing), checkpoints, trusted_keys=trusted, head_seq=head
         )
+        if missing:
+            report.fail(missing[0], f"entry {missing[0]}'s content was removed but never archived")
         if not report.ok:
             raise CommandError(self._tampered(report))
         self.stdout.write(
             f"OK: {report.entries} entries, {report.checkpoints} checkpoints verified"
         )
+
+    def _archive(self) -> None:
+        from aips.audit.archive import ArchiveError, archive_run
+
+        try:
+            segments = archive_run()
+        except ArchiveError as exc:
+            raise CommandError(f"nothing archived: {exc}") from exc
+        if not segments:
+            self.stdout.write("nothing to archive")
+        for segment in segments:
+            self.stdout.write(
+                f"sealed {segment.first_seq}-{segment.last_seq} into {segment.file_name} "
+                f"({segment.last_seq - segment.first_seq + 1} entries)"
+            )
 
     @staticmethod
     def _tampered(report: Any) -> str:

@@ -1,0 +1,162 @@
+"""`aips worker`: the periodic jobs (R57.17 checkpoints and archiving), one failure never stops
+the others, SIGTERM ends it cleanly, and a job locked by another worker is skipped."""
+
+import logging
+import os
+import signal
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from aips.audit.archive import lock_key
+from aips.audit.models import AuditCheckpoint, AuditEvent, AuditSegment, EventType
+from aips.audit.services import record
+from aips.core.actors import SystemActor
+from aips.core.management.commands import worker
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def archive_dir(settings: Any, tmp_path: Path) -> Path:
+    settings.AIPS_AUDIT_KEY_FILE = str(tmp_path / "audit.key")
+    settings.AIPS_AUDIT_ARCHIVE_DIR = str(tmp_path / "archive")
+    return tmp_path / "archive"
+
+
+def _entries(count: int, *, days_ago: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = timezone.now() - timedelta(days=days_ago)
+    with monkeypatch.context() as patch:
+        patch.setattr("aips.audit.services.timezone.now", lambda: at)
+        with transaction.atomic():
+            for _ in range(count):
+                record(actor=SystemActor(label="test"), event=EventType.USER_UPDATED)
+
+
+def test_r57_17_worker_once_checkpoints_and_archives(
+    archive_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _entries(8, days_ago=120, monkeypatch=monkeypatch)
+    _entries(2, days_ago=1, monkeypatch=monkeypatch)
+
+    call_command("worker", "--once")
+
+    assert AuditCheckpoint.objects.get().tree_size == 10
+    segment = AuditSegment.objects.get()
+    assert (segment.first_seq, segment.last_seq) == (1, 8)
+    assert (archive_dir / segment.file_name).exists()
+    assert AuditEvent.objects.filter(event=EventType.AUDIT_ARCHIVED).count() == 1
+
+    # Run again: the archive's own event gets a checkpoint; nothing else is due.
+    call_command("worker", "--once")
+    assert max(AuditCheckpoint.objects.values_list("tree_size", flat=True)) == 11
+    assert AuditSegment.objects.count() == 1
+
+
+def test_r57_17_worker_once_checkpoints_a_young_journal(monkeypatch: pytest.MonkeyPatch) -> None:
+    _entries(3, days_ago=0, monkeypatch=monkeypatch)
+    call_command("worker", "--once")
+    assert AuditCheckpoint.objects.get().tree_size == 3
+    assert not AuditSegment.objects.exists()
+    assert AuditEvent.objects.count() == 3
+
+
+def test_worker_keeps_going_when_a_job_fails(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    def broken() -> str:
+        raise OSError("disk full")
+
+    def fine() -> str:
+        ran.append("fine")
+        return "done"
+
+    monkeypatch.setattr(
+        worker,
+        "jobs",
+        lambda: [
+            worker.Job("broken", timedelta(minutes=1), broken),
+            worker.Job("fine", timedelta(minutes=1), fine),
+        ],
+    )
+    with caplog.at_level(logging.INFO, logger="aips.worker"), pytest.raises(CommandError) as caught:
+        call_command("worker", "--once")
+    assert "failed: broken" in str(caught.value)
+    assert ran == ["fine"]
+    logged = " ".join(str(r.msg) for r in caplog.records)
+    assert "worker.job_failed" in logged
+    assert "worker.job_done" in logged
+
+
+class _Runaway(BaseException):
+    """Raised if the loop goes on after SIGTERM; not an Exception, so run_job lets it out."""
+
+
+def test_worker_loop_stops_on_sigterm(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def stop_me() -> str:
+        if calls:
+            raise _Runaway
+        calls.append("stop_me")
+        os.kill(os.getpid(), signal.SIGTERM)
+        return "sent SIGTERM"
+
+    def after() -> str:
+        calls.append("after")
+        return "should not run"
+
+    monkeypatch.setattr(
+        worker,
+        "jobs",
+        lambda: [
+            worker.Job("stop_me", timedelta(0), stop_me),
+            worker.Job("after", timedelta(0), after),
+        ],
+    )
+    before = signal.getsignal(signal.SIGTERM)
+    call_command("worker", "--interval", "0.01")
+    # The job under way finished; the loop ran nothing more and put the handlers back.
+    assert calls == ["stop_me"]
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_worker_job_table_has_a_seam_for_more_jobs(settings: Any) -> None:
+    settings.AIPS_AUDIT_CHECKPOINT_MINUTES = 7
+    table = {job.name: job.every for job in worker.jobs()}
+    assert table == {
+        "audit.checkpoint": timedelta(minutes=7),
+        "audit.archive": timedelta(days=1),
+        "audit.archive_prune": timedelta(days=1),
+    }
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite has no advisory locks: BEGIN IMMEDIATE already runs one transaction at a time",
+)
+def test_worker_skips_a_job_another_worker_is_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    _entries(3, days_ago=0, monkeypatch=monkeypatch)
+    table = worker.jobs()
+    monkeypatch.setattr(worker, "jobs", lambda: [j for j in table if j.name == "audit.checkpoint"])
+    other = connections.create_connection("default")  # another worker's session
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_lock(%s)", [lock_key("aips.worker.audit.checkpoint")]
+            )
+        call_command("worker", "--once")
+        assert not AuditCheckpoint.objects.exists()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+        call_command("worker", "--once")
+        assert AuditCheckpoint.objects.get().tree_size == 3
+    finally:
+        other.close()

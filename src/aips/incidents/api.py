@@ -1,0 +1,260 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from aips.accounts.api_auth import api_auth
+from aips.core.pagination import Page, keyset_page
+from aips.core.permissions import Perm
+from aips.incidents import selectors, services
+from aips.incidents.models import IncidentCard
+
+router = Router(tags=["incidents"])
+
+Kind = Literal[
+    "vulnerability_exploited",
+    "unauthorized_access",
+    "denial_of_service",
+    "malware_infection",
+    "unsanctioned_transfer",
+    "other_outage",
+]
+TlpLevel = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
+State = Literal["draft", "awaiting_approval", "submitted", "returned", "accepted", "closed"]
+
+
+class Indicator(Schema):
+    type: str
+    value: str
+
+
+class IncidentOut(Schema):
+    id: int
+    reference: str
+    organization_id: int
+    state: State
+    kind: Kind
+    title: str
+    detected_at: datetime
+    started_at: datetime
+    ended_at: datetime | None
+    affected_systems: str
+    downtime_minutes: int | None
+    transfers_count: int | None
+    transfers_amount_kzt: Decimal | None
+    cve_ids: list[str]
+    attack_source: str
+    attack_vector: str
+    indicators: list[Indicator]
+    impact: str
+    measures: str
+    tlp: TlpLevel
+    version: int
+    submitted_at: datetime | None
+    first_submitted_at: datetime | None
+    deadline_at: datetime | None
+    deadline_reason: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class IncidentIn(Schema):
+    kind: Kind
+    title: str
+    detected_at: datetime
+    started_at: datetime
+    ended_at: datetime | None = None
+    affected_systems: str
+    downtime_minutes: int | None = None
+    transfers_count: int | None = None
+    transfers_amount_kzt: Decimal | None = None
+    cve_ids: list[str] = []
+    attack_source: str = ""
+    attack_vector: str = ""
+    indicators: list[str] = []
+    impact: str
+    measures: str
+    tlp: TlpLevel
+
+
+class IncidentPatch(Schema):
+    kind: Kind | None = None
+    title: str | None = None
+    detected_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    affected_systems: str | None = None
+    downtime_minutes: int | None = None
+    transfers_count: int | None = None
+    transfers_amount_kzt: Decimal | None = None
+    cve_ids: list[str] | None = None
+    attack_source: str | None = None
+    attack_vector: str | None = None
+    indicators: list[str] | None = None
+    impact: str | None = None
+    measures: str | None = None
+    tlp: TlpLevel | None = None
+
+
+class IncidentFilter(Schema):
+    after: int | None = None
+    limit: int = 50
+    kind: Kind | None = None
+    state: State | None = None
+    organization_id: int | None = None
+    overdue: bool = False
+
+
+class TransitionIn(Schema):
+    comment: str = ""
+
+
+class CommentIn(Schema):
+    body: str
+    internal: bool = False
+
+
+class CommentOut(Schema):
+    id: int
+    author_id: int
+    body: str
+    internal: bool
+    transition: str
+    created_at: datetime
+
+
+class VersionOut(Schema):
+    number: int
+    snapshot: dict[str, Any]
+    submitted_by_id: int
+    created_at: datetime
+
+
+class AttachmentOut(Schema):
+    id: int
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+    scan_status: str
+    uploaded_at: datetime
+
+
+def _shown(request: HttpRequest, card: IncidentCard) -> IncidentCard:
+    services.card_viewed(actor=request.user, card=card)
+    return card
+
+
+@router.get(
+    "",
+    response=Page[IncidentOut],
+    operation_id="incidents_list",
+    auth=api_auth(Perm.INCIDENT_VIEW),
+)
+def incidents_list(request: HttpRequest, filters: Query[IncidentFilter]) -> Any:
+    qs = selectors.card_list(
+        actor=request.user,
+        kind=filters.kind or "",
+        state=filters.state or "",
+        organization_id=filters.organization_id,
+        overdue=filters.overdue,
+    )
+    return keyset_page(qs, after=filters.after, limit=filters.limit)
+
+
+@router.post(
+    "",
+    response={201: IncidentOut},
+    operation_id="incidents_create",
+    auth=api_auth(Perm.INCIDENT_EDIT),
+)
+def incidents_create(request: HttpRequest, payload: IncidentIn) -> Any:
+    return Status(201, services.card_create(actor=request.user, **payload.dict()))
+
+
+@router.get(
+    "/{card_id}",
+    response=IncidentOut,
+    operation_id="incidents_get",
+    auth=api_auth(Perm.INCIDENT_VIEW),
+)
+def incidents_get(request: HttpRequest, card_id: int) -> Any:
+    return _shown(request, selectors.get_card_for(request.user, card_id))
+
+
+@router.patch(
+    "/{card_id}",
+    response=IncidentOut,
+    operation_id="incidents_update",
+    auth=api_auth(Perm.INCIDENT_EDIT),
+)
+def incidents_update(request: HttpRequest, card_id: int, payload: IncidentPatch) -> Any:
+    card = selectors.get_card_for(request.user, card_id)
+    return services.card_update(actor=request.user, card=card, **payload.dict(exclude_unset=True))
+
+
+@router.post(
+    "/{card_id}/transitions/{name}",
+    response=IncidentOut,
+    operation_id="incidents_transition",
+    auth=api_auth(Perm.INCIDENT_VIEW),
+)
+def incidents_transition(
+    request: HttpRequest, card_id: int, name: str, payload: TransitionIn
+) -> Any:
+    """request_approval, approve, send_back (comment), return (comment), accept, close."""
+    card = selectors.get_card_for(request.user, card_id)
+    return services.card_transition(
+        actor=request.user, card=card, name=name, comment=payload.comment
+    )
+
+
+@router.get(
+    "/{card_id}/comments",
+    response=list[CommentOut],
+    operation_id="incidents_comments",
+    auth=api_auth(Perm.INCIDENT_VIEW),
+)
+def incidents_comments(request: HttpRequest, card_id: int) -> Any:
+    card = selectors.get_card_for(request.user, card_id)
+    return selectors.timeline(actor=request.user, card=card)
+
+
+@router.post(
+    "/{card_id}/comments",
+    response={201: CommentOut},
+    operation_id="incidents_comment_add",
+    auth=api_auth(Perm.INCIDENT_COMMENT),
+)
+def incidents_comment_add(request: HttpRequest, card_id: int, payload: CommentIn) -> Any:
+    card = selectors.get_card_for(request.user, card_id)
+    return Status(
+        201,
+        services.comment_add(
+            actor=request.user, card=card, body=payload.body, internal=payload.internal
+        ),
+    )
+
+
+@router.get(
+    "/{card_id}/versions",
+    response=list[VersionOut],
+    operation_id="incidents_versions",
+    auth=api_auth(Perm.INCIDENT_VIEW),
+)
+def incidents_versions(request: HttpRequest, card_id: int) -> Any:
+    return selectors.versions(selectors.get_card_for(request.user, card_id))
+
+
+@router.post(
+    "/{card_id}/attachments",
+    response={201: AttachmentOut},
+    operation_id="incidents_attachment_add",
+    auth=api_auth(Perm.INCIDENT_EDIT),
+)
+def incidents_attachment_add(request: HttpRequest, card_id: int, file: File[UploadedFile]) -> Any:
+    card = selectors.get_card_for(request.user, card_id)
+    return Status(201, services.attachment_add(actor=request.user, card=card, upload=file))

@@ -1,0 +1,199 @@
+"""The shared workflow engine (R67.10–R67.15): maker → IS-unit head → center.
+
+An item type declares a `Machine` — its states and named transitions, each with the permission
+it needs, which side acts (the owning organization or the center), whether a comment is required,
+and what it does to the deadline. `apply()` is the one service that moves any item: it checks all
+of that, records the audit event, the comment and (on submission) a version, in one transaction."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from aips.audit.models import EventType
+from aips.audit.services import record
+from aips.core.access import has_perm
+from aips.core.errors import AppError, Forbidden, ValidationFailed
+from aips.core.permissions import Perm
+from aips.workflow.models import Comment, Version, WorkflowItem
+
+Side = Literal["owner", "center"]
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: Promise | str
+    sources: frozenset[str]
+    target: str
+    perm: Perm
+    side: Side
+    event: EventType
+    needs_comment: bool = False
+    # Working days from now to the new deadline (R67.13–R67.15), or None to clear it.
+    deadline_days: int | None = None
+    deadline_reason: str = ""
+    keeps_deadline: bool = False
+    submits: bool = False  # stores a version and the submission time
+    not_by_requester: bool = False  # the checker must not be the maker (maker-checker)
+    danger: bool = False
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    states: dict[str, Promise | str]
+    transitions: dict[str, Transition] = field(default_factory=dict)
+
+    def allowed(self, actor: Any, item: WorkflowItem) -> list[Transition]:
+        return [t for t in self.transitions.values() if _refusal(actor, item, t) is None]
+
+
+def _refusal(actor: Any, item: WorkflowItem, transition: Transition) -> str | None:
+    if not has_perm(actor, transition.perm):
+        return "perm"
+    if transition.side == "owner" and actor.organization_id != item.organization_id:
+        return "side"
+    if transition.side == "center" and not actor.is_center:
+        return "side"
+    if item.state not in transition.sources:
+        return "state"
+    if transition.not_by_requester and item.approval_requested_by_id == actor.pk:
+        return "same_person"
+    return None
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    from aips.workdays.calendar import add_working_days as add
+
+    result: datetime = add(start, days)
+    return result
+
+
+def apply(
+    *,
+    actor: Any,
+    item: WorkflowItem,
+    machine: Machine,
+    name: str,
+    comment: str = "",
+    snapshot: Callable[[WorkflowItem], dict[str, Any]] | None = None,
+    details: dict[str, Any] | None = None,
+) -> WorkflowItem:
+    """Move `item` along transition `name`; raises Forbidden / AppError(409) / ValidationFailed."""
+    with transaction.atomic():
+        transition = machine.transitions.get(name)
+        if transition is None:
+            raise AppError(_("Unknown action."), code="unknown_transition", status=404)
+        locked: WorkflowItem = (
+            type(item).objects.select_for_update().get(pk=item.pk)  # type: ignore[attr-defined]
+        )
+        refusal = _refusal(actor, locked, transition)
+        if refusal in ("perm", "side"):
+            raise Forbidden()
+        if refusal == "state":
+            raise AppError(
+                _("This action is not possible in the current status."),
+                code="invalid_transition",
+                status=409,
+            )
+        if refusal == "same_person":
+            raise Forbidden(_("The person who asked for approval cannot approve it too."))
+        text = (comment or "").strip()
+        if transition.needs_comment and not text:
+            raise ValidationFailed.field("comment", _("Give a reason."))
+        previous = locked.state
+        now = timezone.now()
+        locked.state = transition.target
+        if transition.name == "request_approval":
+            locked.approval_requested_by = actor
+        if transition.deadline_days is not None:
+            locked.deadline_at = add_working_days(now, transition.deadline_days)
+            locked.deadline_reason = transition.deadline_reason
+        elif not transition.keeps_deadline:
+            locked.deadline_at = None
+            locked.deadline_reason = ""
+        if transition.submits:
+            locked.version += 1
+            locked.submitted_at = now
+            Version.objects.create(
+                content_type=ContentType.objects.get_for_model(locked),
+                object_id=locked.pk,
+                number=locked.version,
+                snapshot=snapshot(locked) if snapshot else {},
+                submitted_by=actor,
+            )
+        locked.save()
+        if text:
+            Comment.objects.create(
+                content_type=ContentType.objects.get_for_model(locked),
+                object_id=locked.pk,
+                author=actor,
+                body=text,
+                transition=transition.name,
+            )
+        record(
+            actor=actor,
+            event=transition.event,
+            target=locked,
+            organization_id=locked.organization_id,
+            details={
+                "transition": transition.name,
+                "from": previous,
+                "to": transition.target,
+                "comment": text,
+                "deadline": locked.deadline_at.isoformat() if locked.deadline_at else None,
+                **(details or {}),
+            },
+        )
+        return locked
+
+
+@transaction.atomic
+def comment_add(
+    *, actor: Any, item: WorkflowItem, body: str, internal: bool, perm: Perm
+) -> Comment:
+    """A comment on the timeline; internal notes only from the center (R67.3.4 center side)."""
+    if not has_perm(actor, perm):
+        raise Forbidden()
+    text = (body or "").strip()
+    if not text:
+        raise ValidationFailed.field("body", _("Write something first."))
+    if len(text) > 10000:
+        raise ValidationFailed.field("body", _("At most %(n)d characters.") % {"n": 10000})
+    if internal and not actor.is_center:
+        raise Forbidden()
+    comment = Comment.objects.create(
+        content_type=ContentType.objects.get_for_model(item),
+        object_id=item.pk,
+        author=actor,
+        body=text,
+        internal=internal,
+    )
+    record(
+        actor=actor,
+        event=EventType.COMMENT_ADDED,
+        target=item,
+        organization_id=item.organization_id,
+        details={"comment_id": comment.pk, "internal": internal},
+    )
+    return comment
+
+
+def versions_of(item: models.Model) -> models.QuerySet[Version]:
+    return Version.objects.filter(
+        content_type=ContentType.objects.get_for_model(item), object_id=item.pk
+    ).order_by("number")
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Field-by-field changes between two submitted versions."""
+    return [
+        (k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+    ]

@@ -1,0 +1,94 @@
+"""The shared workflow engine's storage: the state fields every item carries (an abstract base),
+and the comment timeline and submitted versions, which attach to any item."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class WorkflowItem(models.Model):
+    """Fields of anything that moves through maker → checker → center (cards, alerts, requests)."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organization"),
+    )
+    state = models.CharField(_("status"), max_length=32, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Who asked the head for approval: the head may not approve their own submission.
+    approval_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+    deadline_at = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
+    deadline_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CommentQuerySet(models.QuerySet["Comment"]):
+    def for_item(self, item: models.Model) -> "CommentQuerySet":
+        return self.filter(content_type=ContentType.objects.get_for_model(item), object_id=item.pk)
+
+    def visible_to(self, actor: Any) -> "CommentQuerySet":
+        """Internal notes are the center's alone; the rest follows the item's own visibility,
+        which callers establish first (comments are always read through their item)."""
+        if actor is None or not actor.is_authenticated:
+            return self.none()
+        return self if actor.is_center else self.filter(internal=False)
+
+
+class Comment(models.Model):
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    item = GenericForeignKey("content_type", "object_id")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("comment"))
+    internal = models.BooleanField(_("internal note (the center only)"), default=False)
+    transition = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"comment #{self.pk}"
+
+
+class Version(models.Model):
+    """What was sent to the center each time: the center compares submissions."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "number"], name="workflow_version_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.number}"
