@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "aips.workdays",
     "aips.workflow",
     "aips.incidents",
+    "aips.notifications",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "aips.core.context_processors.shell",
+                "aips.notifications.context_processors.unread",
             ],
         },
     },

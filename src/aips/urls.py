@@ -11,6 +11,7 @@ urlpatterns = [
     path("mfa/", include("aips.mfa.urls")),
     path("audit/", include("aips.audit.urls")),
     path("calendar/", include("aips.workdays.urls")),
+    path("notifications/", include("aips.notifications.urls")),
     path("api/v1/", api.urls),
 ]
 

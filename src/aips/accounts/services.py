@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -116,6 +115,8 @@ def _resolve_organization(
 
 
 def _issue_invitation(*, actor: Any, user: User) -> str:
+    from aips.notifications.services import enqueue_mail
+
     raw = secrets.token_urlsafe(32)
     Invitation.objects.filter(user=user, used_at__isnull=True).update(expires_at=timezone.now())
     Invitation.objects.create(
@@ -126,23 +127,19 @@ def _issue_invitation(*, actor: Any, user: User) -> str:
     )
     link = settings.AIPS_BASE_URL + reverse("invitation_accept", args=[raw])
     language = user.language
-
-    def deliver() -> None:
-        # The e-mail outbox with retries arrives with the worker; until then, send after commit.
-        with translation.override(language):
-            send_mail(
-                subject=_("AIPS: your account"),
-                message=_(
-                    "An AIPS account was created for you. Set your password within %(hours)d "
-                    "hours using this single-use link:\n\n%(link)s\n\nIf you did not expect "
-                    "this message, tell the sectoral IS center."
-                )
-                % {"hours": settings.AIPS_INVITATION_HOURS, "link": link},
-                from_email=None,
-                recipient_list=[user.email],
+    # Queued in this transaction; `aips worker` sends it after commit, with retries.
+    with translation.override(language):
+        enqueue_mail(
+            to=user.email,
+            subject=_("AIPS: your account"),
+            body=_(
+                "An AIPS account was created for you. Set your password within %(hours)d "
+                "hours using this single-use link:\n\n%(link)s\n\nIf you did not expect "
+                "this message, tell the sectoral IS center."
             )
-
-    transaction.on_commit(deliver)
+            % {"hours": settings.AIPS_INVITATION_HOURS, "link": link},
+            language=language,
+        )
     record(
         actor=actor,
         event=EventType.USER_INVITED,
@@ -683,6 +680,8 @@ def password_reset_request(*, email: str) -> None:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
+    from aips.notifications.services import enqueue_mail
+
     address = (email or "").strip().lower()
     user = User.objects.select_related("organization").filter(email=address).first()
     record(
@@ -699,23 +698,19 @@ def password_reset_request(*, email: str) -> None:
     token = default_token_generator.make_token(user)
     link = settings.AIPS_BASE_URL + reverse("password_reset_confirm", args=[uid, token])
     language = user.language
-
-    def deliver() -> None:
-        with translation.override(language):
-            send_mail(
-                subject=_("AIPS: password reset"),
-                message=_(
-                    "Someone asked to reset your AIPS password. If it was you, open this link "
-                    "(valid for %(minutes)d min):\n\n%(link)s\n\nYou will still need your "
-                    "second factor to sign in. If it was not you, ignore this message and tell "
-                    "the sectoral IS center."
-                )
-                % {"link": link, "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
-                from_email=None,
-                recipient_list=[user.email],
+    with translation.override(language):
+        enqueue_mail(
+            to=user.email,
+            subject=_("AIPS: password reset"),
+            body=_(
+                "Someone asked to reset your AIPS password. If it was you, open this link "
+                "(valid for %(minutes)d min):\n\n%(link)s\n\nYou will still need your "
+                "second factor to sign in. If it was not you, ignore this message and tell "
+                "the sectoral IS center."
             )
-
-    transaction.on_commit(deliver)
+            % {"link": link, "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
+            language=language,
+        )
 
 
 def password_reset_user(uidb64: str, token: str) -> User | None:

@@ -62,6 +62,9 @@ class EventType(models.TextChoices):
     ATTACHMENT_DOWNLOADED = "attachment:downloaded", _("Attachment downloaded")
     AUDIT_ARCHIVED = "audit:archived", _("Audit entries archived")
     AUDIT_ARCHIVE_PRUNED = "audit:archive_pruned", _("Expired audit archives removed")
+    NOTIFICATIONS_READ = "notification:read", _("Notifications marked as read")
+    DEADLINE_REMINDER_SENT = "deadline:reminder_sent", _("Deadline reminder sent")
+    MAIL_FAILED = "mail:failed", _("E-mail could not be delivered")
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

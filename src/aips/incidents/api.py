@@ -162,7 +162,10 @@ def incidents_list(request: HttpRequest, filters: Query[IncidentFilter]) -> Any:
         organization_id=filters.organization_id,
         overdue=filters.overdue,
     )
-    return keyset_page(qs, after=filters.after, limit=filters.limit)
+    page = keyset_page(qs, after=filters.after, limit=filters.limit)
+    for card in page["items"]:
+        services.card_viewed(actor=request.user, card=card)
+    return page
 
 
 @router.post(
@@ -246,7 +249,7 @@ def incidents_comment_add(request: HttpRequest, card_id: int, payload: CommentIn
     auth=api_auth(Perm.INCIDENT_VIEW),
 )
 def incidents_versions(request: HttpRequest, card_id: int) -> Any:
-    return selectors.versions(selectors.get_card_for(request.user, card_id))
+    return selectors.versions(_shown(request, selectors.get_card_for(request.user, card_id)))
 
 
 @router.post(

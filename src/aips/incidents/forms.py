@@ -21,7 +21,8 @@ class LinesField(forms.CharField):
         return value
 
 
-_DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+# Seconds kept: a card made through the API must not change when edited in the browser.
+_DT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
 
 
 class IncidentForm(forms.Form):

@@ -69,14 +69,16 @@ EDITABLE = frozenset({CardState.DRAFT, CardState.RETURNED})
 class IncidentCardQuerySet(models.QuerySet["IncidentCard"]):
     def visible_to(self, actor: Any) -> "IncidentCardQuerySet":
         """The organization sees its own cards in every state; the center sees every
-        organization's cards once submitted (never drafts); nobody else sees anything."""
+        organization's cards once submitted (never a first draft); nobody else anything."""
         from aips.core.access import has_perm
         from aips.core.permissions import Perm
 
         if actor is None or not actor.is_authenticated or not has_perm(actor, Perm.INCIDENT_VIEW):
             return self.none()
         if actor.is_center:
-            return self.filter(state__in=CENTER_VISIBLE)
+            # Once submitted, a card stays in the center's sight even while it is being fixed
+            # and re-approved (its rework deadline runs meanwhile, R67.15).
+            return self.filter(models.Q(state__in=CENTER_VISIBLE) | models.Q(version__gte=1))
         return self.filter(organization_id=actor.organization_id)
 
 

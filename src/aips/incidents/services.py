@@ -182,9 +182,13 @@ def card_update(*, actor: Any, card: IncidentCard, **changes: Any) -> IncidentCa
     return locked
 
 
+@transaction.atomic
 def card_transition(
     *, actor: Any, card: IncidentCard, name: str, comment: str = ""
 ) -> IncidentCard:
+    """One transaction: the move, its audit event and the notifications it causes (R67.12)."""
+    from aips.notifications.incidents import card_transitioned
+
     result = engine.apply(
         actor=actor,
         item=card,
@@ -196,6 +200,7 @@ def card_transition(
     assert isinstance(result, IncidentCard)  # noqa: S101 - the engine returns the same model
     if name == "approve" and result.first_submitted_at is None:
         _mark_first_submission(result)
+    card_transitioned(actor=actor, card=result, name=name, comment=comment)
     return result
 
 

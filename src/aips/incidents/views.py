@@ -19,7 +19,7 @@ from aips.incidents.forms import (
     IncidentForm,
     TransitionForm,
 )
-from aips.incidents.models import EDITABLE
+from aips.incidents.models import EDITABLE, IncidentCard
 from aips.incidents.workflow import CARD_MACHINE
 from aips.organizations.selectors import organization_list
 from aips.workflow.engine import diff
@@ -101,7 +101,16 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     card = selectors.get_card_for(user, pk)
     services.card_viewed(actor=user, card=card)
     versions = selectors.versions(card)
-    changes = diff(versions[-2].snapshot, versions[-1].snapshot) if len(versions) > 1 else []
+    changes = [
+        (str(getattr(IncidentCard._meta.get_field(name), "verbose_name", name)), old, new)
+        for name, old, new in (
+            diff(versions[-2].snapshot, versions[-1].snapshot) if len(versions) > 1 else []
+        )
+    ]
+    timeline = selectors.timeline(actor=user, card=card)
+    for comment in timeline:
+        step = CARD_MACHINE.transitions.get(comment.transition)
+        comment.transition_label = str(step.label) if step else ""  # type: ignore[attr-defined]
     editable = (
         card.state in EDITABLE
         and has_perm(user, Perm.INCIDENT_EDIT)
@@ -113,7 +122,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "card": card,
             "actions": CARD_MACHINE.allowed(user, card),
-            "timeline": selectors.timeline(actor=user, card=card),
+            "timeline": timeline,
             "versions": versions,
             "changes": changes,
             "editable": editable,

@@ -36,7 +36,6 @@ CARD_MACHINE = Machine(
                 side="owner",
                 event=EventType.INCIDENT_SUBMITTED,
                 submits=True,
-                not_by_requester=True,
             ),
             Transition(
                 name="send_back",

@@ -15,6 +15,7 @@ from aips.accounts import services
 from aips.accounts.models import Invitation, User, UserRequest, UserRequestStatus
 from aips.audit.models import AuditEvent, EventType
 from aips.core.errors import Forbidden, NotFound, ValidationFailed
+from aips.notifications.services import drain_outbox
 from aips.organizations.models import Organization
 
 NEW_USER: dict[str, Any] = {
@@ -30,6 +31,7 @@ NEW_USER: dict[str, Any] = {
 
 
 def _invite_token() -> str:
+    drain_outbox()  # what `aips worker` does after commit
     match = re.search(r"/invite/([\w-]+)/", str(mail.outbox[-1].body))
     assert match, mail.outbox[-1].body
     return match.group(1)
@@ -47,6 +49,7 @@ def test_r67_6_center_admin_creates_personal_account_with_invitation(
             content_type="application/json",
         )
     assert response.status_code == 201, response.content
+    drain_outbox()
     body = response.json()
     assert body["email"] == "aliya.serikova@alataubank.example.kz"
     assert body["phones"] == ["+77011234567", "+77272580000"]
@@ -217,6 +220,7 @@ def test_r67_6_org_head_requests_account_and_center_approves(
     assert item.status == UserRequestStatus.APPROVED
     assert item.created_user is not None
     assert item.created_user.organization == personas["bank_a_head"].organization
+    drain_outbox()
     assert mail.outbox[-1].to == [item.created_user.email]
     assert AuditEvent.objects.filter(event=EventType.USER_REQUEST_APPROVED).count() == 1
 

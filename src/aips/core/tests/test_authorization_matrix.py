@@ -90,6 +90,17 @@ def moved_day(o: dict[str, Any]) -> dict[str, Any]:
     return {"pk": day.pk}
 
 
+def bank_a_head_notification(o: dict[str, Any]) -> dict[str, Any]:
+    """The head's "awaits your approval" notification about the matrix card (submitted_card)."""
+    from aips.notifications.models import Notification
+
+    item = Notification.objects.filter(
+        user=o["bank_a_head"], kind="incident.approval_requested"
+    ).first()
+    assert item is not None
+    return {"pk": item.pk}
+
+
 ROWS = [
     # --- web UI --------------------------------------------------------------------------
     Row("home", "GET", statuses(200, anon=302)),
@@ -214,6 +225,14 @@ ROWS = [
         data={"date": "2027-01-16", "kind": "working", "note": "matrix"},
     ),
     Row("workdays_day_remove", "POST", only(302, ("center_admin",)), kwargs=moved_day),
+    Row("notification_list", "GET", statuses(200, anon=302)),
+    Row(
+        "notification_read",
+        "POST",
+        statuses(404, anon=302, bank_a_head=302),
+        kwargs=bank_a_head_notification,
+    ),
+    Row("notification_read_all", "POST", statuses(302)),
     Row("incident_list", "GET", statuses(200, anon=302)),
     Row("incident_create", "GET", only(200, ORG_EDITORS)),
     Row("incident_detail", "GET", statuses(200, anon=302, **B_404), kwargs=CARD),

@@ -135,6 +135,9 @@ def test_worker_job_table_has_a_seam_for_more_jobs(settings: Any) -> None:
         "audit.checkpoint": timedelta(minutes=7),
         "audit.archive": timedelta(days=1),
         "audit.archive_prune": timedelta(days=1),
+        "reminders": timedelta(minutes=5),
+        "outbox": timedelta(seconds=15),
+        "outbox.purge": timedelta(days=1),
     }
 
 

@@ -30,6 +30,12 @@ def duration_text(span: timedelta) -> str:
     return " ".join(parts) or _("less than a minute")
 
 
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A time span for people ("2 h 5 min"), e.g. from detection to submission (R67.12)."""
+    return duration_text(value) if isinstance(value, timedelta) else "—"
+
+
 @register.inclusion_tag("workdays/_deadline.html")
 def deadline(value: datetime | None, now: datetime | None = None) -> dict[str, Any]:
     """Nothing at all for an item without a deadline."""

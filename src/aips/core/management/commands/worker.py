@@ -11,9 +11,10 @@ under a lock taken in its transaction, so two runs of one job never overlap:
 - SQLite: settings open every transaction with BEGIN IMMEDIATE, which takes the database's single
   write lock, so a job's transaction already runs alone (others wait, up to the busy timeout).
 
-Seam for the queue of later issues (e-mail outbox, reminders): a table of queued jobs claimed
-with SELECT ... FOR UPDATE SKIP LOCKED. It becomes one more Job here, run every tick, whose
-function claims and runs a batch; the loop, the logging and the signal handling stay as they are.
+The e-mail outbox is such a queue: the "outbox" job claims a batch of due messages with
+SELECT ... FOR UPDATE SKIP LOCKED and sends them (aips.notifications.services.drain_outbox); the
+"reminders" job sends deadline reminders once each (aips.notifications.reminders). More queues
+plug in the same way: one more Job whose function claims and runs a batch.
 """
 
 import signal
@@ -62,6 +63,24 @@ def _audit_prune() -> str:
     return f"removed {len(removed)} expired segment files" if removed else "nothing expired"
 
 
+def _reminders() -> str:
+    from aips.notifications.reminders import send_deadline_reminders
+
+    return f"{send_deadline_reminders()} deadline reminders"
+
+
+def _outbox() -> str:
+    from aips.notifications.services import drain_outbox
+
+    return f"{drain_outbox(limit=50)} e-mails sent"
+
+
+def _outbox_purge() -> str:
+    from aips.notifications.services import outbox_purge
+
+    return f"{outbox_purge()} old sent e-mails removed"
+
+
 def jobs() -> list[Job]:
     """The job table, read at start so settings apply (and tests can replace it)."""
     return [
@@ -72,6 +91,10 @@ def jobs() -> list[Job]:
         ),
         Job("audit.archive", timedelta(days=1), _audit_archive),
         Job("audit.archive_prune", timedelta(days=1), _audit_prune),
+        # Reminders before the outbox, so one `--once` run also sends the reminders' e-mails.
+        Job("reminders", timedelta(minutes=5), _reminders),
+        Job("outbox", timedelta(seconds=15), _outbox),
+        Job("outbox.purge", timedelta(days=1), _outbox_purge),
     ]
 
 
@@ -112,7 +135,8 @@ def run_job(job: Job) -> bool:
 class Command(BaseCommand):
     help = (
         "The background worker: signed audit checkpoints, daily archiving of the audit journal "
-        "(R57.17). --once runs every job once (cron, tests)."
+        "(R57.17), deadline reminders (R67.15) and the e-mail outbox. --once runs every job once "
+        "(cron, tests)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
