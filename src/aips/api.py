@@ -9,6 +9,7 @@ from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from aips.accounts.api import router as users_router
 from aips.accounts.api_auth import api_auth
+from aips.alerts.api import router as alerts_router
 from aips.core import api_errors
 from aips.core.access import public
 from aips.incidents.api import router as incidents_router
@@ -37,6 +38,7 @@ api_errors.install(api)
 api.add_router("/organizations", organizations_router)
 api.add_router("/users", users_router)
 api.add_router("/incidents", incidents_router)
+api.add_router("/alerts", alerts_router)
 
 
 class HealthOut(Schema):

@@ -88,6 +88,17 @@ def matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
         user=personas["bank_a_maker"], session_key="k" * 32, last_seen_at=timezone.now()
     )
     card, attachment = submitted_card(personas)
+    # Alerts: the center's TLP:GREEN alert published to every organization (bank A and bank B
+    # each hold a recipient row), and bank A's own draft, which nobody else may reach.
+    published = published_alert(personas)
+    from aips.alerts import selectors as alert_selectors
+    from aips.alerts import services as alert_services
+
+    alert_recipient = alert_selectors.recipient_for(personas["bank_a_head"], published)
+    assert alert_recipient is not None
+    draft_alert = alert_services.alert_create(
+        actor=personas["bank_a_maker"], **alert_data(title="Bank A's own draft alert")
+    )
     return {
         **personas,
         "bank_a": personas["bank_a_head"].organization,
@@ -97,6 +108,9 @@ def matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
         "maker_session": maker_session,
         "card": card,
         "attachment": attachment,
+        "alert": draft_alert,
+        "published_alert": published,
+        "alert_recipient": alert_recipient,
     }
 
 
@@ -141,6 +155,49 @@ def submitted_card(personas: dict[str, User]) -> tuple[Any, Any]:
         actor=personas["bank_a_head"], card=card, name="approve"
     )
     return card, attachment
+
+
+def ensure_threat_types() -> None:
+    """The threat-type list is seeded by a data migration; a test on a real transaction (the
+    browser tests) empties every table at its end, so later tests seed it again."""
+    import importlib
+
+    from django.apps import apps
+
+    from aips.alerts.selectors import threat_types
+
+    if not threat_types():
+        importlib.import_module("aips.alerts.migrations.0002_threat_types").seed(apps, None)
+
+
+def alert_data(**overrides: Any) -> dict[str, Any]:
+    """A complete threat alert (R67.3.3) as its author would fill it in."""
+    from aips.alerts.selectors import threat_types
+
+    ensure_threat_types()
+    malware = next(t for t in threat_types() if t.code == "malicious-code")
+    data: dict[str, Any] = {
+        "kind": "threat",
+        "title": "Ransomware campaign against internet-banking operators",
+        "source": "CERT-KZ",
+        "threat_type_id": malware.pk,
+        "level": "high",
+        "tlp": "GREEN",
+        "description": "Phishing e-mails with a macro dropper target bank operators.",
+        "recommendations": "Block the indicators and disable Office macros from the internet.",
+        "indicators": ["203.0.113.66", "invoice-kz.example.com"],
+    }
+    data.update(overrides)
+    return data
+
+
+def published_alert(personas: dict[str, User], **overrides: Any) -> Any:
+    """The center's own alert, published directly (TLP:GREEN: to every active organization)."""
+    from aips.alerts import services as alert_services
+
+    analyst = personas["center_analyst"]
+    alert = alert_services.alert_create(actor=analyst, **alert_data(**overrides))
+    return alert_services.alert_transition(actor=analyst, alert=alert, name="publish_direct")
 
 
 def totp_code(user: User, *, step_offset: int = 0) -> str:

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "aips.workdays",
     "aips.workflow",
     "aips.incidents",
+    "aips.alerts",
     "aips.notifications",
 ]
 

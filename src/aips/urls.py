@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("aips.accounts.urls")),
     path("organizations/", include("aips.organizations.urls")),
     path("incidents/", include("aips.incidents.urls")),
+    path("alerts/", include("aips.alerts.urls")),
     path("mfa/", include("aips.mfa.urls")),
     path("audit/", include("aips.audit.urls")),
     path("calendar/", include("aips.workdays.urls")),

@@ -29,6 +29,12 @@ class Perm(StrEnum):
     INCIDENT_REVIEW = "incident:review"
     INCIDENT_COMMENT = "incident:comment"
     CALENDAR_MANAGE = "calendar:manage"
+    ALERT_VIEW = "alert:view"
+    ALERT_EDIT = "alert:edit"
+    ALERT_APPROVE = "alert:approve"
+    ALERT_PUBLISH = "alert:publish"
+    ALERT_ACKNOWLEDGE = "alert:acknowledge"
+    ALERT_PROCESS = "alert:process"
     AUDIT_VIEW = "audit:view"
     AUDIT_EXPORT = "audit:export"
 
@@ -64,7 +70,16 @@ CENTER_ROLES = frozenset({Role.CENTER_ADMIN, Role.CENTER_ANALYST, Role.AUDITOR})
 
 _EVERYONE = frozenset({Perm.DASHBOARD_VIEW, Perm.PROFILE_VIEW, Perm.TOKEN_MANAGE})
 # What only an organization does: prepare (maker) and approve (IS-unit head) submissions.
-_ORG_ONLY = frozenset({Perm.USER_REQUEST_CREATE, Perm.INCIDENT_EDIT, Perm.INCIDENT_APPROVE})
+_ORG_ONLY = frozenset(
+    {
+        Perm.USER_REQUEST_CREATE,
+        Perm.INCIDENT_EDIT,
+        Perm.INCIDENT_APPROVE,
+        Perm.ALERT_APPROVE,
+        Perm.ALERT_ACKNOWLEDGE,
+        Perm.ALERT_PROCESS,
+    }
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.CENTER_ADMIN: frozenset(Perm) - _ORG_ONLY,
@@ -75,6 +90,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.INCIDENT_VIEW,
         Perm.INCIDENT_REVIEW,
         Perm.INCIDENT_COMMENT,
+        Perm.ALERT_VIEW,
+        Perm.ALERT_EDIT,
+        Perm.ALERT_PUBLISH,
     },
     Role.AUDITOR: _EVERYONE
     | {
@@ -82,6 +100,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.USER_VIEW,
         Perm.USER_REQUEST_VIEW,
         Perm.INCIDENT_VIEW,
+        Perm.ALERT_VIEW,
         Perm.AUDIT_VIEW,
         Perm.AUDIT_EXPORT,
     },
@@ -96,12 +115,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.INCIDENT_EDIT,
         Perm.INCIDENT_APPROVE,
         Perm.INCIDENT_COMMENT,
+        Perm.ALERT_VIEW,
+        Perm.ALERT_EDIT,
+        Perm.ALERT_APPROVE,
+        Perm.ALERT_ACKNOWLEDGE,
+        Perm.ALERT_PROCESS,
         Perm.AUDIT_VIEW,
         Perm.AUDIT_EXPORT,
     },
     Role.ORG_RESPONSIBLE: _EVERYONE
-    | {Perm.ORGANIZATION_VIEW, Perm.INCIDENT_VIEW, Perm.INCIDENT_EDIT, Perm.INCIDENT_COMMENT},
-    Role.ORG_VIEWER: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.INCIDENT_VIEW},
+    | {
+        Perm.ORGANIZATION_VIEW,
+        Perm.INCIDENT_VIEW,
+        Perm.INCIDENT_EDIT,
+        Perm.INCIDENT_COMMENT,
+        Perm.ALERT_VIEW,
+        Perm.ALERT_EDIT,
+        Perm.ALERT_PROCESS,
+    },
+    Role.ORG_VIEWER: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.INCIDENT_VIEW, Perm.ALERT_VIEW},
 }
 
 

@@ -7,6 +7,6 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Item types register their deadlines with the reminder job (aips.notifications.reminders).
-        # Incident cards are registered here; alerts and requests register from their own
+        # Incident cards and alerts are registered here; requests register from their own
         # AppConfig.ready() the same way.
-        from aips.notifications import incidents  # noqa: F401
+        from aips.notifications import alerts, incidents  # noqa: F401

@@ -286,6 +286,73 @@ def notify(
 
 
 @transaction.atomic
+def notify_bulk(
+    *,
+    users: Iterable[Any],
+    kind: str,
+    subject: Text,
+    text: Text,
+    link: str,
+    email: bool,
+    target: models.Model | None = None,
+    tlp: str | None = None,
+) -> int:
+    """`notify` for broadcasts (an alert to hundreds of organizations): the texts depend only on
+    the language, so each is rendered once per language and every row is inserted in bulk."""
+    content_type = ContentType.objects.get_for_model(target) if target is not None else None
+    object_id = target.pk if target is not None else None
+    withheld = email_withheld(tlp)
+    rendered: dict[str, tuple[str, str, str]] = {}
+    notes: list[Notification] = []
+    mails: list[OutboxMessage] = []
+    now = timezone.now()
+    seen: set[int] = set()
+    for user in users:
+        if not _reachable(user) or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        language = user.language or settings.LANGUAGE_CODE
+        if language not in rendered:
+            body = text.render(language)
+            with translation.override(language):
+                if withheld:
+                    mail_subject = _("AIPS: a new notification")
+                    mail_body = _(
+                        "There is a new notification for you in AIPS. Sign in to read it:"
+                        "\n\n%(link)s"
+                    ) % {"link": absolute_url("/notifications/")}
+                else:
+                    mail_subject = subject.render(language)
+                    opening = _("Open in AIPS: %(link)s") % {"link": absolute_url(link or "/")}
+                    mail_body = f"{body}\n\n{opening}"
+            rendered[language] = (body, " ".join(str(mail_subject).split())[:300], mail_body)
+        body, mail_subject, mail_body = rendered[language]
+        notes.append(
+            Notification(
+                user=user,
+                kind=kind,
+                text=body,
+                link=link,
+                content_type=content_type,
+                object_id=object_id,
+            )
+        )
+        if email and user.email:
+            mails.append(
+                OutboxMessage(
+                    to=user.email,
+                    subject=mail_subject,
+                    body=mail_body,
+                    language=language[:8],
+                    next_attempt_at=now,
+                )
+            )
+    Notification.objects.bulk_create(notes, batch_size=500)
+    OutboxMessage.objects.bulk_create(mails, batch_size=500)
+    return len(notes)
+
+
+@transaction.atomic
 def notification_mark_read(*, actor: Any, notification: Notification) -> bool:
     """Mark one of one's own notifications read; False if it already was."""
     ensure_perm(actor, Perm.DASHBOARD_VIEW)

@@ -61,11 +61,26 @@ COMMENTERS_A = ("center_admin", "center_analyst", "bank_a_head", "bank_a_maker")
 B_404 = {"bank_b_head": 404, "bank_b_maker": 404}
 B_EDIT_404 = B_404
 CARD = lambda o: {"pk": o["card"].pk}  # noqa: E731
+ALERT_EDITORS = ("center_admin", "center_analyst", *ORG_EDITORS)
+API_ALERT_DRAFT = lambda o: {"alert_id": o["alert"].pk}  # noqa: E731
+API_PUBLISHED = lambda o: {"alert_id": o["published_alert"].pk}  # noqa: E731
+API_RECIPIENT = lambda o: {  # noqa: E731
+    "alert_id": o["published_alert"].pk,
+    "recipient_id": o["alert_recipient"].pk,
+}
 API_CARD = lambda o: {"card_id": o["card"].pk}  # noqa: E731
 BANK_A_ORG = lambda o: {"pk": o["bank_a"].pk}  # noqa: E731
 BANK_A_USER = lambda o: {"pk": o["bank_a_maker"].pk}  # noqa: E731
 BANK_A_REQUEST = lambda o: {"pk": o["request"].pk}  # noqa: E731
 API_ORG = lambda o: {"org_id": o["bank_a"].pk}  # noqa: E731
+ALERT_EDITORS = ("center_admin", "center_analyst", *ORG_EDITORS)
+# Bank A's own draft alert: the center never sees an organization's drafts.
+ALERT = lambda o: {"pk": o["alert"].pk}  # noqa: E731
+# Bank A's acknowledgement of the center's published TLP:GREEN alert (bank B holds its own).
+ALERT_RECIPIENT = lambda o: {  # noqa: E731
+    "pk": o["published_alert"].pk,
+    "rid": o["alert_recipient"].pk,
+}
 API_USER = lambda o: {"user_id": o["bank_a_maker"].pk}  # noqa: E731
 
 
@@ -262,6 +277,48 @@ ROWS = [
         statuses(200, anon=302, **B_404),
         kwargs=lambda o: {"pk": o["card"].pk, "attachment_pk": o["attachment"].pk},
     ),
+    Row("alert_list", "GET", statuses(200, anon=302)),
+    Row("alert_create", "GET", only(200, ALERT_EDITORS)),
+    Row("alert_import", "GET", only(200, ALERT_EDITORS)),
+    Row(
+        "alert_detail",
+        "GET",
+        statuses(404, anon=302, **dict.fromkeys(BANK_A, 200)),
+        kwargs=ALERT,
+    ),
+    Row(
+        "alert_update",
+        "GET",
+        only(200, ORG_EDITORS_A, center_admin=404, center_analyst=404, **B_404),
+        kwargs=ALERT,
+    ),
+    Row(
+        "alert_transition",
+        "POST",
+        statuses(404, anon=302, bank_a_head=302, bank_a_maker=302, bank_a_viewer=403),
+        kwargs=lambda o: {"pk": o["alert"].pk, "name": "request_approval"},
+    ),
+    Row(
+        "alert_recipient_accept",
+        "POST",
+        only(302, ("bank_a_head",), bank_b_head=404),
+        kwargs=ALERT_RECIPIENT,
+    ),
+    Row(
+        "alert_recipient_decline",
+        "POST",
+        only(302, ("bank_a_head",), bank_b_head=404),
+        kwargs=ALERT_RECIPIENT,
+        data={"reason": "not applicable"},
+    ),
+    Row(
+        "alert_recipient_processed",
+        "POST",
+        only(302, ORG_EDITORS_A, **B_404),
+        kwargs=ALERT_RECIPIENT,
+    ),
+    Row("alert_compliance", "GET", only(200, CENTER)),
+    Row("alert_compliance_csv", "GET", only(200, CENTER)),
     # --- API -----------------------------------------------------------------------------
     Row("api:incidents_list", "GET", statuses(200, anon=401), api=True),
     Row("api:incidents_create", "POST", only(422, ORG_EDITORS, anon=401), data={}, api=True),
@@ -311,6 +368,59 @@ ROWS = [
         only(422, ORG_EDITORS, anon=401),
         kwargs=API_CARD,
         data={},
+        api=True,
+    ),
+    Row("api:alerts_list", "GET", statuses(200, anon=401), api=True),
+    Row(
+        "api:alerts_create",
+        "POST",
+        only(422, ALERT_EDITORS, anon=401),
+        data={},
+        api=True,
+    ),
+    Row("api:alerts_import", "POST", only(422, ALERT_EDITORS, anon=401), data={}, api=True),
+    Row(
+        "api:alerts_get",
+        "GET",
+        only(200, BANK_A, anon=401, other=404),
+        kwargs=API_ALERT_DRAFT,
+        api=True,
+    ),
+    Row(
+        "api:alerts_transition",
+        "POST",
+        only(200, ORG_EDITORS_A, anon=401, other=404, bank_a_viewer=403),
+        kwargs=lambda o: {"alert_id": o["alert"].pk, "name": "request_approval"},
+        data={},
+        api=True,
+    ),
+    Row(
+        "api:alerts_recipients",
+        "GET",
+        statuses(200, anon=401),
+        kwargs=API_PUBLISHED,
+        api=True,
+    ),
+    Row(
+        "api:alerts_accept",
+        "POST",
+        only(200, ("bank_a_head",), anon=401, bank_b_head=404),
+        kwargs=API_RECIPIENT,
+        api=True,
+    ),
+    Row(
+        "api:alerts_decline",
+        "POST",
+        only(200, ("bank_a_head",), anon=401, bank_b_head=404),
+        kwargs=API_RECIPIENT,
+        data={"reason": "not applicable"},
+        api=True,
+    ),
+    Row(
+        "api:alerts_processed",
+        "POST",
+        only(409, ORG_EDITORS_A, anon=401, **B_404),
+        kwargs=API_RECIPIENT,
         api=True,
     ),
     Row("api:api-root", "GET", statuses(404), api=True),

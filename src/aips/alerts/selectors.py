@@ -1,0 +1,107 @@
+from typing import Any
+
+from django.db.models import Count, F, Q
+from django.http import Http404
+
+from aips.alerts.models import Alert, AlertQuerySet, AlertRecipient, RecipientQuerySet, ThreatType
+
+
+def alert_list(*, actor: Any, kind: str = "", state: str = "") -> AlertQuerySet:
+    qs = Alert.objects.visible_to(actor).select_related("organization", "threat_type")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-id")
+
+
+def get_alert_for(actor: Any, pk: int) -> Alert:
+    try:
+        return (
+            Alert.objects.visible_to(actor).select_related("organization", "threat_type").get(pk=pk)
+        )
+    except Alert.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def recipient_for(actor: Any, alert: Alert) -> AlertRecipient | None:
+    """The actor's own organization's copy of a published alert, if it received one."""
+    return (
+        AlertRecipient.objects.visible_to(actor)
+        .filter(alert=alert, organization_id=actor.organization_id)
+        .first()
+    )
+
+
+def get_recipient_for(actor: Any, alert_pk: int, pk: int) -> AlertRecipient:
+    try:
+        return (
+            AlertRecipient.objects.visible_to(actor)
+            .select_related("alert")
+            .get(pk=pk, alert_id=alert_pk)
+        )
+    except AlertRecipient.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def recipients(*, actor: Any, alert: Alert) -> RecipientQuerySet:
+    return (
+        AlertRecipient.objects.visible_to(actor).filter(alert=alert).select_related("organization")
+    )
+
+
+def may_read_content(actor: Any, alert: Alert) -> bool:
+    """TLP:RED and AMBER+STRICT content: the author's organization, the center, and the named
+    people of each receiving organization — nobody else, even in a receiving organization."""
+    if not alert.is_restricted or actor.is_center or actor.organization_id == alert.organization_id:
+        return True
+    return AlertRecipient.objects.filter(
+        alert=alert, organization_id=actor.organization_id, named_users=actor
+    ).exists()
+
+
+def threat_types() -> list[ThreatType]:
+    return list(ThreatType.objects.filter(active=True))
+
+
+def compliance(*, actor: Any) -> dict[str, Any]:
+    """Published alerts × organizations: status and lateness, and each organization's on-time
+    rate (answered within the deadline / delivered)."""
+    rows = list(
+        AlertRecipient.objects.visible_to(actor)
+        .filter(alert__state="published")
+        .select_related("alert", "organization")
+        .order_by("-alert_id", "organization_id")
+    )
+    rates = (
+        AlertRecipient.objects.visible_to(actor)
+        .filter(alert__state="published")
+        .values("organization_id", "organization__name")
+        .annotate(
+            delivered=Count("id"),
+            on_time=Count(
+                "id",
+                filter=Q(responded_at__isnull=False) & Q(responded_at__lte=F("due_at")),
+            ),
+        )
+        .order_by("organization__name")
+    )
+    return {"rows": rows, "rates": list(rates)}
+
+
+def own_recipients(*, actor: Any, alert_ids: list[int]) -> dict[int, AlertRecipient]:
+    """The actor's organization's acknowledgement of each of these alerts (the list page)."""
+    rows = AlertRecipient.objects.visible_to(actor).filter(
+        alert_id__in=alert_ids, organization_id=actor.organization_id
+    )
+    return {r.alert_id: r for r in rows}
+
+
+def timeline(*, actor: Any, alert: Alert) -> list[Any]:
+    """The alert's comments (send-back and return reasons): for its own organization and the
+    center only, never for the organizations that merely received it."""
+    from aips.workflow.models import Comment
+
+    if not (actor.is_center or actor.organization_id == alert.organization_id):
+        return []
+    return list(Comment.objects.for_item(alert).visible_to(actor).select_related("author"))
