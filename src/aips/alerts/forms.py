@@ -232,3 +232,11 @@ class FilterForm(forms.Form):
     state = forms.ChoiceField(
         label=_("Status"), choices=[("", "—"), *AlertState.choices], required=False
     )
+
+
+class ThreatTypeForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=64)
+    name_en = forms.CharField(label=_("Name in English"), max_length=200)
+    name_ru = forms.CharField(label=_("Name in Russian"), max_length=200)
+    name_kk = forms.CharField(label=_("Name in Kazakh"), max_length=200)
+    active = forms.BooleanField(label=_("In use"), required=False, initial=True)

@@ -105,3 +105,8 @@ def timeline(*, actor: Any, alert: Alert) -> list[Any]:
     if not (actor.is_center or actor.organization_id == alert.organization_id):
         return []
     return list(Comment.objects.for_item(alert).visible_to(actor).select_related("author"))
+
+
+def all_threat_types() -> list[ThreatType]:
+    """For the center admins' list, retired ones included."""
+    return list(ThreatType.objects.order_by("code"))

@@ -434,3 +434,32 @@ def compliance_exported(*, actor: Any, rows: int) -> None:
         organization_id=getattr(actor, "organization_id", None),
         details={"rows": rows, "format": "csv"},
     )
+
+
+@transaction.atomic
+def threat_type_set(
+    *, actor: Any, code: str, name_en: str, name_ru: str, name_kk: str, active: bool = True
+) -> ThreatType:
+    """The managed list of threat types (R67.10): center admins add, rename or retire entries;
+    a retired type stays on the alerts that used it."""
+    ensure_perm(actor, Perm.THREAT_TYPE_MANAGE)
+    f = Fields()
+    clean_code = f.required_text("code", code, max_length=64).lower()
+    if clean_code and not all(ch.isalnum() or ch == "-" for ch in clean_code):
+        f.add("code", _("Use latin letters, digits and hyphens."))
+    names = {
+        "name_en": f.required_text("name_en", name_en, max_length=200),
+        "name_ru": f.required_text("name_ru", name_ru, max_length=200),
+        "name_kk": f.required_text("name_kk", name_kk, max_length=200),
+    }
+    f.raise_if_any()
+    threat_type, created = ThreatType.objects.update_or_create(
+        code=clean_code, defaults={**names, "active": bool(active)}
+    )
+    record(
+        actor=actor,
+        event=EventType.THREAT_TYPE_SET,
+        target=threat_type,
+        details={"code": clean_code, "created": created, "active": bool(active)},
+    )
+    return threat_type

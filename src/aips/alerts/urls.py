@@ -7,6 +7,7 @@ urlpatterns = [
     path("new/", views.alert_create, name="alert_create"),
     path("import/", views.alert_import, name="alert_import"),
     path("compliance/", views.alert_compliance, name="alert_compliance"),
+    path("threat-types/", views.threat_types, name="alert_threat_types"),
     path("compliance.csv", views.alert_compliance_csv, name="alert_compliance_csv"),
     path("<int:pk>/", views.alert_detail, name="alert_detail"),
     path("<int:pk>/edit/", views.alert_update, name="alert_update"),

@@ -24,6 +24,7 @@ from aips.alerts.forms import (
     DeclineForm,
     FilterForm,
     ImportForm,
+    ThreatTypeForm,
     TransitionForm,
 )
 from aips.alerts.models import Alert, AlertRecipient, RecipientStatus
@@ -450,3 +451,23 @@ def alert_compliance_csv(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="aips-alert-compliance-{stamp}.csv"'
     add_never_cache_headers(response)
     return response
+
+
+@require(Perm.THREAT_TYPE_MANAGE)
+def threat_types(request: HttpRequest) -> HttpResponse:
+    """The managed list of threat types, seeded from ENISA's reference taxonomy (R67.10)."""
+    form = ThreatTypeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.threat_type_set(actor=request.user, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("alert_threat_types")
+    return render(
+        request,
+        "alerts/threat_types.html",
+        {"form": form, "types": selectors.all_threat_types()},
+        status=422 if form.errors else 200,
+    )

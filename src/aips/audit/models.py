@@ -55,6 +55,7 @@ class EventType(models.TextChoices):
     ALERT_DECLINED = "alert:declined", _("Alert recommendations declined")
     ALERT_PROCESSED = "alert:processed", _("Alert processed")
     ALERT_VIEWED = "alert:viewed", _("Restricted alert viewed")
+    THREAT_TYPE_SET = "threat_type:set", _("Threat type added or changed")
     ALERT_COMPLIANCE_EXPORTED = "alert:compliance_exported", _("Alert compliance exported")
     CALENDAR_DAY_SET = "calendar:day_set", _("Calendar day set")
     CALENDAR_DAY_REMOVED = "calendar:day_removed", _("Calendar day removed")

@@ -35,6 +35,7 @@ class Perm(StrEnum):
     ALERT_PUBLISH = "alert:publish"
     ALERT_ACKNOWLEDGE = "alert:acknowledge"
     ALERT_PROCESS = "alert:process"
+    THREAT_TYPE_MANAGE = "threat_type:manage"
     AUDIT_VIEW = "audit:view"
     AUDIT_EXPORT = "audit:export"
 

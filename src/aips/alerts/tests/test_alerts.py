@@ -273,3 +273,33 @@ def test_r67_3_5_import_creates_a_draft_and_names_what_is_wrong(
     bad = client.post("/api/v1/alerts/import", {"file": broken})
     assert bad.status_code == 422
     assert "file" in bad.json()["error"]["fields"]
+
+
+def test_r67_10_center_admin_manages_the_threat_type_list(
+    personas: dict[str, User], client_as: Callable[[str | None], Client]
+) -> None:
+    from aips.audit.models import AuditEvent, EventType
+
+    assert ThreatType.objects.filter(code="malicious-code").exists()  # seeded from ENISA
+    admin = client_as("center_admin")
+    form = {
+        "code": "ai-fraud",
+        "name_en": "AI voice fraud",
+        "name_ru": "Мошенничество с ИИ-голосом",
+        "name_kk": "ЖИ дауысымен алаяқтық",
+        "active": "on",
+    }
+    assert admin.post("/alerts/threat-types/", form).status_code == 302
+    assert ThreatType.objects.get(code="ai-fraud").active
+    retire = {**form, "active": ""}
+    admin.post("/alerts/threat-types/", retire)
+    assert not ThreatType.objects.get(code="ai-fraud").active
+    assert ThreatType.objects.get(code="ai-fraud") not in selectors.threat_types()
+    assert AuditEvent.objects.filter(event=EventType.THREAT_TYPE_SET).count() == 2
+    bad = admin.post("/alerts/threat-types/", {**form, "code": "bad code!"})
+    assert bad.status_code == 422
+    assert list(bad.context["form"].errors) == ["code"]
+    with pytest.raises(Forbidden):
+        services.threat_type_set(
+            actor=personas["center_analyst"], code="x", name_en="x", name_ru="x", name_kk="x"
+        )

@@ -319,6 +319,7 @@ ROWS = [
     ),
     Row("alert_compliance", "GET", only(200, CENTER)),
     Row("alert_compliance_csv", "GET", only(200, CENTER)),
+    Row("alert_threat_types", "GET", only(200, ("center_admin",))),
     # --- API -----------------------------------------------------------------------------
     Row("api:incidents_list", "GET", statuses(200, anon=401), api=True),
     Row("api:incidents_create", "POST", only(422, ORG_EDITORS, anon=401), data={}, api=True),
