@@ -19,6 +19,7 @@ def _key_path() -> Path:
 def _load(path: str) -> Ed25519PrivateKey:
     file = Path(path)
     if not file.exists():
+        _refuse_a_new_key_for_a_signed_journal(file)
         file.parent.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
@@ -55,3 +56,17 @@ def public_key_b64() -> str:
 
 def sign(message: bytes) -> str:
     return base64.b64encode(private_key().sign(message)).decode()
+
+
+def _refuse_a_new_key_for_a_signed_journal(file: Path) -> None:
+    """A lost key file must be restored from backup, not silently replaced: a new key would make
+    every earlier checkpoint look forged ("signed by an unknown key")."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from aips.audit.models import AuditCheckpoint
+
+    if AuditCheckpoint.objects.exists():
+        raise ImproperlyConfigured(
+            f"the audit signing key {file} is missing but the journal already has signed "
+            "checkpoints: restore the key file from backup (see docs/deployment.md)"
+        )

@@ -408,6 +408,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trusted-key", action="append", default=[], help="base64 Ed25519 key")
     args = parser.parse_args(argv)
     trusted = set(args.trusted_key) or None
+    if trusted is None:
+        # Without a key obtained out of band, a re-signed copy would verify too.
+        print(
+            "warning: no --trusted-key given; signatures are checked against the keys the "
+            "directory itself names, which proves consistency, not origin",
+            file=sys.stderr,
+        )
     if (args.directory / "entries.jsonl").exists():
         entries, checkpoints, keys = load_export(args.directory)
         report = verify(entries, checkpoints, trusted_keys=trusted or keys or None)

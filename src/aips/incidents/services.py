@@ -247,6 +247,8 @@ def attachment_add(*, actor: Any, card: IncidentCard, upload: "UploadedFile[Any]
     """Store a file outside the web root under its SHA-256 (R57.3.2); the anti-virus scan is a
     later issue's job (scan_status stays "not_scanned")."""
     ensure_perm(actor, Perm.INCIDENT_EDIT)
+    # Locked, so the card cannot be sent for approval while the file is being attached.
+    card = IncidentCard.objects.select_for_update().get(pk=card.pk)
     if actor.organization_id != card.organization_id:
         raise Forbidden()
     if card.state not in EDITABLE:

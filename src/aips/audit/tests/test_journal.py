@@ -265,3 +265,16 @@ def test_r57_17_standalone_verifier_needs_no_django(journal: int, tmp_path: Path
     source = (directory / "verifier.py").read_text()
     assert "django" not in source.lower().replace("without django", "")
     assert "import aips" not in source
+
+
+def test_r57_17_lost_signing_key_is_not_silently_replaced(
+    journal: int, settings: Any, tmp_path: Path
+) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from aips.audit import signing
+
+    settings.AIPS_AUDIT_KEY_FILE = str(tmp_path / "gone" / "audit.key")
+    signing._load.cache_clear()
+    with pytest.raises(ImproperlyConfigured, match="restore the key file"):
+        signing.public_key_b64()
