@@ -309,7 +309,40 @@ def alert_transition(
         result.published_by = actor
         result.save(update_fields=["published_at", "published_by", "updated_at"])
         _publish(actor, result, organization_ids)
+    else:
+        _tell_the_next_actor(actor, result, name, comment)
     return result
+
+
+def _tell_the_next_actor(actor: Any, alert: Alert, name: str, comment: str) -> None:
+    """Before publication, whoever must act next hears of it, as for incident cards."""
+    from aips.notifications.services import Text, active_people, notify
+
+    params = {"ref": alert.reference, "title": alert.title, "comment": comment}
+    if name == "request_approval":
+        users = active_people(organization_id=alert.organization_id, role=Role.ORG_HEAD)
+        text = gettext_lazy("Alert %(ref)s “%(title)s” is waiting for your approval.")
+    elif name == "approve":
+        users = active_people(
+            organization__kind=OrganizationKind.CENTER,
+            role__in=[Role.CENTER_ADMIN, Role.CENTER_ANALYST],
+        )
+        text = gettext_lazy("Alert %(ref)s “%(title)s” was submitted for publication.")
+    elif name in ("return", "send_back"):
+        users = active_people(pk=alert.created_by_id, organization_id=alert.organization_id)
+        text = gettext_lazy("Alert %(ref)s “%(title)s” was sent back: %(comment)s")
+    else:
+        return
+    notify(
+        users=[u for u in users if u.pk != actor.pk],
+        kind=f"alert.{name}",
+        subject=Text(gettext_lazy("AIPS: alert %(ref)s"), {"ref": alert.reference}),
+        text=Text(text, params),
+        link=f"/alerts/{alert.pk}/",
+        email=True,
+        target=alert,
+        tlp=alert.tlp,
+    )
 
 
 def _own_recipient(actor: Any, recipient: AlertRecipient, perm: Perm) -> AlertRecipient:

@@ -385,3 +385,18 @@ def notification_mark_all_read(*, actor: Any) -> int:
             details={"count": changed, "all": True},
         )
     return changed
+
+
+def active_people(**filters: Any) -> list[Any]:
+    """People who can be told something: active, not blocked, in an active organization."""
+    from aips.accounts.models import User
+    from aips.organizations.models import OrganizationStatus
+
+    return list(
+        User.objects.filter(
+            is_active=True,
+            blocked_at__isnull=True,
+            organization__status=OrganizationStatus.ACTIVE,
+            **filters,
+        ).order_by("id")
+    )

@@ -303,3 +303,22 @@ def test_r67_10_center_admin_manages_the_threat_type_list(
         services.threat_type_set(
             actor=personas["center_analyst"], code="x", name_en="x", name_ru="x", name_kk="x"
         )
+
+
+def test_r67_10_heads_and_center_hear_of_alerts_waiting_for_them(personas: dict[str, User]) -> None:
+    maker, head, analyst = (
+        personas["bank_a_maker"],
+        personas["bank_a_head"],
+        personas["center_analyst"],
+    )
+    alert = services.alert_create(actor=maker, **threat())
+    alert = services.alert_transition(actor=maker, alert=alert, name="request_approval")
+    assert Notification.objects.filter(user=head, kind="alert.request_approval").exists()
+    alert = services.alert_transition(actor=head, alert=alert, name="approve")
+    assert Notification.objects.filter(user=analyst, kind="alert.approve").exists()
+    services.alert_transition(actor=analyst, alert=alert, name="return", comment="Add IOCs")
+    assert Notification.objects.filter(user=maker, kind="alert.return").exists()
+    bank_b = personas["bank_b_head"].organization_id
+    assert not Notification.objects.filter(
+        user__organization_id=bank_b, kind__startswith="alert."
+    ).exists()
