@@ -170,17 +170,9 @@ def _values(alert: Alert) -> dict[str, Any]:
 
 @transaction.atomic
 def alert_update(*, actor: Any, alert: Alert, **changes: Any) -> Alert:
-    ensure_perm(actor, Perm.ALERT_EDIT)
-    locked = Alert.objects.select_for_update().get(pk=alert.pk)
-    if actor.organization_id != locked.organization_id:
-        raise Forbidden()
-    if locked.state not in EDITABLE:
-        raise AppError(
-            _("Only a draft or a returned alert can be changed."), code="not_editable", status=409
-        )
-    unknown = set(changes) - set(FIELDS)
-    if unknown:
-        raise ValidationFailed(fields={name: [_("Unknown field.")] for name in sorted(unknown)})
+    locked: Alert = engine.lock_for_edit(
+        actor=actor, item=alert, perm=Perm.ALERT_EDIT, fields=FIELDS, changes=changes
+    )
     clean = _clean({**_values(locked), **changes})
     changed = sorted(k for k, v in clean.items() if getattr(locked, k) != v)
     for name, value in clean.items():

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from aips.alerts.models import AlertState
 from aips.audit.models import EventType
 from aips.core.permissions import Perm
-from aips.workflow.engine import Machine, Transition
+from aips.workflow.engine import Machine, Transition, maker_checker
 
 S = AlertState
 
@@ -17,50 +17,14 @@ ALERT_MACHINE = Machine(
     transitions={
         t.name: t
         for t in [
-            Transition(
-                name="request_approval",
-                label=_("Send to the head for approval"),
-                sources=frozenset({S.DRAFT, S.RETURNED}),
-                target=S.AWAITING_APPROVAL,
-                perm=Perm.ALERT_EDIT,
-                side="owner",
-                event=EventType.ALERT_APPROVAL_REQUESTED,
-                keeps_deadline=True,
-            ),
-            Transition(
-                name="approve",
-                label=_("Approve and submit to the center"),
-                sources=frozenset({S.AWAITING_APPROVAL}),
-                target=S.SUBMITTED,
-                perm=Perm.ALERT_APPROVE,
-                side="owner",
-                event=EventType.ALERT_SUBMITTED,
-                submits=True,
-            ),
-            Transition(
-                name="send_back",
-                label=_("Send back to the author"),
-                sources=frozenset({S.AWAITING_APPROVAL}),
-                target=S.DRAFT,
-                perm=Perm.ALERT_APPROVE,
-                side="owner",
-                event=EventType.ALERT_SENT_BACK,
-                needs_comment=True,
-                keeps_deadline=True,
-                danger=True,
-            ),
-            Transition(
-                name="return",
-                label=_("Return for rework (3 working days)"),
-                sources=frozenset({S.SUBMITTED}),
-                target=S.RETURNED,
-                perm=Perm.ALERT_PUBLISH,
-                side="center",
-                event=EventType.ALERT_RETURNED,
-                needs_comment=True,
-                deadline_days=3,
-                deadline_reason="rework",
-                danger=True,
+            *maker_checker(
+                edit=Perm.ALERT_EDIT,
+                approve=Perm.ALERT_APPROVE,
+                review=Perm.ALERT_PUBLISH,
+                requested=EventType.ALERT_APPROVAL_REQUESTED,
+                submitted=EventType.ALERT_SUBMITTED,
+                sent_back=EventType.ALERT_SENT_BACK,
+                returned=EventType.ALERT_RETURNED,
             ),
             Transition(
                 name="publish",

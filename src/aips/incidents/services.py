@@ -153,17 +153,9 @@ def card_create(*, actor: Any, **data: Any) -> IncidentCard:
 @transaction.atomic
 def card_update(*, actor: Any, card: IncidentCard, **changes: Any) -> IncidentCard:
     """Edit a draft or a returned card; the audit event lists what changed."""
-    ensure_perm(actor, Perm.INCIDENT_EDIT)
-    locked = IncidentCard.objects.select_for_update().get(pk=card.pk)
-    if actor.organization_id != locked.organization_id:
-        raise Forbidden()
-    if locked.state not in EDITABLE:
-        raise AppError(
-            _("Only a draft or a returned card can be changed."), code="not_editable", status=409
-        )
-    unknown = set(changes) - set(FIELDS)
-    if unknown:
-        raise ValidationFailed(fields={name: [_("Unknown field.")] for name in sorted(unknown)})
+    locked: IncidentCard = engine.lock_for_edit(
+        actor=actor, item=card, perm=Perm.INCIDENT_EDIT, fields=FIELDS, changes=changes
+    )
     before = snapshot(locked)
     clean = _clean({**_values(locked), **changes})
     for name, value in clean.items():

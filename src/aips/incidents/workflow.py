@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from aips.audit.models import EventType
 from aips.core.permissions import Perm
 from aips.incidents.models import CardState
-from aips.workflow.engine import Machine, Transition
+from aips.workflow.engine import Machine, Transition, maker_checker
 
 S = CardState
 
@@ -17,50 +17,14 @@ CARD_MACHINE = Machine(
     transitions={
         t.name: t
         for t in [
-            Transition(
-                name="request_approval",
-                label=_("Send to the head for approval"),
-                sources=frozenset({S.DRAFT, S.RETURNED}),
-                target=S.AWAITING_APPROVAL,
-                perm=Perm.INCIDENT_EDIT,
-                side="owner",
-                event=EventType.INCIDENT_APPROVAL_REQUESTED,
-                keeps_deadline=True,
-            ),
-            Transition(
-                name="approve",
-                label=_("Approve and submit to the center"),
-                sources=frozenset({S.AWAITING_APPROVAL}),
-                target=S.SUBMITTED,
-                perm=Perm.INCIDENT_APPROVE,
-                side="owner",
-                event=EventType.INCIDENT_SUBMITTED,
-                submits=True,
-            ),
-            Transition(
-                name="send_back",
-                label=_("Send back to the author"),
-                sources=frozenset({S.AWAITING_APPROVAL}),
-                target=S.DRAFT,
-                perm=Perm.INCIDENT_APPROVE,
-                side="owner",
-                event=EventType.INCIDENT_SENT_BACK,
-                needs_comment=True,
-                keeps_deadline=True,
-                danger=True,
-            ),
-            Transition(
-                name="return",
-                label=_("Return for rework (3 working days)"),
-                sources=frozenset({S.SUBMITTED}),
-                target=S.RETURNED,
-                perm=Perm.INCIDENT_REVIEW,
-                side="center",
-                event=EventType.INCIDENT_RETURNED,
-                needs_comment=True,
-                deadline_days=3,
-                deadline_reason="rework",
-                danger=True,
+            *maker_checker(
+                edit=Perm.INCIDENT_EDIT,
+                approve=Perm.INCIDENT_APPROVE,
+                review=Perm.INCIDENT_REVIEW,
+                requested=EventType.INCIDENT_APPROVAL_REQUESTED,
+                submitted=EventType.INCIDENT_SUBMITTED,
+                sent_back=EventType.INCIDENT_SENT_BACK,
+                returned=EventType.INCIDENT_RETURNED,
             ),
             Transition(
                 name="accept",

@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aips.audit.models import EventType
 from aips.audit.services import record
@@ -197,3 +198,90 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]
     return [
         (k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
     ]
+
+
+# What every maker → IS-unit head → center item needs, whatever it is (cards, alerts, requests).
+EDITABLE_STATES = frozenset({"draft", "returned"})
+
+
+def maker_checker(
+    *,
+    edit: Perm,
+    approve: Perm,
+    review: Perm,
+    requested: EventType,
+    submitted: EventType,
+    sent_back: EventType,
+    returned: EventType,
+) -> list[Transition]:
+    """The shared first half of a lifecycle (R67.10–R67.12, R67.15): the maker asks the IS-unit
+    head, who approves (it goes to the center) or sends it back; the center may return it for
+    rework within 3 working days. Item types add their own final steps."""
+    return [
+        Transition(
+            name="request_approval",
+            label=gettext_lazy("Send to the head for approval"),
+            sources=frozenset({"draft", "returned"}),
+            target="awaiting_approval",
+            perm=edit,
+            side="owner",
+            event=requested,
+            keeps_deadline=True,
+        ),
+        Transition(
+            name="approve",
+            label=gettext_lazy("Approve and submit to the center"),
+            sources=frozenset({"awaiting_approval"}),
+            target="submitted",
+            perm=approve,
+            side="owner",
+            event=submitted,
+            submits=True,
+        ),
+        Transition(
+            name="send_back",
+            label=gettext_lazy("Send back to the author"),
+            sources=frozenset({"awaiting_approval"}),
+            target="draft",
+            perm=approve,
+            side="owner",
+            event=sent_back,
+            needs_comment=True,
+            keeps_deadline=True,
+            danger=True,
+        ),
+        Transition(
+            name="return",
+            label=gettext_lazy("Return for rework (3 working days)"),
+            sources=frozenset({"submitted"}),
+            target="returned",
+            perm=review,
+            side="center",
+            event=returned,
+            needs_comment=True,
+            deadline_days=3,
+            deadline_reason="rework",
+            danger=True,
+        ),
+    ]
+
+
+def lock_for_edit(
+    *, actor: Any, item: WorkflowItem, perm: Perm, fields: tuple[str, ...], changes: dict[str, Any]
+) -> Any:
+    """The checks every "edit the draft" service makes: permission, own organization, a draft
+    or returned item, known fields only. Returns the item locked for the update."""
+    from aips.core.access import ensure_perm
+
+    ensure_perm(actor, perm)
+    locked = type(item).objects.select_for_update().get(pk=item.pk)  # type: ignore[attr-defined]
+    if actor.organization_id != locked.organization_id:
+        raise Forbidden()
+    if locked.state not in EDITABLE_STATES:
+        raise AppError(
+            _("Only a draft or a returned item can be changed."), code="not_editable", status=409
+        )
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise ValidationFailed(fields={name: [_("Unknown field.")] for name in sorted(unknown)})
+    return locked
