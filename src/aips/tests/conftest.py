@@ -95,3 +95,45 @@ class Steps:
 @pytest.fixture
 def steps(page: Any, request: pytest.FixtureRequest) -> Steps:
     return Steps(page, request.config.rootpath / "test-artifacts", request.node.name)
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """Another person's browser: a fresh context (own cookies), in English like `page` — the
+    language cookie (the switcher's) wins over a persona's own preferred language."""
+    contexts: list[Any] = []
+
+    def make() -> Any:
+        context = browser.new_context(
+            base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 800}
+        )
+        context.add_cookies([{"name": "aips_language", "value": "en", "url": live_server.url}])
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def sign_in(page: Any, steps: Any, user: Any, password: str) -> None:
+    """Password, then the authenticator code, as a person would type them."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from aips.conftest import totp_code
+
+    with steps(f"sign in as {user.email}"):
+        page.goto("/login/")
+        page.get_by_label("E-mail").fill(user.email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/login/verify/$"))
+        page.get_by_label("Code from your authenticator app").fill(totp_code(user))
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("lang", "en")

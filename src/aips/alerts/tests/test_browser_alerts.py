@@ -7,7 +7,7 @@ day), bank A's responsible employee marks it processed once they are applied, an
 compliance matrix shows bank A's copy as processed, in time."""
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from aips.accounts.models import User
 from aips.alerts.models import Alert, AlertRecipient, AlertState, RecipientStatus
-from aips.conftest import ensure_threat_types, totp_code
+from aips.conftest import ensure_threat_types
 from aips.demo import USERS
 from aips.tests import conftest as browser_fixtures
 
@@ -27,44 +27,12 @@ _allow_async_unsafe = browser_fixtures._allow_async_unsafe
 browser = browser_fixtures.browser
 page = browser_fixtures.page
 steps = browser_fixtures.steps
+new_page = browser_fixtures.new_page
+_sign_in = browser_fixtures.sign_in
 
 PASSWORDS = {u.key: u.password for u in USERS}
 TITLE = "Ransomware operators phish bank treasury staff"
 RECOMMENDATIONS = "Block the sender domains and disable Office macros from the internet."
-
-
-@pytest.fixture
-def new_page(browser: Any, live_server: Any) -> Iterator[Callable[[], Page]]:
-    """Another person's browser: a fresh context (own cookies), in English like `page`."""
-    contexts: list[Any] = []
-
-    def make() -> Page:
-        context = browser.new_context(
-            base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 800}
-        )
-        context.add_cookies([{"name": "aips_language", "value": "en", "url": live_server.url}])
-        context.set_default_timeout(browser_fixtures.TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()  # type: ignore[no-any-return]
-
-    try:
-        yield make
-    finally:
-        for context in contexts:
-            context.close()
-
-
-def _sign_in(page: Page, steps: Any, user: User, password: str) -> None:
-    with steps(f"sign in as {user.email}"):
-        page.goto("/login/")
-        page.get_by_label("E-mail").fill(user.email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(re.compile(r"/login/verify/$"))
-        page.get_by_label("Code from your authenticator app").fill(totp_code(user))
-        page.get_by_role("button", name="Continue").click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-        expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def _field(page: Page, label: str) -> Any:

@@ -7,7 +7,7 @@ with a reason, which starts the 3-working-day clock; the maker fixes it, the hea
 and the center accepts it and sees both submitted versions and what changed between them."""
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,6 @@ from django.utils.dateformat import format as date_format
 from playwright.sync_api import Page, expect
 
 from aips.accounts.models import User
-from aips.conftest import totp_code
 from aips.demo import USERS
 from aips.incidents.models import CardState, IncidentCard
 from aips.tests import conftest as browser_fixtures
@@ -30,6 +29,8 @@ _allow_async_unsafe = browser_fixtures._allow_async_unsafe
 browser = browser_fixtures.browser
 page = browser_fixtures.page
 steps = browser_fixtures.steps
+new_page = browser_fixtures.new_page
+_sign_in = browser_fixtures.sign_in
 
 PASSWORDS = {u.key: u.password for u in USERS}
 KIND_LABEL = "Unauthorized access to an information system"
@@ -39,41 +40,6 @@ SECOND_IMPACT = (
     "Operator accounts of the admin console exposed; 14 customer profiles viewed, no money moved"
 )
 RETURN_REASON = "Say which customer data was viewed and whether any money moved."
-
-
-@pytest.fixture
-def new_page(browser: Any, live_server: Any) -> Iterator[Callable[[], Page]]:
-    """Another person's browser: a fresh context (own cookies), in English like `page`."""
-    contexts: list[Any] = []
-
-    def make() -> Page:
-        context = browser.new_context(
-            base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 800}
-        )
-        # The analyst prefers Kazakh; the language cookie (the switcher's) wins over that.
-        context.add_cookies([{"name": "aips_language", "value": "en", "url": live_server.url}])
-        context.set_default_timeout(browser_fixtures.TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()  # type: ignore[no-any-return]
-
-    try:
-        yield make
-    finally:
-        for context in contexts:
-            context.close()
-
-
-def _sign_in(page: Page, steps: Any, user: User, password: str) -> None:
-    with steps(f"sign in as {user.email}"):
-        page.goto("/login/")
-        page.get_by_label("E-mail").fill(user.email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(re.compile(r"/login/verify/$"))
-        page.get_by_label("Code from your authenticator app").fill(totp_code(user))
-        page.get_by_role("button", name="Continue").click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-        expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def _open_card(page: Page, reference: str) -> None:
