@@ -50,7 +50,7 @@ FIELDS = (
     "known_exploited",
     "anonymous",
 )
-EDITABLE = frozenset({AlertState.DRAFT, AlertState.RETURNED})
+EDITABLE = engine.EDITABLE_STATES
 # TLP levels for which the center chooses the receiving organizations.
 TARGETED_TLP = frozenset({Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED})
 

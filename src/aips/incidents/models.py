@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aips.workflow.engine import EDITABLE_STATES
 from aips.workflow.models import WorkflowItem
 
 
@@ -63,7 +64,8 @@ class CardState(models.TextChoices):
 CENTER_VISIBLE = frozenset(
     {CardState.SUBMITTED, CardState.RETURNED, CardState.ACCEPTED, CardState.CLOSED}
 )
-EDITABLE = frozenset({CardState.DRAFT, CardState.RETURNED})
+# The engine's rule: only a draft or a returned item can be edited.
+EDITABLE = EDITABLE_STATES
 
 
 class IncidentCardQuerySet(models.QuerySet["IncidentCard"]):

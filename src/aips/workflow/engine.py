@@ -42,7 +42,6 @@ class Transition:
     deadline_reason: str = ""
     keeps_deadline: bool = False
     submits: bool = False  # stores a version and the submission time
-    not_by_requester: bool = False  # the checker must not be the maker (maker-checker)
     danger: bool = False
 
 
@@ -65,8 +64,6 @@ def _refusal(actor: Any, item: WorkflowItem, transition: Transition) -> str | No
         return "side"
     if item.state not in transition.sources:
         return "state"
-    if transition.not_by_requester and item.approval_requested_by_id == actor.pk:
-        return "same_person"
     return None
 
 
@@ -104,8 +101,6 @@ def apply(
                 code="invalid_transition",
                 status=409,
             )
-        if refusal == "same_person":
-            raise Forbidden(_("The person who asked for approval cannot approve it too."))
         text = (comment or "").strip()
         if transition.needs_comment and not text:
             raise ValidationFailed.field("comment", _("Give a reason."))
