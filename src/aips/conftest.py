@@ -99,8 +99,13 @@ def matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
     draft_alert = alert_services.alert_create(
         actor=personas["bank_a_maker"], **alert_data(title="Bank A's own draft alert")
     )
+    from aips.inquiries.tests.matrix_rows import matrix_objects as inquiry_objects
+    from aips.signals.tests.matrix_rows import matrix_objects as signal_objects
+
     return {
         **personas,
+        **inquiry_objects(personas),
+        **signal_objects(personas),
         "bank_a": personas["bank_a_head"].organization,
         "token": token,
         "request": request,

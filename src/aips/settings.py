@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "aips.workflow",
     "aips.incidents",
     "aips.alerts",
+    "aips.inquiries",
+    "aips.signals",
     "aips.notifications",
 ]
 

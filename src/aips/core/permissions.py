@@ -36,6 +36,18 @@ class Perm(StrEnum):
     ALERT_ACKNOWLEDGE = "alert:acknowledge"
     ALERT_PROCESS = "alert:process"
     THREAT_TYPE_MANAGE = "threat_type:manage"
+    REQUEST_VIEW = "request:view"
+    REQUEST_EDIT = "request:edit"
+    REQUEST_APPROVE = "request:approve"
+    REQUEST_HANDLE = "request:handle"
+    REQUEST_REVIEW = "request:review"
+    REQUEST_COMMENT = "request:comment"
+    SIGNAL_VIEW = "signal:view"
+    SIGNAL_INGEST = "signal:ingest"
+    INTEGRATION_VIEW = "integration:view"
+    INTEGRATION_MANAGE = "integration:manage"
+    CORRELATION_VIEW = "correlation:view"
+    CORRELATION_PROMOTE = "correlation:promote"
     AUDIT_VIEW = "audit:view"
     AUDIT_EXPORT = "audit:export"
 
@@ -79,11 +91,15 @@ _ORG_ONLY = frozenset(
         Perm.ALERT_APPROVE,
         Perm.ALERT_ACKNOWLEDGE,
         Perm.ALERT_PROCESS,
+        Perm.REQUEST_APPROVE,
     }
 )
+# Only integration modules (agents, SOARs) write signals; no person's role grants it.
+_AGENT_ONLY = frozenset({Perm.SIGNAL_INGEST})
+AGENT_PERMISSIONS = _AGENT_ONLY
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.CENTER_ADMIN: frozenset(Perm) - _ORG_ONLY,
+    Role.CENTER_ADMIN: frozenset(Perm) - _ORG_ONLY - _AGENT_ONLY,
     Role.CENTER_ANALYST: _EVERYONE
     | {
         Perm.ORGANIZATION_VIEW,
@@ -94,6 +110,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.ALERT_VIEW,
         Perm.ALERT_EDIT,
         Perm.ALERT_PUBLISH,
+        Perm.REQUEST_VIEW,
+        Perm.REQUEST_EDIT,
+        Perm.REQUEST_HANDLE,
+        Perm.REQUEST_REVIEW,
+        Perm.REQUEST_COMMENT,
+        Perm.SIGNAL_VIEW,
+        Perm.INTEGRATION_VIEW,
+        Perm.CORRELATION_VIEW,
+        Perm.CORRELATION_PROMOTE,
     },
     Role.AUDITOR: _EVERYONE
     | {
@@ -102,6 +127,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.USER_REQUEST_VIEW,
         Perm.INCIDENT_VIEW,
         Perm.ALERT_VIEW,
+        Perm.REQUEST_VIEW,
+        Perm.INTEGRATION_VIEW,
         Perm.AUDIT_VIEW,
         Perm.AUDIT_EXPORT,
     },
@@ -121,6 +148,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.ALERT_APPROVE,
         Perm.ALERT_ACKNOWLEDGE,
         Perm.ALERT_PROCESS,
+        Perm.REQUEST_VIEW,
+        Perm.REQUEST_EDIT,
+        Perm.REQUEST_APPROVE,
+        Perm.REQUEST_HANDLE,
+        Perm.REQUEST_COMMENT,
+        Perm.SIGNAL_VIEW,
+        Perm.INTEGRATION_VIEW,
         Perm.AUDIT_VIEW,
         Perm.AUDIT_EXPORT,
     },
@@ -133,8 +167,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.ALERT_VIEW,
         Perm.ALERT_EDIT,
         Perm.ALERT_PROCESS,
+        Perm.REQUEST_VIEW,
+        Perm.REQUEST_EDIT,
+        Perm.REQUEST_COMMENT,
+        Perm.SIGNAL_VIEW,
     },
-    Role.ORG_VIEWER: _EVERYONE | {Perm.ORGANIZATION_VIEW, Perm.INCIDENT_VIEW, Perm.ALERT_VIEW},
+    Role.ORG_VIEWER: _EVERYONE
+    | {
+        Perm.ORGANIZATION_VIEW,
+        Perm.INCIDENT_VIEW,
+        Perm.ALERT_VIEW,
+        Perm.REQUEST_VIEW,
+        Perm.SIGNAL_VIEW,
+    },
 }
 
 

@@ -13,47 +13,17 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-PERSONAS = [
-    "anon",
-    "center_admin",
-    "center_analyst",
-    "auditor",
-    "bank_a_head",
-    "bank_a_maker",
-    "bank_a_viewer",
-    "bank_b_head",
-    "bank_b_maker",
-]
-CENTER = ("center_admin", "center_analyst", "auditor")
-BANK_A = ("bank_a_head", "bank_a_maker", "bank_a_viewer")
-SIGNED_IN = [p for p in PERSONAS if p != "anon"]
-
-
-@dataclass
-class Row:
-    name: str
-    method: str
-    expect: dict[str, int]
-    kwargs: Callable[[dict[str, Any]], dict[str, Any]] = lambda objs: {}
-    data: dict[str, Any] | None = None
-    api: bool = False
-
-
-def statuses(default: int, **overrides: int) -> dict[str, int]:
-    table = dict.fromkeys(PERSONAS, default)
-    table.update(overrides)
-    return table
-
-
-def only(
-    ok: int, who: tuple[str, ...], *, other: int = 403, anon: int = 302, **extra: int
-) -> dict[str, int]:
-    table = statuses(other, anon=anon)
-    for persona in who:
-        table[persona] = ok
-    table.update(extra)
-    return table
-
+from aips.core.tests.matrix import (
+    BANK_A,
+    CENTER,
+    PERSONAS,
+    SIGNED_IN,
+    Row,
+    only,
+    statuses,
+)
+from aips.inquiries.tests.matrix_rows import ROWS as INQUIRY_ROWS
+from aips.signals.tests.matrix_rows import ROWS as SIGNAL_ROWS
 
 ORG_EDITORS = ("bank_a_head", "bank_a_maker", "bank_b_head", "bank_b_maker")
 ORG_EDITORS_A = ("bank_a_head", "bank_a_maker")
@@ -478,6 +448,8 @@ ROWS = [
         data={},
         api=True,
     ),
+    *INQUIRY_ROWS,
+    *SIGNAL_ROWS,
 ]
 
 
