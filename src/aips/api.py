@@ -13,7 +13,10 @@ from aips.alerts.api import router as alerts_router
 from aips.core import api_errors
 from aips.core.access import public
 from aips.incidents.api import router as incidents_router
+from aips.inquiries.api import router as requests_router
+from aips.integrations.api import router as integrations_router
 from aips.organizations.api import router as organizations_router
+from aips.signals.api import router as signals_router
 
 
 def _throttles() -> list[Any]:
@@ -39,6 +42,9 @@ api.add_router("/organizations", organizations_router)
 api.add_router("/users", users_router)
 api.add_router("/incidents", incidents_router)
 api.add_router("/alerts", alerts_router)
+api.add_router("/requests", requests_router)
+api.add_router("/signals", signals_router)
+api.add_router("/integrations", integrations_router)
 
 
 class HealthOut(Schema):

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "aips.incidents",
     "aips.alerts",
     "aips.inquiries",
+    "aips.integrations",
     "aips.signals",
     "aips.notifications",
 ]
@@ -172,6 +173,18 @@ OTP_TOTP_THROTTLE_FACTOR = 0
 AIPS_PREAUTH_SECONDS = 300
 AIPS_SESSION_IDLE_SECONDS = env_int("AIPS_SESSION_IDLE_SECONDS", 15 * 60, minimum=60)
 AIPS_REAUTH_SECONDS = env_int("AIPS_REAUTH_SECONDS", 10 * 60, minimum=60)
+
+# Signals (R67.8): how old a signal may be when it arrives, each integration module's budget of
+# batches per window (R57.28.1), and cross-organization correlation: an indicator seen at this
+# many organizations within the window opens a finding for the center.
+AIPS_SIGNAL_MAX_AGE_DAYS = env_int("AIPS_SIGNAL_MAX_AGE_DAYS", 30, minimum=1)
+AIPS_SIGNAL_RATE = env_str("AIPS_SIGNAL_RATE", "12000/m")
+AIPS_SIGNAL_RETENTION_MONTHS = env_int("AIPS_SIGNAL_RETENTION_MONTHS", 3, minimum=1)
+AIPS_CORRELATION_MIN_ORGS = env_int("AIPS_CORRELATION_MIN_ORGS", 3, minimum=2)
+AIPS_CORRELATION_WINDOW_HOURS = env_int("AIPS_CORRELATION_WINDOW_HOURS", 24, minimum=1)
+# Set only behind a proxy that verifies agents' client certificates against the center's CA and
+# passes the certificate's SHA-256 fingerprint in this header (docs/deployment.md).
+AIPS_CLIENT_CERT_HEADER = env_str("AIPS_CLIENT_CERT_HEADER", "")
 AIPS_WEBAUTHN_RP_ID = env_str("AIPS_WEBAUTHN_RP_ID") or (
     urlsplit(AIPS_BASE_URL).hostname or "localhost"
 )

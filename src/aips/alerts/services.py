@@ -162,6 +162,51 @@ def alert_create(*, actor: Any, **data: Any) -> Alert:
     return alert
 
 
+# The threat type a correlated indicator most likely points to (ENISA taxonomy codes).
+_CORRELATION_THREAT_TYPES = {
+    "ip": "intrusion-attempts",
+    "hash": "malicious-code",
+    "email": "fraud",
+    "domain": "fraud",
+    "url": "fraud",
+}
+
+
+def alert_draft_from_correlation(
+    *,
+    actor: Any,
+    indicator_type: str,
+    indicator: str,
+    organization_count: int,
+    first_seen: datetime,
+    last_seen: datetime,
+) -> Alert:
+    """The center's draft threat alert for an indicator seen at several organizations (R67.8):
+    the analyst completes and publishes it through the usual workflow."""
+    code = _CORRELATION_THREAT_TYPES.get(indicator_type, "other")
+    threat_type = (
+        ThreatType.objects.filter(code=code, active=True).first()
+        or ThreatType.objects.filter(active=True).first()
+    )
+    when = f"{first_seen:%Y-%m-%d %H:%M} – {last_seen:%Y-%m-%d %H:%M} UTC"
+    return alert_create(
+        actor=actor,
+        kind=AlertKind.THREAT,
+        title=(_("Indicator seen at %(n)d organizations: %(value)s")
+               % {"n": organization_count, "value": indicator})[:300],
+        source=_("AIPS signal correlation"),
+        level=ThreatLevel.HIGH,
+        tlp=Tlp.AMBER,
+        description=_(
+            "Signals from %(n)d financial organizations carried this indicator between %(when)s."
+        )
+        % {"n": organization_count, "when": when},
+        recommendations=_("Block or monitor the indicator and check your logs for it."),
+        threat_type_id=threat_type.pk if threat_type else None,
+        indicators=[indicator],
+    )
+
+
 def _values(alert: Alert) -> dict[str, Any]:
     values = {name: getattr(alert, name) for name in FIELDS}
     values["indicators"] = [i["value"] for i in alert.indicators]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from aips.core.errors import Forbidden
-from aips.core.permissions import ROLE_PERMISSIONS, Perm, Role
+from aips.core.permissions import AGENT_PERMISSIONS, ROLE_PERMISSIONS, Perm, Role
 
 PUBLIC: Final = "public"
 # Set in the session at sign-in and on re-authentication (aips.accounts.sessions).
@@ -27,6 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def actor_perms(user: Any) -> frozenset[Perm]:
     if user is None or not user.is_authenticated or not user.is_active:
         return frozenset()
+    if getattr(user, "actor_kind", None) == "agent":
+        # An integration module acts only through the signal API, never with a person's role.
+        return AGENT_PERMISSIONS
     try:
         return ROLE_PERMISSIONS[Role(user.role)]
     except ValueError:

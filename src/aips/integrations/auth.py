@@ -1,0 +1,75 @@
+"""How integration modules authenticate to the API (R67.7, R57.28.3): an agent token
+(`Authorization: Bearer aipsa_…`) and/or a client certificate that the TLS-terminating proxy
+verified against the center's CA and passes as its SHA-256 fingerprint (AIPS_CLIENT_CERT_HEADER).
+Modules hold only AGENT_PERMISSIONS; a person's token or session never reaches these operations,
+and a module's token reaches nothing else."""
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja.errors import AuthorizationError
+from ninja.security import HttpBearer
+from ninja.security.base import AuthBase
+
+from aips.core import ratelimit
+from aips.core.access import has_perm
+from aips.core.permissions import Perm
+from aips.core.request_context import client_ip
+from aips.integrations.services import module_authenticate
+
+
+def _certificate(request: HttpRequest) -> str | None:
+    header = settings.AIPS_CLIENT_CERT_HEADER
+    if not header:
+        return None
+    value = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
+    return value or None
+
+
+def _admit(request: HttpRequest, actor: Any, perm: Perm) -> Any:
+    if actor is None:
+        return None
+    if not has_perm(actor, perm):
+        raise AuthorizationError(message=_("You do not have permission to do this."))
+    return actor
+
+
+class AgentToken(HttpBearer):
+    openapi_scheme = "bearer"
+
+    def __init__(self, perm: Perm) -> None:
+        self.perm = perm
+        super().__init__()
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        wait = ratelimit.blocked(
+            "api-unauthenticated", client_ip(request) or "-", settings.AIPS_BAD_TOKEN_RATE_IP
+        )
+        if wait is not None:
+            raise ratelimit.RateLimited(wait)
+        actor = module_authenticate(token=token, cert_fingerprint=_certificate(request))
+        return _admit(request, actor, self.perm)
+
+
+class AgentCertificate(AuthBase):
+    """A module with a client certificate and no token."""
+
+    openapi_type = "mutualTLS"
+
+    def __init__(self, perm: Perm) -> None:
+        self.perm = perm
+        super().__init__()
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.headers.get("Authorization"):
+            return None  # a token was offered: AgentToken decided
+        fingerprint = _certificate(request)
+        if fingerprint is None:
+            return None
+        return _admit(request, module_authenticate(cert_fingerprint=fingerprint), self.perm)
+
+
+def agent_auth(perm: Perm = Perm.SIGNAL_INGEST) -> list[Any]:
+    return [AgentToken(perm), AgentCertificate(perm)]

@@ -1,0 +1,26 @@
+"""On PostgreSQL, replace the plain signal table Django created with one partitioned by month.
+SQLite keeps the plain table: one writer with large transactions needs no partitions."""
+
+from datetime import date
+
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    from aips.signals import partitions
+
+    schema_editor.execute(f"DROP TABLE {partitions.TABLE}")
+    schema_editor.execute(partitions.CREATE_PARTITIONED)
+    partitions.ensure_partitions(date.today())  # noqa: DTZ011 - months, not instants
+
+
+def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
+    raise RuntimeError("the partitioned signal table cannot be turned back into a plain one")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("signals", "0001_initial")]
+
+    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
