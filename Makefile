@@ -11,11 +11,12 @@ export AIPS_BIND AIPS_DATA_DIR
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.lock pyproject.toml
+$(VENV)/.installed: requirements-dev.lock pyproject.toml agent/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m pip install -q --no-deps -e ./agent
 	touch $@
 
 run: venv
@@ -26,16 +27,19 @@ run: venv
 	$(BIN)/aips serve
 
 lint: venv
-	$(BIN)/ruff check src
-	$(BIN)/ruff format --check src
+	$(BIN)/ruff check src agent
+	$(BIN)/ruff format --check src agent
 
 typecheck: venv
 	$(BIN)/mypy src
+	$(BIN)/mypy --config-file agent/pyproject.toml agent/src agent/tests agent/bench
 
 test-sqlite: venv
 	$(BIN)/aips i18n_compile
 	@echo "== tests on SQLite"
 	AIPS_DATABASE_URL= $(BIN)/pytest -q -m "not browser" -p no:cacheprovider
+	@echo "== integration module (agent) tests"
+	$(BIN)/pytest -q -p no:cacheprovider agent/tests
 
 test-postgres: venv
 	$(BIN)/aips i18n_compile

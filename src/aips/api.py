@@ -16,6 +16,7 @@ from aips.incidents.api import router as incidents_router
 from aips.inquiries.api import router as requests_router
 from aips.integrations.api import router as integrations_router
 from aips.organizations.api import router as organizations_router
+from aips.signals.api import correlations_router
 from aips.signals.api import router as signals_router
 
 
@@ -28,7 +29,20 @@ def _throttles() -> list[Any]:
     ]
 
 
-api = NinjaAPI(
+class AipsAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        # The signal batch is decoded by msgspec, not pydantic: its schema (one definition per
+        # event kind) is added to the components that the ingest operation refers to.
+        from aips.signals.schema import json_schema
+
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(
+            json_schema()["components"]
+        )
+        return schema
+
+
+api = AipsAPI(
     title="AIPS API",
     version="1",
     description="The API of AIPS, the financial sector's system for IS events and incidents.",
@@ -44,6 +58,7 @@ api.add_router("/incidents", incidents_router)
 api.add_router("/alerts", alerts_router)
 api.add_router("/requests", requests_router)
 api.add_router("/signals", signals_router)
+api.add_router("/correlations", correlations_router)
 api.add_router("/integrations", integrations_router)
 
 

@@ -19,6 +19,8 @@ def _fast_hashing(settings: pytest.FixtureRequest, tmp_path_factory: Any) -> Non
     # Assertions read English messages; tests of other languages ask for them explicitly.
     settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
     settings.AIPS_ATTACHMENT_DIR = str(tmp_path_factory.mktemp("attachments"))  # type: ignore[attr-defined]
+    # Signal sightings and rollups are written with every batch, so tests can read them at once.
+    settings.AIPS_SIGNAL_COUNTERS_FLUSH_MS = 0  # type: ignore[attr-defined]
     # Tests do not run collectstatic; serve and reference files by their plain names.
     settings.STORAGES = {  # type: ignore[attr-defined]
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -100,12 +102,14 @@ def matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
         actor=personas["bank_a_maker"], **alert_data(title="Bank A's own draft alert")
     )
     from aips.inquiries.tests.matrix_rows import matrix_objects as inquiry_objects
+    from aips.integrations.tests.matrix_rows import matrix_objects as integration_objects
     from aips.signals.tests.matrix_rows import matrix_objects as signal_objects
 
     return {
         **personas,
         **inquiry_objects(personas),
         **signal_objects(personas),
+        **integration_objects(personas),
         "bank_a": personas["bank_a_head"].organization,
         "token": token,
         "request": request,

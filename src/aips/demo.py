@@ -4,6 +4,7 @@ role. `make run` loads it once; the test personas are the same people."""
 import base64
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -172,3 +173,67 @@ def demo_totp_key(email: str) -> str:
 
 def demo_totp_secret(email: str) -> str:
     return base64.b32encode(bytes.fromhex(demo_totp_key(email))).decode().rstrip("=")
+
+
+def load_demo_signals() -> int:
+    """A registered agent for each demo bank and a day of their signals, so the explorer, the
+    histogram and a cross-organization finding have something to show. Only once: a demo bank
+    that already has a module is left alone. Returns the number of signals stored."""
+    import json
+    import random
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from aips.integrations import services as integrations
+    from aips.integrations.models import IntegrationModule, ModuleActor
+    from aips.signals import services as signals
+
+    actor = SystemActor(label="demo-loader")
+    rng = random.Random(67)  # noqa: S311 - demo data
+    now = datetime.now(UTC)
+    shared_attacker = "185.220.101.47"  # seen at both banks: the correlation demo
+    stored = 0
+    for spec in ORGS:
+        org = Organization.objects.get(bin=spec.bin)
+        if org.is_center or IntegrationModule.objects.filter(organization=org).exists():
+            continue
+        module = integrations.module_register(actor=actor, organization=org, name="soc-agent-01")
+        items = []
+        for n in range(120):
+            kind = rng.choice(["ids", "ids", "waf", "scan", "brute_force", "phishing"])
+            item: dict[str, Any] = {
+                "kind": kind,
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "observed_at": (now - timedelta(minutes=rng.randrange(24 * 60))).isoformat(),
+                "product": "Suricata" if kind in ("ids", "scan") else "ModSecurity",
+                "vendor": "OISF" if kind in ("ids", "scan") else "OWASP",
+                "severity": rng.choice(["low", "medium", "high"]),
+                "src_ip": shared_attacker if n % 10 == 0 else f"45.{rng.randrange(10, 250)}.{n}.7",
+                "dst_ip": "10.20.0.15",
+                "dst_port": 443,
+                "protocol": "tcp",
+                "direction": "external",
+                "rule_id": "2024897",
+                "rule_name": "ET EXPLOIT Apache log4j RCE Attempt",
+            }
+            if kind == "waf":
+                item |= {"url": "/ib/login?u=%27%20OR%201%3D1", "method": "POST", "status": 403}
+            elif kind == "scan":
+                item |= {"ports": [22, 80, 443, 3389], "port_count": 4, "target_count": 12}
+            elif kind == "brute_force":
+                item |= {"target_account": "admin", "attempts": rng.randrange(30, 300)}
+            elif kind == "phishing":
+                item |= {
+                    "sender": "support@kaspi-secure.example",
+                    "recipient_count": rng.randrange(2, 40),
+                    "subject": "Ваша карта заблокирована",
+                    "urls": ["https://kaspi-secure.example/unblock"],
+                }
+            items.append(item)
+        result = signals.signals_ingest(
+            actor=ModuleActor(module_id=module.pk, organization_id=org.pk, name=module.name),
+            body=json.dumps(items).encode(),
+        )
+        stored += result.accepted
+    signals.counters_flush(force=True)
+    return stored

@@ -116,7 +116,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # FULL: a commit is on disk before it is acknowledged (an accepted signal or submission
+        # survives a power cut, not only a crash); about 1.5 ms per commit here.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
     }
 else:
     DATABASES["default"]["TEST"] = {"NAME": env_str("AIPS_TEST_DATABASE_NAME", "test_aips")}
@@ -179,6 +181,8 @@ AIPS_REAUTH_SECONDS = env_int("AIPS_REAUTH_SECONDS", 10 * 60, minimum=60)
 # many organizations within the window opens a finding for the center.
 AIPS_SIGNAL_MAX_AGE_DAYS = env_int("AIPS_SIGNAL_MAX_AGE_DAYS", 30, minimum=1)
 AIPS_SIGNAL_RATE = env_str("AIPS_SIGNAL_RATE", "12000/m")
+# Sightings and hourly rollups are gathered in each server process and written this often.
+AIPS_SIGNAL_COUNTERS_FLUSH_MS = env_int("AIPS_SIGNAL_COUNTERS_FLUSH_MS", 1000, minimum=0)
 AIPS_SIGNAL_RETENTION_MONTHS = env_int("AIPS_SIGNAL_RETENTION_MONTHS", 3, minimum=1)
 AIPS_CORRELATION_MIN_ORGS = env_int("AIPS_CORRELATION_MIN_ORGS", 3, minimum=2)
 AIPS_CORRELATION_WINDOW_HOURS = env_int("AIPS_CORRELATION_WINDOW_HOURS", 24, minimum=1)

@@ -180,9 +180,11 @@ def alert_draft_from_correlation(
     organization_count: int,
     first_seen: datetime,
     last_seen: datetime,
+    indicators: list[str] | None = None,
 ) -> Alert:
     """The center's draft threat alert for an indicator seen at several organizations (R67.8):
-    the analyst completes and publishes it through the usual workflow."""
+    the analyst completes and publishes it through the usual workflow. `indicators` (the
+    finding's indicator and its related ones, already normalizable) replaces the single one."""
     code = _CORRELATION_THREAT_TYPES.get(indicator_type, "other")
     threat_type = (
         ThreatType.objects.filter(code=code, active=True).first()
@@ -192,8 +194,10 @@ def alert_draft_from_correlation(
     return alert_create(
         actor=actor,
         kind=AlertKind.THREAT,
-        title=(_("Indicator seen at %(n)d organizations: %(value)s")
-               % {"n": organization_count, "value": indicator})[:300],
+        title=(
+            _("Indicator seen at %(n)d organizations: %(value)s")
+            % {"n": organization_count, "value": indicator}
+        )[:300],
         source=_("AIPS signal correlation"),
         level=ThreatLevel.HIGH,
         tlp=Tlp.AMBER,
@@ -203,7 +207,7 @@ def alert_draft_from_correlation(
         % {"n": organization_count, "when": when},
         recommendations=_("Block or monitor the indicator and check your logs for it."),
         threat_type_id=threat_type.pk if threat_type else None,
-        indicators=[indicator],
+        indicators=indicators if indicators is not None else [indicator],
     )
 
 

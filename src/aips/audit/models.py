@@ -94,6 +94,7 @@ class EventType(models.TextChoices):
     INTEGRATION_TOKEN_ISSUED = "integration:token_issued", _("Agent token issued")
     INTEGRATION_REVOKED = "integration:revoked", _("Integration module credentials revoked")
     INTEGRATION_CERT_ISSUED = "integration:cert_issued", _("Agent client certificate issued")
+    INTEGRATION_CA_CREATED = "integration:ca_created", _("Integration module CA created")
     CORRELATION_FOUND = "correlation:found", _("Cross-organization correlation found")
     CORRELATION_PROMOTED = "correlation:promoted", _("Correlation turned into a draft alert")
     CORRELATION_DISMISSED = "correlation:dismissed", _("Correlation dismissed")

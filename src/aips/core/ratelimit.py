@@ -61,3 +61,27 @@ def blocked(scope: str, key: str, rate: str) -> int | None:
     if int(count) >= limit.count:
         return max(1, int(limit.seconds - time.time() % limit.seconds))
     return None
+
+
+class LocalWindow:
+    """A fixed-window counter in this process's memory, for hot paths where a shared-cache round
+    trip per request costs too much (signal batches). With N server processes the effective
+    limit is N × the rate; it guards against a runaway sender, not an exact quota."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, int], int] = {}
+
+    def hit(self, key: str, rate: str) -> None:
+        limit = Rate.parse(rate)
+        now = time.time()
+        window = int(now // limit.seconds)
+        with self._lock:
+            if len(self._counts) > 10_000:
+                self._counts = {k: v for k, v in self._counts.items() if k[1] == window}
+            count = self._counts.get((key, window), 0) + 1
+            self._counts[(key, window)] = count
+        if count > limit.count:
+            raise RateLimited(max(1, int(limit.seconds - now % limit.seconds)))

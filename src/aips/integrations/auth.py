@@ -1,6 +1,9 @@
 """How integration modules authenticate to the API (R67.7, R57.28.3): an agent token
 (`Authorization: Bearer aipsa_…`) and/or a client certificate that the TLS-terminating proxy
-verified against the center's CA and passes as its SHA-256 fingerprint (AIPS_CLIENT_CERT_HEADER).
+verified against the center's CA and passes in AIPS_CLIENT_CERT_HEADER, either as the URL-escaped
+PEM certificate (nginx's $ssl_client_escaped_cert; AIPS computes the SHA-256 fingerprint) or as
+its SHA-256 fingerprint. The header is read only when that setting names it, i.e. only behind a
+proxy that sets it on every request (docs/deployment.md).
 Modules hold only AGENT_PERMISSIONS; a person's token or session never reaches these operations,
 and a module's token reaches nothing else."""
 
@@ -17,15 +20,17 @@ from aips.core import ratelimit
 from aips.core.access import has_perm
 from aips.core.permissions import Perm
 from aips.core.request_context import client_ip
+from aips.integrations.ca import fingerprint_from_header
 from aips.integrations.services import module_authenticate
 
 
 def _certificate(request: HttpRequest) -> str | None:
+    """The SHA-256 fingerprint of the verified client certificate, or None."""
     header = settings.AIPS_CLIENT_CERT_HEADER
     if not header:
         return None
     value = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
-    return value or None
+    return fingerprint_from_header(value) if value else None
 
 
 def _admit(request: HttpRequest, actor: Any, perm: Perm) -> Any:
@@ -44,12 +49,15 @@ class AgentToken(HttpBearer):
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        wait = ratelimit.blocked(
-            "api-unauthenticated", client_ip(request) or "-", settings.AIPS_BAD_TOKEN_RATE_IP
-        )
-        if wait is not None:
-            raise ratelimit.RateLimited(wait)
         actor = module_authenticate(token=token, cert_fingerprint=_certificate(request))
+        if actor is None:
+            # Guessing is limited per address (each 401 counts); a valid 256-bit token skips
+            # the cache look-up, which would otherwise cost every batch a query.
+            wait = ratelimit.blocked(
+                "api-unauthenticated", client_ip(request) or "-", settings.AIPS_BAD_TOKEN_RATE_IP
+            )
+            if wait is not None:
+                raise ratelimit.RateLimited(wait)
         return _admit(request, actor, self.perm)
 
 

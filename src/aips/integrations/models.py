@@ -3,6 +3,7 @@ signals. The center registers each one and issues its credentials — an agent t
 SHA-256 is kept) and/or a client certificate from the center's CA (R57.28.3)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -86,6 +87,7 @@ class ModuleActor:
     module_id: int
     organization_id: int
     name: str
+    last_seen_at: datetime | None = None
     is_authenticated: bool = True
     is_active: bool = True
     is_center: bool = False

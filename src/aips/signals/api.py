@@ -1,19 +1,22 @@
-"""Signal API: the integration modules' batch endpoint (R67.7, R67.8) and the signal feed for
-people (an organization's own signals, the center's all)."""
+"""Signal API: the integration modules' batch endpoint (R67.7, R67.8), the signal feed, its
+hourly histogram and the indicator pivot for people (an organization's own signals, the center's
+all), and the center's correlation findings (`correlations_router`, mounted at /correlations)."""
 
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
 from aips.accounts.api_auth import api_auth
 from aips.core import ratelimit
 from aips.core.errors import ValidationFailed
+from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.request_context import client_ip
 from aips.integrations.auth import agent_auth
@@ -25,6 +28,7 @@ KindName = Literal[
     "ids", "waf", "endpoint", "malware", "phishing", "scan", "brute_force", "spraying"
 ]
 _BATCH_SCHEMA = schema.json_schema()
+_budget = ratelimit.LocalWindow()
 _encoder = msgspec.json.Encoder()
 
 
@@ -100,7 +104,7 @@ def signals_ingest(request: HttpRequest) -> Any:
     actor = request.auth  # type: ignore[attr-defined]
     body = _read_body(request)
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    ratelimit.hit("signals", str(actor.module_id), settings.AIPS_SIGNAL_RATE)
+    _budget.hit(str(actor.module_id), settings.AIPS_SIGNAL_RATE)
     result = services.signals_ingest(
         actor=actor,
         body=body,
@@ -119,7 +123,9 @@ def signals_ingest(request: HttpRequest) -> Any:
         ],
     }
     # Answered directly: the per-item list is already plain data, and this is the hot path.
-    return HttpResponse(_encoder.encode(payload), content_type="application/json")
+    response = HttpResponse(_encoder.encode(payload), content_type="application/json")
+    response["X-AIPS-Signal-Schema"] = schema.SCHEMA_VERSION
+    return response
 
 
 class SignalOut(Schema):
@@ -210,7 +216,7 @@ def signals_list(request: HttpRequest, query: Query[SignalQuery]) -> Any:
 
 
 @router.get(
-    "/{seq}",
+    "/{int:seq}",
     auth=api_auth(Perm.SIGNAL_VIEW),
     response=SignalOut,
     operation_id="signals_get",
@@ -220,3 +226,218 @@ def signals_get(request: HttpRequest, seq: int) -> Any:
     return _signal_out(selectors.get_signal_for(request.user, seq))
 
 
+# --- histogram and indicator pivot ------------------------------------------------------------
+
+
+class HistogramQuery(Schema):
+    since: datetime | None = None
+    until: datetime | None = None
+    organization_id: int | None = None
+    kind: KindName | None = None
+
+
+class HistogramBucket(Schema):
+    bucket: datetime
+    count: int
+
+
+class HistogramOut(Schema):
+    since: datetime
+    until: datetime
+    buckets: list[HistogramBucket]
+
+
+# The longest histogram: 31 days of hours (744 buckets) read from the rollups.
+_HISTOGRAM_MAX = timedelta(days=31)
+
+
+@router.get(
+    "/histogram",
+    auth=api_auth(Perm.SIGNAL_VIEW),
+    response=HistogramOut,
+    operation_id="signals_histogram",
+    summary="Accepted signals per hour",
+    description=(
+        "Signals per hour of receipt from the hourly rollups (default: the last 24 hours; at "
+        "most 31 days). An organization counts only its own signals; the center all, or one "
+        "organization's with `organization_id`."
+    ),
+)
+def signals_histogram(request: HttpRequest, query: Query[HistogramQuery]) -> Any:
+    until = query.until or timezone.now()
+    since = query.since or until - timedelta(hours=24)
+    if since >= until:
+        raise ValidationFailed.field("since", _("The start must be before the end."))
+    if until - since > _HISTOGRAM_MAX:
+        raise ValidationFailed.field("since", _("A histogram covers at most 31 days."))
+    bars = selectors.histogram(
+        request.user,
+        since=since,
+        until=until,
+        organization_id=query.organization_id,
+        kind=query.kind,
+    )
+    return {
+        "since": since,
+        "until": until,
+        "buckets": [{"bucket": at, "count": n} for at, n in bars],
+    }
+
+
+class SightingOut(Schema):
+    type: str
+    value: str
+    organization_id: int
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+class IndicatorOut(Schema):
+    value: str
+    organizations: int
+    signals: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    sightings: list[SightingOut]
+
+
+@router.get(
+    "/indicators/{path:value}",
+    auth=api_auth(Perm.SIGNAL_VIEW),
+    response=IndicatorOut,
+    operation_id="signals_indicator",
+    summary="Who saw an indicator",
+    description=(
+        "The sightings of an indicator (IP address, file hash, sender, URL, domain) with counts "
+        "and first/last seen: every organization's for the center, only its own for an "
+        "organization. The matching signals are `GET /signals?indicator=…`."
+    ),
+)
+def signals_indicator(request: HttpRequest, value: str) -> Any:
+    sightings = list(selectors.sightings_for(request.user, value=value)[:1000])
+    return {
+        "value": selectors.canonical_indicator(value),
+        "organizations": len({s.organization_id for s in sightings}),
+        "signals": sum(s.count for s in sightings),
+        "first_seen": min((s.first_seen for s in sightings), default=None),
+        "last_seen": max((s.last_seen for s in sightings), default=None),
+        "sightings": [
+            {
+                "type": s.type,
+                "value": s.value,
+                "organization_id": s.organization_id,
+                "count": s.count,
+                "first_seen": s.first_seen,
+                "last_seen": s.last_seen,
+            }
+            for s in sightings
+        ],
+    }
+
+
+# --- correlation findings (mounted at /correlations) ------------------------------------------
+
+correlations_router = Router(tags=["correlations"])
+
+FindingStateName = Literal["open", "promoted", "dismissed"]
+
+
+class FindingOut(Schema):
+    id: int
+    type: str
+    value: str
+    state: FindingStateName
+    organization_count: int
+    signal_count: int
+    organization_ids: list[int]
+    first_seen: datetime
+    last_seen: datetime
+    created_at: datetime
+    alert_id: int | None
+
+
+class FindingQuery(Schema):
+    state: FindingStateName | None = None
+    after: int | None = None
+    limit: int = 50
+
+
+class DismissIn(Schema):
+    reason: str = ""
+
+
+class PromoteOut(Schema):
+    finding: FindingOut
+    alert_id: int
+
+
+def _finding_out(finding: Any) -> dict[str, Any]:
+    return {
+        "id": finding.pk,
+        "type": finding.type,
+        "value": finding.value,
+        "state": finding.state,
+        "organization_count": finding.organization_count,
+        "signal_count": finding.signal_count,
+        "organization_ids": list(finding.organization_ids or []),
+        "first_seen": finding.first_seen,
+        "last_seen": finding.last_seen,
+        "created_at": finding.created_at,
+        "alert_id": finding.alert_id,
+    }
+
+
+@correlations_router.get(
+    "",
+    auth=api_auth(Perm.CORRELATION_VIEW),
+    response=Page[FindingOut],
+    operation_id="correlations_list",
+    summary="Correlation findings (the center's)",
+)
+def correlations_list(request: HttpRequest, query: Query[FindingQuery]) -> Any:
+    page = keyset_page(
+        selectors.findings_for(request.user, state=query.state),
+        after=query.after,
+        limit=query.limit,
+    )
+    page["items"] = [_finding_out(f) for f in page["items"]]
+    return page
+
+
+@correlations_router.get(
+    "/{finding_id}",
+    auth=api_auth(Perm.CORRELATION_VIEW),
+    response=FindingOut,
+    operation_id="correlations_get",
+    summary="One correlation finding",
+)
+def correlations_get(request: HttpRequest, finding_id: int) -> Any:
+    return _finding_out(selectors.get_finding_for(request.user, finding_id))
+
+
+@correlations_router.post(
+    "/{finding_id}/promote",
+    auth=api_auth(Perm.CORRELATION_PROMOTE),
+    response=PromoteOut,
+    operation_id="correlations_promote",
+    summary="Turn a finding into the center's draft threat alert",
+)
+def correlations_promote(request: HttpRequest, finding_id: int) -> Any:
+    finding = selectors.get_finding_for(request.user, finding_id)
+    alert = services.finding_promote(actor=request.user, finding=finding)
+    finding = selectors.get_finding_for(request.user, finding_id)
+    return {"finding": _finding_out(finding), "alert_id": alert.pk}
+
+
+@correlations_router.post(
+    "/{finding_id}/dismiss",
+    auth=api_auth(Perm.CORRELATION_PROMOTE),
+    response=FindingOut,
+    operation_id="correlations_dismiss",
+    summary="Dismiss a finding",
+)
+def correlations_dismiss(request: HttpRequest, finding_id: int, payload: DismissIn) -> Any:
+    finding = selectors.get_finding_for(request.user, finding_id)
+    services.finding_dismiss(actor=request.user, finding=finding, reason=payload.reason[:500])
+    return _finding_out(selectors.get_finding_for(request.user, finding_id))

@@ -174,7 +174,8 @@ class IndicatorSighting(models.Model):
                 fields=["type", "value", "organization"], name="indicator_sighting_key"
             )
         ]
-        indexes = [models.Index(fields=["last_seen"], name="indicator_sighting_recent")]
+        # No index on last_seen: every batch updates it, and an index on it would make each
+        # of those updates non-HOT. The worker's correlation scan reads the table instead.
 
     def __str__(self) -> str:
         return f"{self.type}:{self.value}"

@@ -3,8 +3,8 @@ decoded by msgspec. Unknown fields are refused and every string, list and number
 a batch's cost is known before anything is stored. docs/signals.md is the reader's version of
 this file; the OpenAPI schema is generated from it."""
 
-import ipaddress
 import re
+import socket
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -65,11 +65,8 @@ Sha256 = Annotated[str, Meta(pattern="^[0-9a-fA-F]{64}$")]
 AnyHash = Annotated[str, Meta(pattern="^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")]
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern="^[^@\\s]+@[^@\\s]+$")]
 SignalId = Annotated[
-    str,
-    Meta(
-        pattern="^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
-        description="A UUID the sender assigns once; re-sending the same id never duplicates.",
-    ),
+    uuid.UUID,
+    Meta(description="A UUID the sender assigns once; re-sending the same id never duplicates."),
 ]
 
 
@@ -232,7 +229,7 @@ def decode_item(raw: msgspec.Raw | bytes, *, now: datetime, max_age: timedelta) 
         raise ItemInvalid({"": f"not valid JSON: {exc}"}, signal_id=None) from None
     errors = check(item, now=now, max_age=max_age)
     if errors:
-        raise ItemInvalid(errors, signal_id=item.id)
+        raise ItemInvalid(errors, signal_id=str(item.id))
     return item
 
 
@@ -255,9 +252,11 @@ class ItemInvalid(ValueError):
 def _ip_error(value: str | None) -> str | None:
     if value is None:
         return None
+    # inet_pton is the C parser, many times faster than ipaddress on the hot path.
+    family = socket.AF_INET6 if ":" in value else socket.AF_INET
     try:
-        ipaddress.ip_address(value)
-    except ValueError:
+        socket.inet_pton(family, value)
+    except OSError:
         return "not an IP address"
     return None
 
@@ -265,10 +264,6 @@ def _ip_error(value: str | None) -> str | None:
 def check(item: Any, *, now: datetime, max_age: timedelta) -> dict[str, str]:
     """What msgspec's types cannot say: real IPs, UUIDs, time-zone aware and sane times."""
     errors: dict[str, str] = {}
-    try:
-        uuid.UUID(item.id)
-    except ValueError:
-        errors["id"] = "not a UUID"
     for name in ("observed_at", "first_seen", "last_seen"):
         value = getattr(item, name)
         if value is None:
@@ -309,6 +304,9 @@ def details_of(item: Any) -> dict[str, Any]:
 
 
 def json_schema() -> dict[str, Any]:
-    """The batch's JSON Schema, for the OpenAPI document."""
-    schema, components = msgspec.json.schema_components([list[Signal]])  # type: ignore[valid-type]
+    """The batch's JSON Schema, for the OpenAPI document (its definitions go to components)."""
+    schema, components = msgspec.json.schema_components(
+        [list[Signal]],
+        ref_template="#/components/schemas/{name}",
+    )
     return {"items": schema[0], "components": components}

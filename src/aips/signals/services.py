@@ -7,7 +7,11 @@ connection staging table, then one INSERT … ON CONFLICT DO NOTHING RETURNING t
 from re-sent. Nothing is answered before the transaction commits, so an acknowledged signal is
 durable, and a re-send after a lost answer is recognised by (organization, id, observed_at)."""
 
+import atexit
+import functools
 import ipaddress
+import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
 from aips.core.errors import AppError
+from aips.core.logging import get_logger
 from aips.core.permissions import Perm
 from aips.integrations.models import ModuleActor
 from aips.integrations.services import module_seen
@@ -65,6 +70,7 @@ COLUMNS = (
     "details",
 )
 _STAGE = "signal_stage"
+log = get_logger("aips.signals")
 _json = msgspec.json.Encoder()
 
 
@@ -92,7 +98,9 @@ class BatchTooLarge(AppError):
 # --- indicators -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def _public_ip(value: str | None) -> str | None:
+    # Attackers' addresses repeat a lot, and is_global walks a dozen networks: worth caching.
     if not value:
         return None
     try:
@@ -152,7 +160,7 @@ def _row(item: Any, actor: ModuleActor, now: datetime) -> tuple[Any, ...]:
     return (
         actor.organization_id,
         actor.module_id,
-        uuid.UUID(item.id),
+        item.id,
         kind,
         item.observed_at,
         now,
@@ -177,92 +185,217 @@ def _row(item: Any, actor: ModuleActor, now: datetime) -> tuple[Any, ...]:
     )
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(rows: list[tuple[Any, ...]]) -> str:
+    """The rows in COPY's text format, each followed by its position in the batch, built in one
+    pass: psycopg's per-value write_row cost more than the database's own work for the row."""
+    lines = []
+    for position, row in enumerate(rows):
+        fields = []
+        for value in row:
+            if value is None:
+                fields.append("\\N")
+            elif isinstance(value, str):
+                fields.append(value.translate(_COPY_ESCAPES))
+            elif isinstance(value, datetime):
+                fields.append(value.isoformat())
+            else:
+                fields.append(str(value))
+        fields.append(str(position))
+        lines.append("\t".join(fields))
+    lines.append("")
+    return "\n".join(lines)
+
+
 def _ensure_stage(cursor: Any) -> None:
     # Asked every batch: a temporary table vanishes with a rolled-back transaction, so no flag
     # kept on the connection could be trusted.
     cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "  # noqa: S608 - constant names
-        f"(LIKE signals_signal INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
+        f"(LIKE signals_signal INCLUDING DEFAULTS, position int) ON COMMIT DELETE ROWS"
     )
 
 
-def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[tuple[str, datetime]]:
+def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[int]:
+    """Positions of the rows that were new; the rest were already stored."""
     cols = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
         _ensure_stage(cursor)
-        with cursor.cursor.copy(f"COPY {_STAGE} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with cursor.cursor.copy(f"COPY {_STAGE} ({cols}, position) FROM STDIN") as copy:
+            copy.write(_copy_text(rows))
+        # Positions come back as small integers: cheaper to read than UUIDs and timestamps.
         cursor.execute(
-            f"INSERT INTO signals_signal ({cols}) SELECT {cols} FROM {_STAGE} "  # noqa: S608
-            "ON CONFLICT DO NOTHING RETURNING signal_id, observed_at"
+            f"WITH new AS (INSERT INTO signals_signal ({cols}) SELECT {cols} FROM {_STAGE} "  # noqa: S608
+            "ON CONFLICT DO NOTHING RETURNING signal_id, observed_at) "
+            f"SELECT s.position FROM {_STAGE} s JOIN new USING (signal_id, observed_at)"
         )
-        inserted = {(str(sid), at) for sid, at in cursor.fetchall()}
+        inserted = {position for (position,) in cursor.fetchall()}
         cursor.execute(f"TRUNCATE {_STAGE}")
     return inserted
 
 
-def _insert_sqlite(rows: list[tuple[Any, ...]]) -> set[tuple[str, datetime]]:
+def _insert_sqlite(rows: list[tuple[Any, ...]]) -> set[int]:
+    """SQLite: the transaction began IMMEDIATE, so this process is the only writer until it
+    commits, and the rows with a sequence above the old maximum are exactly the new ones."""
     sql = (
         f"INSERT INTO signals_signal ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names
         f"VALUES ({', '.join(['%s'] * len(COLUMNS))}) ON CONFLICT DO NOTHING"
     )
-    inserted = set()
+    adapted = []
+    for row in rows:
+        values = list(row)
+        values[2] = row[2].hex  # Django stores UUIDs as 32 hex characters on SQLite
+        for i in (4, 5, 20, 21):
+            if values[i] is not None:
+                values[i] = values[i].astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        adapted.append(values)
     with connection.cursor() as cursor:
-        for row in rows:
-            adapted = list(row)
-            adapted[2] = row[2].hex  # Django stores UUIDs as 32 hex characters on SQLite
-            for i in (4, 5, 20, 21):
-                if adapted[i] is not None:
-                    adapted[i] = adapted[i].astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-            cursor.execute(sql, adapted)
-            if cursor.rowcount == 1:
-                inserted.add((str(row[2]), row[4]))
-    return inserted
+        cursor.execute("SELECT COALESCE(MAX(seq), 0) FROM signals_signal")
+        (before,) = cursor.fetchone()
+        cursor.executemany(sql, adapted)
+        cursor.execute("SELECT signal_id, observed_at FROM signals_signal WHERE seq > %s", [before])
+        new = {(sid, str(at)) for sid, at in cursor.fetchall()}
+    return {p for p, values in enumerate(adapted) if (values[2], values[4]) in new}
 
 
-def _upsert_sightings(
-    sightings: dict[tuple[str, str], list[Any]], organization_id: int
-) -> None:
+def _upsert_sightings(sightings: dict[tuple[str, str, int], list[Any]]) -> None:
     if not sightings:
         return
     table = IndicatorSighting._meta.db_table
-    sql = (
-        f"INSERT INTO {table} (type, value, organization_id, count, first_seen, last_seen) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (type, value, organization_id) DO UPDATE "
+    conflict = (
+        "ON CONFLICT (type, value, organization_id) DO UPDATE "
         f"SET count = {table}.count + excluded.count, "
         f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen "
         f"THEN excluded.first_seen ELSE {table}.first_seen END, "
         f"last_seen = CASE WHEN excluded.last_seen > {table}.last_seen "
         f"THEN excluded.last_seen ELSE {table}.last_seen END"
     )
-    # Sorted, so concurrent batches of one organization lock rows in one order (no deadlock).
-    params = [
-        (kind, value, organization_id, n, first, last)
-        for (kind, value), (n, first, last) in sorted(sightings.items())
-    ]
+    # Sorted, so concurrent flushes lock rows in one order (no deadlock).
+    keys = sorted(sightings)
+    insert = f"INSERT INTO {table} (type, value, organization_id, count, first_seen, last_seen) "
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "postgresql":
+            # One statement: a round trip per indicator costs more than the signals' insert.
+            cursor.execute(
+                insert  # noqa: S608 - constant table and column names, values are parameters
+                + "SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], "
+                "%s::bigint[], %s::timestamptz[], %s::timestamptz[]) " + conflict,
+                [
+                    [k[0] for k in keys],
+                    [k[1] for k in keys],
+                    [k[2] for k in keys],
+                    [sightings[k][0] for k in keys],
+                    [sightings[k][1] for k in keys],
+                    [sightings[k][2] for k in keys],
+                ],
+            )
+        else:
+            cursor.executemany(
+                insert + "VALUES (%s, %s, %s, %s, %s, %s) " + conflict,
+                [(*k, *sightings[k]) for k in keys],
+            )
 
 
-def _upsert_rollup(
-    counts: dict[tuple[datetime, str], list[int]], actor: ModuleActor
-) -> None:
+def _upsert_rollups(rollups: dict[tuple[datetime, int, int, str], list[int]]) -> None:
+    if not rollups:
+        return
     table = SignalRollup._meta.db_table
-    sql = (
-        f"INSERT INTO {table} (bucket, organization_id, module_id, kind, accepted, duplicates, "  # noqa: S608
-        "rejected) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+    insert = (
+        f"INSERT INTO {table} (bucket, organization_id, module_id, kind, accepted, duplicates, "
+        "rejected) "
+    )
+    conflict = (
         "ON CONFLICT (bucket, organization_id, module_id, kind) DO UPDATE SET "
         f"accepted = {table}.accepted + excluded.accepted, "
         f"duplicates = {table}.duplicates + excluded.duplicates, "
         f"rejected = {table}.rejected + excluded.rejected"
     )
-    params = [
-        (bucket, actor.organization_id, actor.module_id, kind, a, d, r)
-        for (bucket, kind), (a, d, r) in sorted(counts.items())
-    ]
+    keys = sorted(rollups)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                insert  # noqa: S608 - constant table and column names, values are parameters
+                + "SELECT * FROM unnest(%s::timestamptz[], %s::bigint[], %s::bigint[], "
+                "%s::text[], %s::bigint[], %s::bigint[], %s::bigint[]) " + conflict,
+                [[k[i] for k in keys] for i in range(4)]
+                + [[rollups[k][i] for k in keys] for i in range(3)],
+            )
+        else:
+            cursor.executemany(
+                insert + "VALUES (%s, %s, %s, %s, %s, %s, %s) " + conflict,
+                [(*k, *rollups[k]) for k in keys],
+            )
+
+
+class _CounterBuffer:
+    """Sightings and rollups gathered across batches and written together: one upsert per
+    indicator per second instead of one per batch, which had cost more than storing the
+    signals. They are derived counts; signals themselves are committed before each answer. If
+    a server process dies, up to one flush interval of counts is lost, never a signal."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sightings: dict[tuple[str, str, int], list[Any]] = {}
+        self.rollups: dict[tuple[datetime, int, int, str], list[int]] = {}
+        self.since = 0.0
+
+    def add(
+        self,
+        sightings: dict[tuple[str, str, int], list[Any]],
+        rollups: dict[tuple[datetime, int, int, str], list[int]],
+    ) -> None:
+        with self.lock:
+            if not self.sightings and not self.rollups:
+                self.since = time.monotonic()
+            for key, (n, first, last) in sightings.items():
+                seen = self.sightings.get(key)
+                if seen is None:
+                    self.sightings[key] = [n, first, last]
+                else:
+                    seen[0] += n
+                    seen[1] = min(seen[1], first)
+                    seen[2] = max(seen[2], last)
+            for bucket_key, counts in rollups.items():
+                have = self.rollups.setdefault(bucket_key, [0, 0, 0])
+                for i in range(3):
+                    have[i] += counts[i]
+
+    def take(self, *, force: bool) -> tuple[dict[Any, list[Any]], dict[Any, list[int]]] | None:
+        interval = settings.AIPS_SIGNAL_COUNTERS_FLUSH_MS / 1000
+        with self.lock:
+            if not self.sightings and not self.rollups:
+                return None
+            size = len(self.sightings) + len(self.rollups)
+            if not force and time.monotonic() - self.since < interval and size < 50_000:
+                return None
+            taken = self.sightings, self.rollups
+            self.sightings, self.rollups = {}, {}
+            return taken
+
+
+_counters = _CounterBuffer()
+
+
+def counters_flush(*, force: bool = False) -> None:
+    """Write the gathered sightings and rollups if they are due (or `force`)."""
+    taken = _counters.take(force=force)
+    if taken is None:
+        return
+    sightings, rollups = taken
+    try:
+        with transaction.atomic():
+            _upsert_sightings(sightings)
+            _upsert_rollups(rollups)
+    except Exception:
+        # Kept for the next flush rather than dropped; the batch that triggered this was
+        # already committed and answered.
+        _counters.add(sightings, rollups)
+        log.exception("signal counters could not be written; will retry")
+
+
+atexit.register(lambda: counters_flush(force=True))
 
 
 def _hour(at: datetime) -> datetime:
@@ -303,39 +436,42 @@ def signals_ingest(
             continue
         valid.append((index, item))
     rows = [_row(item, actor, now) for _index, item in valid]
-    rollup: dict[tuple[datetime, str], list[int]] = {}
+    org, module = actor.organization_id, actor.module_id
     bucket = _hour(now)
+    rollup: dict[tuple[datetime, int, int, str], list[int]] = {}
     if result.items:
-        rollup[(bucket, "")] = [0, 0, len(result.items)]
+        rollup[(bucket, org, module, "")] = [0, 0, len(result.items)]
     with transaction.atomic():
-        inserted: set[tuple[str, datetime]] = set()
+        inserted: set[int] = set()
         if rows:
             inserted = (
-                _insert_postgres(rows) if connection.vendor == "postgresql" else _insert_sqlite(rows)
+                _insert_postgres(rows)
+                if connection.vendor == "postgresql"
+                else _insert_sqlite(rows)
             )
-        sightings: dict[tuple[str, str], list[Any]] = {}
-        for (index, item), row in zip(valid, rows, strict=True):
-            key = (str(row[2]), item.observed_at)
-            kind = row[3]
-            counts = rollup.setdefault((bucket, kind), [0, 0, 0])
-            if key in inserted:
-                inserted.discard(key)  # a second copy in the same batch is a duplicate
-                counts[0] += 1
-                result.items.append(ItemResult(index, item.id, "accepted"))
-                for indicator in indicators_of(item):
-                    seen = sightings.get(indicator)
-                    at = item.observed_at
-                    if seen is None:
-                        sightings[indicator] = [item.count, at, at]
-                    else:
-                        seen[0] += item.count
-                        seen[1] = min(seen[1], at)
-                        seen[2] = max(seen[2], at)
-            else:
-                counts[1] += 1
-                result.items.append(ItemResult(index, item.id, "duplicate"))
-        _upsert_sightings(sightings, actor.organization_id)
-        _upsert_rollup(rollup, actor)
+    sightings: dict[tuple[str, str, int], list[Any]] = {}
+    stored: set[tuple[uuid.UUID, datetime]] = set()
+    for position, ((index, item), row) in enumerate(zip(valid, rows, strict=True)):
+        key = (row[2], item.observed_at)
+        counts = rollup.setdefault((bucket, org, module, row[3]), [0, 0, 0])
+        if position in inserted and key not in stored:
+            stored.add(key)  # a second copy in the same batch is a duplicate
+            counts[0] += 1
+            result.items.append(ItemResult(index, str(item.id), "accepted"))
+            at = item.observed_at
+            for kind, value in indicators_of(item):
+                seen = sightings.get((kind, value, org))
+                if seen is None:
+                    sightings[(kind, value, org)] = [item.count, at, at]
+                else:
+                    seen[0] += item.count
+                    seen[1] = min(seen[1], at)
+                    seen[2] = max(seen[2], at)
+        else:
+            counts[1] += 1
+            result.items.append(ItemResult(index, str(item.id), "duplicate"))
+    _counters.add(sightings, rollup)
+    counters_flush()
     module_seen(actor=actor, address=address)
     result.items.sort(key=lambda r: r.index)
     tally = Counter(r.status for r in result.items)
@@ -352,14 +488,23 @@ def signals_ingest(
 
 def correlate(*, now: datetime | None = None) -> int:
     """Find indicators seen at ≥ N organizations within the window and open (or refresh) a
-    finding for each; returns how many findings were opened. The worker runs this."""
+    finding for each; returns how many findings were opened. The worker runs this every minute
+    under its job lock, so two runs never race to open the same finding.
+
+    Idempotent: an indicator that already has a finding within the window (open, promoted or
+    dismissed) only refreshes its counts, so a dismissed indicator is not raised again while it
+    keeps being seen; once it has been quiet for a whole window, a new sighting opens a new one."""
+    from django.db.models import Count, Max, Min, Sum
+
+    from aips.core.actors import SystemActor
+
     now = now or timezone.now()
     threshold = settings.AIPS_CORRELATION_MIN_ORGS
     since = now - timedelta(hours=settings.AIPS_CORRELATION_WINDOW_HOURS)
-    from django.db.models import Count, Max, Min, Sum
-
-    groups = (
-        IndicatorSighting.objects.filter(last_seen__gte=since)
+    # Bounded above too, so a run "as of" a past moment (a test, a replay) ignores later ones.
+    window = {"last_seen__gte": since, "last_seen__lte": now + schema.MAX_FUTURE}
+    groups = list(
+        IndicatorSighting.objects.filter(**window)
         .values("type", "value")
         .annotate(
             orgs=Count("organization_id", distinct=True),
@@ -368,18 +513,20 @@ def correlate(*, now: datetime | None = None) -> int:
             last=Max("last_seen"),
         )
         .filter(orgs__gte=threshold)
+        .order_by("type", "value")
     )
     opened = 0
     for group in groups:
         with transaction.atomic():
             org_ids = sorted(
                 IndicatorSighting.objects.filter(
-                    type=group["type"], value=group["value"], last_seen__gte=since
+                    type=group["type"], value=group["value"], **window
                 ).values_list("organization_id", flat=True)
             )
             finding = (
                 CorrelationFinding.objects.select_for_update()
                 .filter(type=group["type"], value=group["value"], last_seen__gte=since)
+                .order_by("-last_seen")
                 .first()
             )
             if finding is not None:
@@ -388,7 +535,7 @@ def correlate(*, now: datetime | None = None) -> int:
                     organization_count=len(org_ids),
                     organization_ids=org_ids,
                     signal_count=group["signals"],
-                    last_seen=group["last"],
+                    last_seen=max(finding.last_seen, group["last"]),
                     updated_at=now,
                 )
                 continue
@@ -401,8 +548,6 @@ def correlate(*, now: datetime | None = None) -> int:
                 first_seen=group["first"],
                 last_seen=group["last"],
             )
-            from aips.core.actors import SystemActor
-
             record(
                 actor=SystemActor(label="correlation"),
                 event=EventType.CORRELATION_FOUND,
@@ -419,19 +564,32 @@ def correlate(*, now: datetime | None = None) -> int:
 
 
 def _notify_center(finding: CorrelationFinding) -> None:
+    """The center's analysts and administrators hear of a new finding, in their own language.
+    The text names neither the indicator nor the organizations: an e-mail leaves AIPS's access
+    control, so it only says that there is something to review."""
     from django.urls import reverse
     from django.utils.translation import gettext_lazy
 
     from aips.core.permissions import Role
-    from aips.notifications.services import active_people, notify
+    from aips.notifications.services import Text, active_people, notify
+    from aips.organizations.models import OrganizationKind
 
     notify(
-        users=active_people(role__in=[Role.CENTER_ANALYST, Role.CENTER_ADMIN]),
-        kind="correlation",
-        subject=gettext_lazy("Indicator seen at several organizations"),
-        text=gettext_lazy(
-            "An indicator was seen at several organizations within the correlation window. "
-            "Review the finding and turn it into a threat alert if it is a threat."
+        users=active_people(
+            organization__kind=OrganizationKind.CENTER,
+            role__in=[Role.CENTER_ANALYST, Role.CENTER_ADMIN],
+        ),
+        kind="correlation.found",
+        subject=Text(
+            gettext_lazy("AIPS: indicator seen at %(n)d organizations"),
+            {"n": finding.organization_count},
+        ),
+        text=Text(
+            gettext_lazy(
+                "An indicator was seen at %(n)d organizations within the correlation window. "
+                "Review the finding and turn it into a threat alert if it is a threat."
+            ),
+            {"n": finding.organization_count},
         ),
         link=reverse("signals:finding", kwargs={"pk": finding.pk}),
         email=True,
@@ -448,10 +606,98 @@ def _locked_open(finding: CorrelationFinding) -> CorrelationFinding:
     return locked
 
 
+# Signals read to find an indicator's companions, and companions offered to the alert at most.
+_RELATED_SIGNALS = 500
+_RELATED_MAX = 50
+
+
+def _candidates_of(row: Any) -> list[str]:
+    found: list[str] = []
+    if row["direction"] != schema.Direction.INTERNAL:
+        ip = _public_ip(row["src_ip"])
+        if ip:
+            found.append(ip)
+    if row["ioc"]:
+        found.append(row["ioc"])
+    details = row["details"] or {}
+    sender = details.get("sender")
+    if isinstance(sender, str):
+        found.append(sender.lower()[:512])
+        found.append(sender.lower().rpartition("@")[2][:255])
+    for name in ("sha256", "sha1", "md5"):
+        if isinstance(details.get(name), str):
+            found.append(details[name].lower())
+    for url in (details.get("urls") or [])[:10]:
+        if isinstance(url, str):
+            found.append(url[:512])
+            domain = _domain(url)
+            if domain:
+                found.append(domain)
+    for digest in (details.get("attachment_hashes") or [])[:10]:
+        if isinstance(digest, str):
+            found.append(digest.lower())
+    return found
+
+
+def related_indicators(finding: CorrelationFinding) -> list[str]:
+    """The finding's indicator first, then the indicators that travelled with it in the same
+    signals (the sender's domain, the message's URLs and attachments, the source address) —
+    but only those that were themselves seen at ≥ N organizations in the window. One bank's
+    signal can carry details of that bank alone (a URL with its customer's token); a sector-
+    wide alert must carry only what the sector saw. Values an alert cannot hold (a URL without
+    a scheme) are left out rather than failing the promotion."""
+    from django.db.models import Count
+
+    from aips.core.indicators import normalize_indicator
+
+    since = finding.last_seen - timedelta(hours=settings.AIPS_CORRELATION_WINDOW_HOURS)
+    candidates: list[str] = []
+    if finding.type == IndicatorType.URL:
+        domain = _domain(finding.value)
+        if domain:
+            candidates.append(domain)
+    elif finding.type == IndicatorType.EMAIL:
+        candidates.append(finding.value.rpartition("@")[2])
+    matching = Signal.objects.filter(observed_at__gte=since)
+    if finding.type == IndicatorType.IP:
+        matching = matching.filter(src_ip=finding.value)
+    elif finding.type in (IndicatorType.HASH, IndicatorType.EMAIL):
+        matching = matching.filter(ioc=finding.value)
+    else:
+        matching = matching.none()
+    recent = matching.order_by("-observed_at").values("src_ip", "direction", "ioc", "details")
+    for row in recent[:_RELATED_SIGNALS]:
+        candidates.extend(_candidates_of(row))
+    wanted = [c for c in dict.fromkeys(candidates) if c and c != finding.value][:500]
+    shared = set(
+        IndicatorSighting.objects.filter(value__in=wanted, last_seen__gte=since)
+        .values("value")
+        .annotate(orgs=Count("organization_id", distinct=True))
+        .filter(orgs__gte=settings.AIPS_CORRELATION_MIN_ORGS)
+        .values_list("value", flat=True)
+    )
+    out: list[str] = []
+    for value in [finding.value, *(c for c in wanted if c in shared)]:
+        try:
+            normal = normalize_indicator(value)["value"]
+        except ValueError:
+            continue
+        if normal not in out:
+            out.append(normal)
+    return out[: _RELATED_MAX + 1]
+
+
 @transaction.atomic
 def finding_promote(*, actor: Any, finding: CorrelationFinding) -> Any:
-    """Turn a finding into the center's draft threat alert carrying its indicator(s)."""
+    """Turn a finding into the center's draft threat alert carrying its indicator and the
+    related ones, in one action (R67.8, R67.10); the analyst completes and publishes it."""
     ensure_perm(actor, Perm.CORRELATION_PROMOTE)
+    if not actor.is_center or getattr(actor, "organization_id", None) is None:
+        # A draft alert belongs to the author's organization: only a person of the center can
+        # own the sector-wide one (the CLI's SystemActor has no organization).
+        from aips.core.errors import Forbidden
+
+        raise Forbidden()
     locked = _locked_open(finding)
     from aips.alerts import services as alert_services
 
@@ -462,6 +708,7 @@ def finding_promote(*, actor: Any, finding: CorrelationFinding) -> Any:
         organization_count=locked.organization_count,
         first_seen=locked.first_seen,
         last_seen=locked.last_seen,
+        indicators=related_indicators(locked),
     )
     locked.state = FindingState.PROMOTED
     locked.alert = alert
@@ -471,17 +718,23 @@ def finding_promote(*, actor: Any, finding: CorrelationFinding) -> Any:
         actor=actor,
         event=EventType.CORRELATION_PROMOTED,
         target=locked,
-        details={"alert": alert.pk},
+        details={"alert": alert.pk, "indicators": len(alert.indicators)},
     )
     return alert
 
 
 @transaction.atomic
 def finding_dismiss(*, actor: Any, finding: CorrelationFinding, reason: str = "") -> None:
+    """Close a finding without an alert (a CDN address, a scanner everyone sees); the reason is
+    kept in the audit journal."""
     ensure_perm(actor, Perm.CORRELATION_PROMOTE)
+    if not actor.is_center:
+        from aips.core.errors import Forbidden
+
+        raise Forbidden()
     locked = _locked_open(finding)
     locked.state = FindingState.DISMISSED
-    locked.decided_by = actor
+    locked.decided_by = actor if getattr(actor, "pk", None) is not None else None
     locked.save(update_fields=["state", "decided_by", "updated_at"])
     record(
         actor=actor,
@@ -491,4 +744,4 @@ def finding_dismiss(*, actor: Any, finding: CorrelationFinding, reason: str = ""
     )
 
 
-__all__ = ["Signal", "signals_ingest", "correlate", "finding_promote", "finding_dismiss"]
+__all__ = ["Signal", "correlate", "finding_dismiss", "finding_promote", "signals_ingest"]

@@ -6,7 +6,6 @@ that is added without a row here fails `test_every_url_is_in_the_matrix`."""
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,12 +16,12 @@ from aips.core.tests.matrix import (
     BANK_A,
     CENTER,
     PERSONAS,
-    SIGNED_IN,
     Row,
     only,
     statuses,
 )
 from aips.inquiries.tests.matrix_rows import ROWS as INQUIRY_ROWS
+from aips.integrations.tests.matrix_rows import ROWS as INTEGRATION_ROWS
 from aips.signals.tests.matrix_rows import ROWS as SIGNAL_ROWS
 
 ORG_EDITORS = ("bank_a_head", "bank_a_maker", "bank_b_head", "bank_b_maker")
@@ -450,6 +449,7 @@ ROWS = [
     ),
     *INQUIRY_ROWS,
     *SIGNAL_ROWS,
+    *INTEGRATION_ROWS,
 ]
 
 

@@ -138,6 +138,9 @@ def test_worker_job_table_has_a_seam_for_more_jobs(settings: Any) -> None:
         "reminders": timedelta(minutes=5),
         "outbox": timedelta(seconds=15),
         "outbox.purge": timedelta(days=1),
+        "correlate": timedelta(minutes=1),
+        "signal_partitions": timedelta(days=1),
+        "signal_archive": timedelta(days=1),
     }
 
 

@@ -49,7 +49,11 @@ def signal(kind: str = "ids", **fields: Any) -> dict[str, Any]:
         "ids": {"rule_id": "2024897", "rule_name": "ET EXPLOIT Possible Log4j RCE"},
         "waf": {"url": "/login?user=%27%20OR%201=1", "method": "POST", "status": 403},
         "endpoint": {"host": "ws-0042", "detection": "Trojan.GenericKD", "sha256": "a" * 64},
-        "malware": {"file_name": "invoice.pdf.exe", "detection": "Win.Trojan.Agent", "md5": "b" * 32},
+        "malware": {
+            "file_name": "invoice.pdf.exe",
+            "detection": "Win.Trojan.Agent",
+            "md5": "b" * 32,
+        },
         "phishing": {
             "sender": "billing@evil-bank.example",
             "recipient_count": 12,

@@ -113,8 +113,13 @@ def test_r67_3_6_unreadable_batch_gives_422(module_a: tuple[Any, str], agent: An
 
 
 def test_r67_7_rate_limit_gives_429_with_retry_after(
-    module_a: tuple[Any, str], agent: Any, settings: Any
+    module_a: tuple[Any, str], agent: Any, settings: Any, monkeypatch: Any
 ) -> None:
+    from aips.core.ratelimit import LocalWindow
+    from aips.signals import api as signals_api
+
+    # Module ids are reused after other tests' rollbacks; start this one's window empty.
+    monkeypatch.setattr(signals_api, "_budget", LocalWindow())
     _module, token = module_a
     settings.AIPS_SIGNAL_RATE = "2/m"
     assert agent(token, [signal("ids")]).status_code == 200
@@ -132,9 +137,7 @@ def test_r67_7_token_of_a_writes_only_as_a(
     forged = {**signal("ids"), "organization_id": module_b[0].organization_id}
     body = agent(token, [forged, signal("ids")]).json()
     assert body["items"][0]["status"] == "rejected"
-    assert set(Signal.objects.values_list("organization_id", flat=True)) == {
-        module.organization_id
-    }
+    assert set(Signal.objects.values_list("organization_id", flat=True)) == {module.organization_id}
 
 
 def test_r67_7_revoked_or_unknown_token_is_refused_at_once(
@@ -153,9 +156,7 @@ def test_r67_7_revoked_or_unknown_token_is_refused_at_once(
     assert agent("aipsa_" + "x" * 43, [signal("ids")]).status_code == 401
 
 
-def test_r67_7_a_persons_token_cannot_send_signals(
-    personas: dict[str, Any], agent: Any
-) -> None:
+def test_r67_7_a_persons_token_cannot_send_signals(personas: dict[str, Any], agent: Any) -> None:
     from aips.accounts import services as account_services
 
     _token, raw = account_services.token_create(actor=personas["bank_a_head"], name="mine")
@@ -196,3 +197,35 @@ def test_r67_3_6_ids_are_unique_per_organization(
 def test_r67_7_second_module_of_same_org(personas: dict[str, Any], agent: Any) -> None:
     _module, token = make_module(personas["bank_a_head"].organization, name="soar")
     assert agent(token, [signal("ids")]).json()["accepted"] == 1
+
+
+def test_r67_3_6_crash_after_commit_then_resend_stores_each_signal_once(
+    transactional_db: None, module_a: tuple[Any, str], agent: Any, monkeypatch: Any
+) -> None:
+    """The server dies after committing a batch but before answering; the agent, having no
+    answer, sends the same batch again: every signal is stored exactly once."""
+    from django.test import Client
+
+    from aips.signals import services
+
+    _module, token = module_a
+    batch = [signal(kind.value) for kind in Kind for _ in range(5)]
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("process killed between commit and answer")
+
+    monkeypatch.setattr(services._counters, "add", die)
+    client = Client(raise_request_exception=False)
+    response = client.post(
+        "/api/v1/signals",
+        json.dumps(batch),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 500  # no answer the agent could act on
+    assert Signal.objects.count() == len(batch)  # ...but the batch was committed
+    monkeypatch.undo()
+    again = agent(token, batch).json()
+    assert (again["accepted"], again["duplicates"]) == (0, len(batch))
+    assert Signal.objects.count() == len(batch)
+    assert Signal.objects.values("signal_id").distinct().count() == len(batch)

@@ -10,9 +10,10 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["load"])
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from aips.demo import ORGS, USERS, demo_totp_secret, load_demo
+        from aips.demo import ORGS, USERS, demo_totp_secret, load_demo, load_demo_signals
 
         load_demo()
+        load_demo_signals()
         names = {o.key: o.name_en for o in ORGS}
         self.stdout.write(
             "Demo sign-ins (demo data only; never use these secrets elsewhere).\n"

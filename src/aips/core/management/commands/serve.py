@@ -34,6 +34,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         workers = env_int("AIPS_WORKERS", 2, minimum=1)
+        # Threads > 1 switch gunicorn to its gthread worker: keep-alive connections (agents send
+        # batch after batch) and one process's threads overlapping their database waits.
+        threads = env_int("AIPS_THREADS", 1, minimum=1)
         argv = [
             sys.executable,
             "-m",
@@ -43,6 +46,8 @@ class Command(BaseCommand):
             settings.AIPS_BIND,
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--access-logfile",
             "-",
             "--forwarded-allow-ips",

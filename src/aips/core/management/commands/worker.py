@@ -81,6 +81,29 @@ def _outbox_purge() -> str:
     return f"{outbox_purge()} old sent e-mails removed"
 
 
+def _correlate() -> str:
+    from aips.signals.services import correlate
+
+    return f"{correlate()} correlation findings opened"
+
+
+def _signal_partitions() -> str:
+    from django.utils import timezone
+
+    from aips.signals.partitions import ensure_partitions
+
+    created = ensure_partitions(timezone.localdate())
+    return ", ".join(created) or "partitions ready"
+
+
+def _signal_archive() -> str:
+    from aips.core.actors import SystemActor
+    from aips.signals.archive import archive_run
+
+    done = archive_run(actor=SystemActor(label="worker"), limit=1)
+    return ", ".join(f"{m.month:%Y-%m} ({m.rows} signals)" for m in done) or "nothing to archive"
+
+
 def jobs() -> list[Job]:
     """The job table, read at start so settings apply (and tests can replace it)."""
     return [
@@ -95,6 +118,10 @@ def jobs() -> list[Job]:
         Job("reminders", timedelta(minutes=5), _reminders),
         Job("outbox", timedelta(seconds=15), _outbox),
         Job("outbox.purge", timedelta(days=1), _outbox_purge),
+        Job("correlate", timedelta(minutes=1), _correlate),
+        # Partitions before the archive, so a month's partition exists before its signals do.
+        Job("signal_partitions", timedelta(days=1), _signal_partitions),
+        Job("signal_archive", timedelta(days=1), _signal_archive),
     ]
 
 

@@ -1,0 +1,3 @@
+from aips_agent.cli import main
+
+main()
