@@ -247,6 +247,29 @@ def attachment_add(*, actor: Any, card: IncidentCard, upload: "UploadedFile[Any]
         raise AppError(
             _("Only a draft or a returned card can be changed."), code="not_editable", status=409
         )
+    name, size, sha256 = store_upload(upload)
+    attachment = Attachment.objects.create(
+        card=card,
+        file_name=name,
+        content_type=(upload.content_type or "application/octet-stream")[:100],
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor,
+    )
+    record(
+        actor=actor,
+        event=EventType.ATTACHMENT_ADDED,
+        target=card,
+        organization_id=card.organization_id,
+        details={"attachment_id": attachment.pk, "sha256": attachment.sha256, "size": size},
+    )
+    return attachment
+
+
+def store_upload(upload: "UploadedFile[Any]") -> tuple[str, int, str]:
+    """Check an upload (allowed extension, size) and store it outside the web root under its
+    SHA-256; returns (file name, size, sha256). Shared by every item type with attachments
+    (incident cards, requests); the caller checks its item and writes the row."""
     name = Path(upload.name or "file").name[:255]
     if Path(name).suffix.lower() not in ALLOWED_EXTENSIONS:
         raise ValidationFailed.field("file", _("This type of file is not accepted."))
@@ -271,22 +294,7 @@ def attachment_add(*, actor: Any, card: IncidentCard, upload: "UploadedFile[Any]
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
-    attachment = Attachment.objects.create(
-        card=card,
-        file_name=name,
-        content_type=(upload.content_type or "application/octet-stream")[:100],
-        size=size,
-        sha256=digest.hexdigest(),
-        uploaded_by=actor,
-    )
-    record(
-        actor=actor,
-        event=EventType.ATTACHMENT_ADDED,
-        target=card,
-        organization_id=card.organization_id,
-        details={"attachment_id": attachment.pk, "sha256": attachment.sha256, "size": size},
-    )
-    return attachment
+    return name, size, digest.hexdigest()
 
 
 @transaction.atomic

@@ -7,6 +7,5 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Item types register their deadlines with the reminder job (aips.notifications.reminders).
-        # Incident cards and alerts are registered here; requests register from their own
-        # AppConfig.ready() the same way.
-        from aips.notifications import alerts, incidents  # noqa: F401
+        # Incident cards, alerts and requests are registered here.
+        from aips.notifications import alerts, incidents, inquiries  # noqa: F401
