@@ -39,6 +39,18 @@ def test_r67_7_signals_and_position_survive_a_reopen(tmp_path: Path) -> None:
     assert mode == "wal"
 
 
+def test_r67_7_large_puts_keep_every_signal_in_order(tmp_path: Path) -> None:
+    # More than one multi-row INSERT plus a remainder: the queue order is the order of the put.
+    spool = Spool(tmp_path / "spool.db")
+    batch = [sig(i) for i in range(257)]
+    spool.put("eve", batch, position="{}")
+    queued = spool.batch(1000, 1 << 30)
+    assert [q.id for q in queued] == [b.id for b in batch]
+    assert [q.body for q in queued] == [s.encode(b) for b in batch]
+    assert spool.items == 257
+    assert spool.bytes == sum(len(s.encode(b)) for b in batch)
+
+
 def test_r67_7_ack_removes_and_dead_letters_are_kept(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool.db")
     spool.put("eve", [sig(i) for i in range(4)])

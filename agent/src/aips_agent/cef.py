@@ -147,10 +147,11 @@ def parse_cef(text: str) -> Cef:
     at = text.find("CEF:")
     if at < 0:
         raise Malformed("no CEF: header")
-    parts = _split_header(text[at + 4 :])
+    body = text[at + 4 :]
+    parts = body.split("|", 7) if "\\" not in body else _split_header(body)
     if len(parts) < 8:
         raise Malformed("a CEF header has 7 fields separated by |")
-    head = [_HEADER_UNESCAPE.sub(r"\1", p) if "\\" in p else p for p in parts[:7]]
+    head = parts if "\\" not in body else [_HEADER_UNESCAPE.sub(r"\1", p) for p in parts[:7]]
     vendor_, product, version, signature, name, severity = head[1:7]
     return Cef(
         head[0], vendor_, product, version, signature, name, severity, parse_extension(parts[7])
@@ -158,39 +159,38 @@ def parse_cef(text: str) -> Cef:
 
 
 _KEY = re.compile(r"[A-Za-z0-9_.\[\]-]+")
+_CUSTOM_STRINGS = tuple((f"cs{n}Label", f"cs{n}") for n in range(1, 7))
 
 
 def parse_extension(text: str) -> dict[str, str]:
     ext = _split_extension(text) if "\\" not in text else _regex_extension(text)
     # Custom strings: cs1=… cs1Label=name → also under their label.
     if "cs1Label" in ext or "cs2Label" in ext or "cs3Label" in ext:
-        for n in range(1, 7):
-            label = ext.get(f"cs{n}Label")
-            if label and f"cs{n}" in ext:
-                ext.setdefault(label, ext[f"cs{n}"])
+        for label_key, value_key in _CUSTOM_STRINGS:
+            label = ext.get(label_key)
+            if label and value_key in ext:
+                ext.setdefault(label, ext[value_key])
     return ext
 
 
+_NEXT_KEY = re.compile(r" ([A-Za-z0-9_.\[\]-]+)=")
+
+
 def _split_extension(text: str) -> dict[str, str]:
-    """Fast path without escapes: split at `=`; the word before each `=` is the next key when
-    it looks like one (an unescaped `=` inside a URL stays in its value)."""
-    ext: dict[str, str] = {}
-    segments = text.split("=")
-    if len(segments) < 2:
-        return ext
-    key = segments[0].strip()
-    value = ""
-    fullmatch = _KEY.fullmatch
-    for segment in segments[1:-1]:
-        head, sep, tail = segment.rpartition(" ")
-        if sep and fullmatch(tail):
-            ext[key] = (value + head).rstrip(" ")
-            key, value = tail, ""
-        else:
-            value += segment + "="
-    ext[key] = (value + segments[-1]).rstrip(" ")
-    if not fullmatch(next(iter(ext))):
+    """Fast path without escapes, one pass in C: the first key is the (stripped) text before the
+    first `=`; after it, each ` key=` (a space, then only key characters up to the `=`) starts
+    the next value (an unescaped `=` inside a URL stays in its value). Values lose trailing
+    spaces. A first "key" that is not one goes to the regex reader."""
+    first, sep, rest = text.partition("=")
+    if not sep:
+        return {}
+    key = first.strip()
+    if not _KEY.fullmatch(key):
         return _regex_extension(text)
+    parts = _NEXT_KEY.split(rest)
+    ext = {key: parts[0].rstrip(" ")}
+    for i in range(1, len(parts), 2):
+        ext[parts[i]] = parts[i + 1].rstrip(" ")
     return ext
 
 
@@ -341,6 +341,22 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+_HEADERS: dict[tuple[str, ...], tuple[Any, ...]] = {}  # header → its signal fields (few distinct)
+
+
+def _header_fields(cef: Cef) -> tuple[str, str, str | None, str, str | None, str | None]:
+    """(product, vendor, product_version, severity, rule_id, rule_name) of a CEF header."""
+    word = _CEF_SEVERITY_WORDS.get(cef.severity.strip().lower())
+    return (
+        s.cut(cef.product, s.SHORT) or "CEF",
+        s.cut(cef.vendor, s.SHORT) or "unknown",
+        s.cut(cef.device_version, s.SHORT),
+        word or s.severity_from_number(cef.severity, scale="cef"),
+        s.cut(cef.signature_id, s.SHORT),
+        s.cut(cef.name, s.NAME),
+    )
+
+
 def cef_to_items(
     cef: Cef,
     msg: SyslogMessage | None,
@@ -361,8 +377,14 @@ def cef_to_items(
     )
     src = s.ip(ext.get("src") or ext.get("c6a2"))
     dst = s.ip(ext.get("dst") or ext.get("c6a3"))
-    product = s.cut(cef.product, s.SHORT) or "CEF"
-    vendor = s.cut(cef.vendor, s.SHORT) or "unknown"
+    header = (cef.product, cef.vendor, cef.device_version, cef.severity, cef.signature_id, cef.name)
+    fields = _HEADERS.get(header)
+    if fields is None:
+        fields = _header_fields(cef)
+        if len(_HEADERS) > 50_000:
+            _HEADERS.clear()
+        _HEADERS[header] = fields
+    product, vendor, product_version, severity, rule_id, rule_name = fields
     if kind == "auth_failure":
         account = ext.get("duser") or ext.get("suser")
         if not account:
@@ -382,17 +404,16 @@ def cef_to_items(
                 vendor,
             )
         ]
-    word = _CEF_SEVERITY_WORDS.get(cef.severity.strip().lower())
     common: dict[str, Any] = {
         "id": s.new_id(),
         "observed_at": observed,
         "product": product,
         "vendor": vendor,
-        "product_version": s.cut(cef.device_version, s.SHORT),
+        "product_version": product_version,
         "sensor": s.cut(ext.get("dvchost") or (msg.host if msg else None), s.SHORT) or ctx.sensor,
-        "severity": word or s.severity_from_number(cef.severity, scale="cef"),
-        "rule_id": s.cut(cef.signature_id, s.SHORT),
-        "rule_name": s.cut(cef.name, s.NAME),
+        "severity": severity,
+        "rule_id": rule_id,
+        "rule_name": rule_name,
         "src_ip": src,
         "src_port": s.port(ext.get("spt")),
         "dst_ip": dst,
@@ -406,6 +427,13 @@ def cef_to_items(
     first, last = _cef_time(ext.get("start"), tz), _cef_time(ext.get("end"), tz)
     if first and last and first <= last:
         common["first_seen"], common["last_seen"] = first, last
+    if kind == "ids":  # the most common kind first; the same as the fall-through at the end
+        act = ext.get("act")
+        return [
+            s.IdsSignal(
+                category=s.cut(ext.get("cat"), s.SHORT), action=act[:16] if act else None, **common
+            )
+        ]
     file_name = s.cut(ext.get("fname") or ext.get("filePath"), s.TEXT)
     host = s.cut(ext.get("dhost") or ext.get("shost") or ext.get("dvchost"), 255)
     if kind == "waf":

@@ -48,6 +48,9 @@ class _Counting:
             self._unwarned = 0
 
 
+_OBSERVATIONS = (AuthFailure, Connection)  # a tuple: faster for isinstance than a union
+
+
 def map_records(
     records: Iterable[bytes],
     mapper: Mapper,
@@ -69,7 +72,7 @@ def map_records(
             counting.malformed(exc, record)
             continue
         for item in items:
-            if isinstance(item, AuthFailure | Connection):
+            if isinstance(item, _OBSERVATIONS):
                 observations += 1
                 if detectors is not None:
                     out.extend(detectors.observe(item))

@@ -189,14 +189,115 @@ def _rank(severity: str) -> int:
     return s.SEVERITIES.index(severity)
 
 
+# The v3 record as the fast path reads it: only the fields the signal needs (msgspec skips the
+# rest without building it). Any record that does not fit these shapes (v2, a string where an
+# object should be, …) is read again by the general path, which decides exactly as before.
+
+
+class _MsHeaders(msgspec.Struct):
+    Host: Any = None
+    host: Any = None
+
+
+class _MsRequest(msgspec.Struct):
+    uri: Any = None
+    method: Any = None
+    headers: _MsHeaders | None = None
+
+
+class _MsResponse(msgspec.Struct):
+    http_code: Any = None
+
+
+class _MsProducer(msgspec.Struct):
+    modsecurity: Any = None
+
+
+class _MsDetails(msgspec.Struct):
+    ruleId: Any = None  # ModSecurity's name
+    severity: Any = ""
+
+
+class _MsMessage(msgspec.Struct):
+    message: Any = None
+    details: _MsDetails | None = None
+
+
+class _MsTransaction(msgspec.Struct):
+    client_ip: Any = None
+    time_stamp: Any = None
+    client_port: Any = None
+    host_ip: Any = None
+    host_port: Any = None
+    request: _MsRequest | None = None
+    response: _MsResponse | None = None
+    producer: _MsProducer | None = None
+    messages: list[_MsMessage] | None = None
+
+
+class _MsRecord(msgspec.Struct):
+    transaction: _MsTransaction | None = None
+    audit_data: Any = msgspec.UNSET  # present: v2, the general path
+    request: Any = msgspec.UNSET  # present: maybe v2 (`request_line`), the general path
+
+
+_modsec_v3 = msgspec.json.Decoder(_MsRecord)
+
+
 def modsecurity(ctx: MapContext) -> Mapper:
     """ModSecurity audit log, JSON format (v3 `transaction{…messages}`; v2 `audit_data`) → waf
     (R67.8.2). A transaction without rule messages is not an attack and yields nothing."""
     product = ctx.options.get("product", "ModSecurity")
     vendor = ctx.options.get("vendor", "OWASP")
     networks = ctx.networks
+    severities = _MODSEC_SEVERITY
+    rank = {name: n for n, name in enumerate(s.SEVERITIES)}
 
     def mapper(line: bytes) -> list[Item]:
+        try:
+            record = _modsec_v3.decode(line)
+        except msgspec.DecodeError:
+            return _general(line)
+        tx = record.transaction
+        if tx is None:
+            raise Malformed("no transaction object")
+        if record.audit_data is not msgspec.UNSET or record.request is not msgspec.UNSET:
+            return _general(line)
+        best: tuple[str, Any, Any] | None = None
+        best_rank = -1
+        for message in tx.messages or ():
+            details = message.details
+            if details is None:
+                sev, rule_id = "medium", None
+            else:
+                sev = severities.get(str(details.severity).upper(), "medium")
+                rule_id = details.ruleId
+            if rank[sev] > best_rank:
+                best, best_rank = (sev, rule_id, message.message), rank[sev]
+        if best is None:
+            return []
+        request = tx.request
+        headers = request.headers if request is not None else None
+        response = tx.response
+        return [
+            _waf(
+                observed=_modsec_time(tx.time_stamp, ctx),
+                severity=best[0],
+                rule_id=best[1],
+                rule_name=best[2],
+                src=tx.client_ip,
+                src_port=tx.client_port,
+                dst=tx.host_ip,
+                dst_port=tx.host_port,
+                url=request.uri if request is not None else None,
+                method=request.method if request is not None else None,
+                host=(headers.Host or headers.host) if headers is not None else None,
+                status=response.http_code if response is not None else None,
+                version=tx.producer.modsecurity if tx.producer is not None else None,
+            )
+        ]
+
+    def _general(line: bytes) -> list[Item]:
         data = _decode_object(line)
         tx = data.get("transaction")
         if not isinstance(tx, dict):

@@ -166,11 +166,8 @@ def cut(value: Any, limit: int) -> str | None:
     """A string bounded by the server's limit, or None for nothing."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
-    text = text.strip()
-    if not text:
-        return None
-    return text[:limit]
+    text = value.strip() if isinstance(value, str) else str(value).strip()
+    return text[:limit] or None  # limit > 0: empty only when the text is
 
 
 def port(value: Any) -> int | None:
@@ -339,4 +336,7 @@ class Networks:
     def direction(self, src: str | None) -> str | None:
         if not src:
             return None
-        return "internal" if self.is_internal(src) else "external"
+        known = self._cache.get(src)
+        if known is None:
+            known = self.is_internal(src)
+        return "internal" if known else "external"
