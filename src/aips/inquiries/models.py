@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aips.incidents.models import RESTRICTED_TLP, Tlp
 from aips.workflow.models import WorkflowItem
@@ -34,7 +35,7 @@ class InquiryCategory(models.TextChoices):
 class InquiryState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     AWAITING_APPROVAL = "awaiting_approval", _("Awaiting the head's approval")
-    SENT = "sent", _("Sent")
+    SENT = "sent", pgettext_lazy("request status", "Sent")
     RETURNED = "returned", _("Returned for rework")
 
 
@@ -45,7 +46,7 @@ class ThreadState(models.TextChoices):
     ANSWER_AWAITING_APPROVAL = "answer_awaiting_approval", _("Answer awaiting the head's approval")
     ANSWERED = "answered", _("Answered")
     ANSWER_RETURNED = "answer_returned", _("Answer returned for rework")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("request status", "Closed")
 
 
 # The thread states in which the addressee owes something, and its clock runs (R67.14, R67.15).
@@ -170,6 +171,11 @@ class InquiryThread(WorkflowItem):
 
     def __str__(self) -> str:
         return f"{self.inquiry_id} → {self.organization_id}"
+
+    @property
+    def requester_organization_id(self) -> int:
+        """For the workflow engine: the requester's people take the "requester" steps."""
+        return int(self.inquiry.organization_id)
 
     @property
     def state_label(self) -> str:

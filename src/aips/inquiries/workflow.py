@@ -10,13 +10,11 @@ declined (with a reason), within 1 working day; the answer goes maker → IS-uni
 (the center, which has no head, answers directly); the requester or the center may return an
 incomplete answer (3 working days); the requester closes the thread.
 
-Sides: "owner" on a thread is the addressee (the thread's organization). The engine knows only
-the owner and the center; the requester's moves on a thread carry side `REQUESTER`, which the
-engine does not check, and `services.thread_transition` admits only the requester's people to
-them before it calls the engine."""
+Sides: "owner" on a thread is the addressee (the thread's organization); the requester's moves
+carry side "requester", which the engine admits only for the organization a thread names in
+`requester_organization_id` (the request's author)."""
 
 from dataclasses import replace
-from typing import cast
 
 from django.utils.translation import gettext_lazy as _
 
@@ -28,7 +26,7 @@ from aips.workflow.engine import Machine, Side, Transition, maker_checker
 S = InquiryState
 T = ThreadState
 # See the module docstring: checked by the service, not by the engine.
-REQUESTER = cast(Side, "requester")
+REQUESTER: Side = "requester"
 
 
 def _as_sent(transition: Transition) -> Transition:

@@ -162,21 +162,21 @@ def _inquiry_rule(name: str, inquiry: Inquiry) -> _Rule | None:
         return (
             "request.approval_requested",
             lambda: deciders(inquiry.organization_id),
-            _("AIPS: %(ref)s awaits your approval"),
+            _("AIPS: request %(ref)s awaits your approval"),
             _("%(who)s asks you to approve request %(ref)s “%(subject)s” before it is sent."),
         )
     if name == "send_back":
         return (
             "request.sent_back",
             lambda: _of(inquiry.organization_id, inquiry.approval_requested_by_id),
-            _("AIPS: %(ref)s was sent back to you"),
+            _("AIPS: request %(ref)s was sent back to you"),
             _("%(who)s sent request %(ref)s “%(subject)s” back to you: %(reason)s"),
         )
     if name == "return":
         return (
             "request.returned",
             lambda: requester_people(inquiry),
-            _("AIPS: %(ref)s returned for rework"),
+            _("AIPS: request %(ref)s returned for rework"),
             _(
                 "The center returned request %(ref)s “%(subject)s” as incomplete: %(reason)s\n"
                 "Send it again by %(deadline)s (Almaty time)."
@@ -252,7 +252,7 @@ def _thread_rule(name: str, thread: InquiryThread) -> _Rule | None:
         return (
             "request.closed",
             lambda: deciders(thread.organization_id),
-            _("AIPS: %(ref)s closed"),
+            _("AIPS: request %(ref)s closed"),
             _("%(from)s closed request %(ref)s “%(subject)s”: the answer is complete."),
         )
     return None
@@ -345,7 +345,7 @@ def _rework_reminder(inquiry: Inquiry, kind: str) -> tuple[Text, Text]:
     params = _params(inquiry, None, None, "")
     if kind == ReminderKind.AT:
         return (
-            Text(_("AIPS: %(ref)s is overdue"), params),
+            Text(_("AIPS: request %(ref)s is overdue"), params),
             Text(
                 _(
                     "The deadline for request %(ref)s “%(subject)s” passed at %(deadline)s "
@@ -355,7 +355,7 @@ def _rework_reminder(inquiry: Inquiry, kind: str) -> tuple[Text, Text]:
             ),
         )
     return (
-        Text(_("AIPS: %(ref)s is due soon"), params),
+        Text(_("AIPS: request %(ref)s is due soon"), params),
         Text(
             _("Request %(ref)s “%(subject)s” must be sent again by %(deadline)s (Almaty time)."),
             params,

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aips.signals.schema import Kind, Severity
 
@@ -182,7 +183,7 @@ class IndicatorSighting(models.Model):
 
 
 class FindingState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("finding status", "Open")
     PROMOTED = "promoted", _("Draft alert created")
     DISMISSED = "dismissed", _("Dismissed")
 

@@ -24,7 +24,9 @@ from aips.core.errors import AppError, Forbidden, ValidationFailed
 from aips.core.permissions import Perm
 from aips.workflow.models import Comment, Version, WorkflowItem
 
-Side = Literal["owner", "center"]
+# "requester": an item answered on behalf of another organization (a request's thread) names
+# that organization in `requester_organization_id`; only its people take these steps.
+Side = Literal["owner", "center", "requester"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ def _refusal(actor: Any, item: WorkflowItem, transition: Transition) -> str | No
         return "side"
     if transition.side == "center" and not actor.is_center:
         return "side"
+    if transition.side == "requester" and actor.organization_id != getattr(
+        item, "requester_organization_id", object()
+    ):
+        return "side"
+    if transition.side not in ("owner", "center", "requester"):
+        return "side"  # an undeclared side admits nobody
     if item.state not in transition.sources:
         return "state"
     return None
