@@ -306,8 +306,9 @@ def main() -> None:
     env = {
         **os.environ,
         "AIPS_BIND": f"127.0.0.1:{port}",
-        "AIPS_WORKERS": os.environ.get("AIPS_WORKERS", "3" if backend == "postgres" else "2"),
-        "AIPS_THREADS": os.environ.get("AIPS_THREADS", "4"),
+        # Measured best on 2 cores: sync workers (threads share one GIL per process).
+        "AIPS_WORKERS": os.environ.get("AIPS_WORKERS", "4" if backend == "postgres" else "2"),
+        "AIPS_THREADS": os.environ.get("AIPS_THREADS", "1"),
         "AIPS_SIGNAL_RATE": os.environ.get("AIPS_SIGNAL_RATE", "12000/m"),
     }
     bin_dir = Path(sys.executable).parent

@@ -185,30 +185,6 @@ def _row(item: Any, actor: ModuleActor, now: datetime) -> tuple[Any, ...]:
     )
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(rows: list[tuple[Any, ...]]) -> str:
-    """The rows in COPY's text format, each followed by its position in the batch, built in one
-    pass: psycopg's per-value write_row cost more than the database's own work for the row."""
-    lines = []
-    for position, row in enumerate(rows):
-        fields = []
-        for value in row:
-            if value is None:
-                fields.append("\\N")
-            elif isinstance(value, str):
-                fields.append(value.translate(_COPY_ESCAPES))
-            elif isinstance(value, datetime):
-                fields.append(value.isoformat())
-            else:
-                fields.append(str(value))
-        fields.append(str(position))
-        lines.append("\t".join(fields))
-    lines.append("")
-    return "\n".join(lines)
-
-
 def _ensure_stage(cursor: Any) -> None:
     # Asked every batch: a temporary table vanishes with a rolled-back transaction, so no flag
     # kept on the connection could be trusted.
@@ -224,7 +200,10 @@ def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[int]:
     with connection.cursor() as cursor:
         _ensure_stage(cursor)
         with cursor.cursor.copy(f"COPY {_STAGE} ({cols}, position) FROM STDIN") as copy:
-            copy.write(_copy_text(rows))
+            # psycopg's C row writer: about 8 µs a row, several times faster than building
+            # the COPY text in Python.
+            for position, row in enumerate(rows):
+                copy.write_row((*row, position))
         # Positions come back as small integers: cheaper to read than UUIDs and timestamps.
         cursor.execute(
             f"WITH new AS (INSERT INTO signals_signal ({cols}) SELECT {cols} FROM {_STAGE} "  # noqa: S608
@@ -260,6 +239,14 @@ def _insert_sqlite(rows: list[tuple[Any, ...]]) -> set[int]:
     return {p for p, values in enumerate(adapted) if (values[2], values[4]) in new}
 
 
+def _json_rows(sql_types: tuple[str, ...]) -> str:
+    """SELECT of one JSON array of rows (each itself an array) as typed columns. The rows are
+    encoded by msgspec and parsed by the database, both in C; psycopg's Python array dumper
+    cost more than the upsert itself."""
+    columns = ", ".join(f"(r->>{i})::{t}" for i, t in enumerate(sql_types))
+    return f"SELECT {columns} FROM jsonb_array_elements(%s::jsonb) AS r "  # noqa: S608
+
+
 def _upsert_sightings(sightings: dict[tuple[str, str, int], list[Any]]) -> None:
     if not sightings:
         return
@@ -277,19 +264,10 @@ def _upsert_sightings(sightings: dict[tuple[str, str, int], list[Any]]) -> None:
     insert = f"INSERT INTO {table} (type, value, organization_id, count, first_seen, last_seen) "
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One statement: a round trip per indicator costs more than the signals' insert.
+            select = _json_rows(("text", "text", "bigint", "bigint", "timestamptz", "timestamptz"))
             cursor.execute(
-                insert  # noqa: S608 - constant table and column names, values are parameters
-                + "SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], "
-                "%s::bigint[], %s::timestamptz[], %s::timestamptz[]) " + conflict,
-                [
-                    [k[0] for k in keys],
-                    [k[1] for k in keys],
-                    [k[2] for k in keys],
-                    [sightings[k][0] for k in keys],
-                    [sightings[k][1] for k in keys],
-                    [sightings[k][2] for k in keys],
-                ],
+                insert + select + "ORDER BY 1, 2, 3 " + conflict,
+                [_json.encode([(*k, *sightings[k]) for k in keys]).decode()],
             )
         else:
             cursor.executemany(
@@ -315,12 +293,12 @@ def _upsert_rollups(rollups: dict[tuple[datetime, int, int, str], list[int]]) ->
     keys = sorted(rollups)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            select = _json_rows(
+                ("timestamptz", "bigint", "bigint", "text", "bigint", "bigint", "bigint")
+            )
             cursor.execute(
-                insert  # noqa: S608 - constant table and column names, values are parameters
-                + "SELECT * FROM unnest(%s::timestamptz[], %s::bigint[], %s::bigint[], "
-                "%s::text[], %s::bigint[], %s::bigint[], %s::bigint[]) " + conflict,
-                [[k[i] for k in keys] for i in range(4)]
-                + [[rollups[k][i] for k in keys] for i in range(3)],
+                insert + select + "ORDER BY 1, 2, 3, 4 " + conflict,
+                [_json.encode([(*k, *rollups[k]) for k in keys]).decode()],
             )
         else:
             cursor.executemany(
