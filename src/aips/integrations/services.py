@@ -1,7 +1,6 @@
 """Writes for integration modules: registration and credentials by the center (audited), and the
 modules' own heartbeats (bookkeeping, not audited)."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aips.accounts.services import hash_secret
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
@@ -26,9 +26,8 @@ _MAX_TOKEN_LENGTH = 100
 _SEEN_EVERY = timedelta(seconds=30)
 
 
-def hash_token(raw: str) -> str:
-    # 256-bit random secrets: a plain SHA-256 is enough, and cheap on every signal batch.
-    return hashlib.sha256(raw.encode()).hexdigest()
+# Agent tokens are hashed exactly like personal API tokens (256-bit secrets, plain SHA-256).
+hash_token = hash_secret
 
 
 def _organization_for(actor: Any, organization: Organization) -> Organization:
