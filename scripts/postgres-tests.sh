@@ -4,12 +4,15 @@
 #   sh scripts/postgres-tests.sh .venv/bin
 #
 # The server comes from AIPS_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/aips when
-# something answers there. Nothing is created by hand: pytest-django creates the test database
-# itself, through the server's `postgres` maintenance database, and drops it at the end. Its name
-# is the settings' TEST NAME, AIPS_TEST_DATABASE_NAME: test_aips_<pid> here unless set (a run
-# that is killed leaves its database behind; `dropdb test_aips_<pid>` clears it). The database
-# named in the URL need not exist. An explicit AIPS_TEST_POSTGRES_URL that does not answer is a
-# failure, not a skip.
+# something answers there. Nothing is created by hand: the test run (src/aips/conftest.py,
+# core/tests/pg_roles.py) creates, as the URL's user (a superuser), the roles of
+# docs/deployment.md for its database -- <name>_owner and <name>_app -- and the database owned by
+# the first, migrates as the owner, applies `aips db grants --app-role <name>_app`, and runs every
+# test connected as the app role; at the end it drops the database and both roles. <name> is the
+# settings' TEST NAME, AIPS_TEST_DATABASE_NAME: test_aips_<pid> here unless set (a run that is
+# killed leaves them behind; `dropdb test_aips_<pid>` and `dropuser` of the two roles clear
+# them, or the next run with the same name replaces them). The database named in the URL need
+# not exist. An explicit AIPS_TEST_POSTGRES_URL that does not answer is a failure, not a skip.
 set -eu
 BIN="${1:?usage: postgres-tests.sh VENV_BIN_DIR}"
 URL="${AIPS_TEST_POSTGRES_URL:-}"
@@ -27,5 +30,5 @@ if [ -z "$URL" ]; then
 fi
 # One test database per run, so two checkouts testing on one server never trip over each other.
 export AIPS_TEST_DATABASE_NAME="${AIPS_TEST_DATABASE_NAME:-test_aips_$$}"
-echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'); test database $AIPS_TEST_DATABASE_NAME, created by pytest-django)"
+echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'); test database $AIPS_TEST_DATABASE_NAME, run as the documented owner/app roles)"
 AIPS_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db

@@ -70,12 +70,21 @@ class _Handler(BaseHTTPRequestHandler):
             stub.requests += 1
             stub.tls_versions.add(str(self.connection.version()))
         if self.headers.get("Authorization") != f"Bearer {stub.token}":
-            self._answer(401, {"error": {"code": "unauthorized", "message": "no"}})
+            # As AIPS answers a Russian-speaking agent: JSON with \u escapes for Cyrillic.
+            self._answer(401, {"error": {"code": "unauthorized", "message": stub.refusal}})
             return
         if self.path == "/api/v1/integrations/heartbeat":
             with stub.lock:
                 stub.heartbeats.append(json.loads(body))
-            self._answer(200, {"module_id": 1, "organization_id": 2})
+            self._answer(
+                200,
+                {
+                    "module_id": 1,
+                    "organization_id": 2,
+                    "module_name": "SIEM connector",
+                    "organization_name": "АО «Алатау Банк»",
+                },
+            )
             return
         if self.path != "/api/v1/signals":
             self._answer(404, {"error": {"code": "not_found", "message": self.path}})
@@ -95,6 +104,15 @@ class _Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         items = json.loads(body)
+        whole = stub.refuse_batch(items) if stub.refuse_batch else 0
+        if whole:
+            with stub.lock:
+                stub.refused_batches.append(len(items))
+            self._answer(
+                whole,
+                {"error": {"code": "validation_error", "message": "refused", "fields": {}}},
+            )
+            return
         results = []
         with stub.lock:
             stub.batches.append(len(items))
@@ -163,6 +181,10 @@ class StubServer:
         self.fail_status = 0
         self.delay = 0.0
         self.reject: Callable[[dict[str, Any]], dict[str, str] | None] | None = None
+        # An HTTP status (e.g. 422, 413) for the whole batch, or 0 to answer it item by item.
+        self.refuse_batch: Callable[[list[dict[str, Any]]], int] | None = None
+        self.refused_batches: list[int] = []
+        self.refusal = "Неверный токен агента."
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self.port = port

@@ -5,6 +5,7 @@ tests never import the server. Catches drift between the two sides early."""
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from aips_agent.events import AuthFailure, Connection, Malformed
 from aips_agent.mappers import FACTORIES, MapContext
 
 DATA = Path(__file__).parent / "data"
+SAMPLES_DAY = datetime(2026, 11, 23, tzinfo=UTC)
 CHECK = """
 import json, sys
 from datetime import datetime, timedelta
@@ -57,9 +59,18 @@ FILES = {
 @pytest.mark.skipif(find_spec("aips") is None, reason="the AIPS server is not installed")
 def test_r67_3_8_every_kind_the_agent_sends_passes_the_servers_schema() -> None:
     tz = ZoneInfo("Asia/Almaty")
+    # Two sets of detectors: an account under brute force is left out of spraying, so with a
+    # brute-force threshold of 1 one set alone would never spray.
     detectors = Detectors(
         scan=Thresholds(threshold=1, external_only=False),
         brute_force=Thresholds(threshold=1),
+        spraying=Thresholds(enabled=False),
+        networks=s.Networks(),
+        sensor="edge",
+    )
+    sprayers = Detectors(
+        scan=Thresholds(enabled=False),
+        brute_force=Thresholds(enabled=False),
         spraying=Thresholds(threshold=2),
         networks=s.Networks(),
         sensor="edge",
@@ -75,14 +86,16 @@ def test_r67_3_8_every_kind_the_agent_sends_passes_the_servers_schema() -> None:
                 continue
             for item in items:
                 if isinstance(item, AuthFailure | Connection):
-                    made += detectors.observe(item)
+                    made += detectors.observe(item) + sprayers.observe(item)
                 else:
                     made.append(item)
+    made += detectors.flush() + sprayers.flush()  # the final reports pass too
     kinds = {type(x).__struct_config__.tag for x in made}
     assert kinds == set(s.KINDS)
     body = b"\n".join(s.encode(x) for x in made) + b"\n"
     result = subprocess.run(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-c", CHECK, "2026-11-23T00:00:00+00:00"],
+        # The samples are of 22 November 2026; a record without a time is stamped now.
+        [sys.executable, "-c", CHECK, max(datetime.now(UTC), SAMPLES_DAY).isoformat()],
         input=body,
         capture_output=True,
         timeout=120,

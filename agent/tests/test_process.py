@@ -219,7 +219,10 @@ def test_r67_9_test_connection_reports_tls_and_the_module(
     )
     assert result.returncode == 0, result.stderr
     assert "TLS OK: TLSv1.3" in result.stdout
-    assert "authenticated: module 1, organization 2" in result.stdout
+    assert (
+        'authenticated: module "SIEM connector" (id 1), organization "АО «Алатау Банк»" (id 2)'
+        in result.stdout
+    )
     check = subprocess.run(  # noqa: S603 - our own command, fixed arguments
         [sys.executable, "-m", "aips_agent", "--config", str(config), "check-config"],
         capture_output=True,

@@ -10,8 +10,9 @@ from ninja.throttling import AnonRateThrottle, UserRateThrottle
 from aips.accounts.api import router as users_router
 from aips.accounts.api_auth import api_auth
 from aips.alerts.api import router as alerts_router
-from aips.core import api_errors
+from aips.core import api_errors, openapi
 from aips.core.access import public
+from aips.core.api_parser import AipsParser, refuse_unsafe_path_text
 from aips.incidents.api import router as incidents_router
 from aips.inquiries.api import router as requests_router
 from aips.integrations.api import router as integrations_router
@@ -39,7 +40,8 @@ class AipsAPI(NinjaAPI):
         schema.setdefault("components", {}).setdefault("schemas", {}).update(
             json_schema()["components"]
         )
-        return schema
+        # Ninja documents success only; every operation's error responses are added here.
+        return openapi.document_errors(schema)
 
 
 api = AipsAPI(
@@ -50,7 +52,9 @@ api = AipsAPI(
     auth=api_auth(None),
     docs_url=None,
     throttle=_throttles(),
+    parser=AipsParser(),
 )
+api.add_decorator(refuse_unsafe_path_text)
 api_errors.install(api)
 api.add_router("/organizations", organizations_router)
 api.add_router("/users", users_router)

@@ -12,6 +12,40 @@ from aips.core.access import REAUTH_SESSION_KEY
 from aips.organizations.models import Organization
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
+    django_db_createdb: bool,
+    django_db_modify_db_settings: None,
+) -> Any:
+    """pytest-django's own on SQLite; on PostgreSQL the test database is made, migrated and used
+    under the documented owner and application roles (core/tests/pg_roles.py)."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
+    keepdb = django_db_keepdb and not django_db_createdb
+    if connection.vendor == "postgresql":
+        from aips.core.tests import pg_roles
+
+        with django_db_blocker.unblock():
+            steps = pg_roles.run(verbosity=verbosity, keepdb=keepdb)
+            next(steps)
+        yield
+        with django_db_blocker.unblock():
+            next(steps, None)
+        return
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=verbosity, interactive=False, keepdb=keepdb)
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=verbosity)
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings: pytest.FixtureRequest, tmp_path_factory: Any) -> None:
     # Argon2 is for production; tests only need a hasher that works.
@@ -19,6 +53,8 @@ def _fast_hashing(settings: pytest.FixtureRequest, tmp_path_factory: Any) -> Non
     # Assertions read English messages; tests of other languages ask for them explicitly.
     settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
     settings.AIPS_ATTACHMENT_DIR = str(tmp_path_factory.mktemp("attachments"))  # type: ignore[attr-defined]
+    # Each test's journal starts empty, so each gets its own anchor of it (audit/anchor.py).
+    settings.AIPS_AUDIT_ANCHOR_FILE = str(tmp_path_factory.mktemp("anchor") / "anchor.jsonl")  # type: ignore[attr-defined]
     # Signal sightings and rollups are written with every batch, so tests can read them at once.
     settings.AIPS_SIGNAL_COUNTERS_FLUSH_MS = 0  # type: ignore[attr-defined]
     # Tests do not run collectstatic; serve and reference files by their plain names.
@@ -240,9 +276,12 @@ def _audit_journal_flushable(request: pytest.FixtureRequest) -> Any:
     from django.db import connection
 
     from aips.audit.db import APPEND_ONLY, CONTENT, install_guards, remove_guards
+    from aips.core.tests.pg_roles import owner_role
 
-    remove_guards(connection)
-    with connection.cursor() as cursor:
-        for table in [CONTENT, *APPEND_ONLY, "audit_audithead"]:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-    install_guards(connection)
+    # On PostgreSQL the flush that follows runs as the owner too (core/tests/pg_roles.py).
+    with owner_role():
+        remove_guards(connection)
+        with connection.cursor() as cursor:
+            for table in [CONTENT, *APPEND_ONLY, "audit_audithead"]:
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        install_guards(connection)

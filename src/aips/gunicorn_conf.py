@@ -1,7 +1,11 @@
-"""Gunicorn configuration for `aips serve` when gunicorn terminates TLS itself (R57.25).
+"""Gunicorn configuration for `aips serve` (loaded with `gunicorn -c python:aips.gunicorn_conf`).
 
-Loaded with `gunicorn -c python:aips.gunicorn_conf`; `aips serve` passes that, plus --certfile
-and --keyfile, only when AIPS_TLS_CERT and AIPS_TLS_KEY are set. Gunicorn calls `ssl_context`
+No server banner: gunicorn writes `Server: gunicorn` on every response and has no setting to
+stop it, so `post_worker_init` drops that line from each worker's default headers
+(`hide_server_header`); tests/test_serve.py checks it on a real server.
+
+TLS (R57.25), when gunicorn terminates it itself: `aips serve` adds --certfile and --keyfile
+only when AIPS_TLS_CERT and AIPS_TLS_KEY are set. Gunicorn calls `ssl_context`
 with a factory that loads the certificate and key; its sync worker does so for every new
 connection, so a renewed certificate is picked up without a restart.
 
@@ -48,3 +52,25 @@ def ssl_context(
 ) -> ssl.SSLContext:
     """Gunicorn server hook: the default context (cert, key, cert_reqs) plus the AIPS policy."""
     return harden(default_ssl_context_factory())
+
+
+def hide_server_header() -> None:
+    """Drop the `Server:` line gunicorn's Response puts in front of the application's headers
+    (the version it names would tell a scanner which advisories to try). Idempotent."""
+    from gunicorn.http import wsgi  # type: ignore[import-untyped]
+
+    original = wsgi.Response.default_headers
+    if getattr(original, "aips_no_banner", False):
+        return
+
+    def default_headers(self: Any) -> list[str]:
+        headers: list[str] = original(self)
+        return [line for line in headers if not line.lower().startswith("server:")]
+
+    default_headers.aips_no_banner = True  # type: ignore[attr-defined]
+    wsgi.Response.default_headers = default_headers
+
+
+def post_worker_init(worker: Any) -> None:
+    """Gunicorn server hook: runs in every worker before it serves its first request."""
+    hide_server_header()

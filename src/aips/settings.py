@@ -70,10 +70,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: its header floor covers static files and early answers too.
+    "aips.core.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "aips.core.middleware.MethodGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "aips.core.middleware.RequestIdMiddleware",
-    "aips.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -273,8 +275,16 @@ AIPS_CONTACT_EMAIL = env_str("AIPS_CONTACT_EMAIL", "soc@aips.example.kz")
 AIPS_OFFICIAL_DOMAIN = env_str("AIPS_OFFICIAL_DOMAIN", "aips.example.kz")
 # Attachments live outside the web root and the static files, served only as downloads.
 AIPS_ATTACHMENT_DIR = env_str("AIPS_ATTACHMENT_DIR", str(DATA_DIR / "attachments"))
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request size limits, checked before parsing (R57.28.4): a JSON body (the API answers 413) and a
+# whole multipart request (the largest attachment, 20 MiB, plus room for the form fields).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("AIPS_BODY_MAX_BYTES", 5 * 1024 * 1024, minimum=65536)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+AIPS_UPLOAD_MAX_BYTES = env_int("AIPS_UPLOAD_MAX_BYTES", 21 * 1024 * 1024, minimum=1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "aips.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # The audit journal's signing key lives outside the database (R57.17).
 AIPS_AUDIT_KEY_FILE = env_str("AIPS_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
@@ -283,6 +293,13 @@ AIPS_AUDIT_ARCHIVE_DIR = env_str("AIPS_AUDIT_ARCHIVE_DIR", str(DATA_DIR / "audit
 AIPS_AUDIT_ONLINE_DAYS = env_int("AIPS_AUDIT_ONLINE_DAYS", 92, minimum=92)
 AIPS_AUDIT_ARCHIVE_YEARS = env_int("AIPS_AUDIT_ARCHIVE_YEARS", 5, minimum=5)
 AIPS_AUDIT_CHECKPOINT_MINUTES = env_int("AIPS_AUDIT_CHECKPOINT_MINUTES", 10, minimum=1)
+# The journal's anchor outside the database (audit/anchor.py): an append-only file, and optional
+# witnesses that get each anchored checkpoint (syslog "udp://host:port" or "tcp://host:port",
+# e-mail to the auditors at most every AIPS_AUDIT_WITNESS_EMAIL_MINUTES).
+AIPS_AUDIT_ANCHOR_FILE = env_str("AIPS_AUDIT_ANCHOR_FILE", str(DATA_DIR / "audit-anchor.jsonl"))
+AIPS_AUDIT_WITNESS_SYSLOG = env_str("AIPS_AUDIT_WITNESS_SYSLOG", "")  # checked in audit/apps.py
+AIPS_AUDIT_WITNESS_EMAILS = env_list("AIPS_AUDIT_WITNESS_EMAILS", [])
+AIPS_AUDIT_WITNESS_EMAIL_MINUTES = env_int("AIPS_AUDIT_WITNESS_EMAIL_MINUTES", 60, minimum=1)
 AIPS_CENTER_NAME = _("Sectoral information security center of the financial market")
 
 # Rate limits (R57.28.1): API per user and per anonymous address; sign-in, second factor and

@@ -1,6 +1,7 @@
 """The running agent: inputs → mappers → detectors → spool → shipper, plus the heartbeat.
 SIGTERM and SIGINT stop it gracefully: inputs stop (their positions are already committed with
-their signals), the shipper gets a few seconds to flush, the spool closes."""
+their signals), the detectors report the end of every open attack, the shipper gets a few
+seconds to flush, the spool closes."""
 
 import logging
 import signal
@@ -15,10 +16,11 @@ from aips_agent.detectors import Detectors
 from aips_agent.inputs import FileInput, SyslogInput
 from aips_agent.mappers import FACTORIES, MapContext, Mapper
 from aips_agent.shipper import Heartbeat, Shipper
-from aips_agent.signals import Networks
-from aips_agent.spool import Spool
+from aips_agent.signals import Networks, Signal
+from aips_agent.spool import Spool, Stopped
 
 log = logging.getLogger("aips_agent")
+DETECTORS = "detectors"  # the spool's name for what the detectors report outside an input
 
 
 def make_mapper(config: Config, item: InputConfig, networks: Networks) -> Mapper:
@@ -81,6 +83,24 @@ class Agent:
                     )
                 )
 
+    def _spool_reports(self, reports: list[Signal], *, block: bool) -> None:
+        if not reports:
+            return
+        try:
+            put = self.spool.put(
+                DETECTORS,
+                reports,
+                counters={"signals": len(reports)},
+                block=block,
+                stop=self.stop,
+            )
+        except Stopped:
+            put = False
+        if put:
+            self.shipper.wake.set()
+        else:
+            log.error("spool full: detector reports DROPPED", extra={"reports": len(reports)})
+
     def _signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("stopping", extra={"signal": signal.Signals(signum).name})
         self.stop.set()
@@ -118,12 +138,17 @@ class Agent:
         )
         shipper.start()
         while not self.stop.wait(1.0):
-            pass
+            # Quiet periods and periodic updates of open attacks, on the agent's own clock.
+            self._spool_reports(self.detectors.tick(), block=True)
         for item in self.files:
             item.join(10)
         for listener in self.listeners:
             listener.join(10)
+        # The inputs are done: every open attack gets its final report, shipped with the rest.
+        self._spool_reports(self.detectors.flush(), block=False)
         shipper.join(self.config.shutdown_flush_seconds + self.config.server.timeout + 5)
+        if self.spool.items and not shipper.is_alive() and drain_allowed():
+            self.shipper.run(drain_deadline=drain_allowed)  # it had found the queue empty
         self.shipper.client.close()
         failed = [i.input_name for i in self.files if i.failed is not None]
         self.spool.close()

@@ -1,9 +1,14 @@
-"""`aips-agent --config FILE {check-config,test-connection,run,status}`."""
+"""`aips-agent --config FILE {check-config,test-connection,run,status,dead-letters}`.
+
+What an administrator meets is one line naming the file, setting or address and the reason,
+and a non-zero exit code — never a Python traceback."""
 
 import argparse
+import http.client
 import json
 import logging
 import os
+import sqlite3
 import ssl
 import sys
 from pathlib import Path
@@ -11,7 +16,7 @@ from typing import Any
 
 from aips_agent import __version__, logs
 from aips_agent.config import Config, ConfigError, load
-from aips_agent.spool import read_status
+from aips_agent.spool import read_dead_letters, read_status
 
 DEFAULT_CONFIG = "/etc/aips-agent/agent.toml"
 log = logging.getLogger("aips_agent.cli")
@@ -21,7 +26,11 @@ def _load(path: str) -> Config:
     try:
         return load(Path(path))
     except ConfigError as exc:
-        print(f"{path}: the configuration has {len(exc.problems)} problem(s):", file=sys.stderr)
+        if len(exc.problems) == 1:
+            [problem] = exc.problems
+            print(problem if problem.startswith(path) else f"{path}: {problem}", file=sys.stderr)
+            raise SystemExit(2) from None
+        print(f"{path}: the configuration has {len(exc.problems)} problems:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -29,14 +38,14 @@ def _load(path: str) -> Config:
 
 def check_config(config: Config) -> int:
     """What load() checks, plus what only the machine can tell: files, keys, directories."""
-    from aips_agent.transport import tls_context
+    from aips_agent.transport import CredentialFileError, tls_context
 
     problems: list[str] = []
     warnings: list[str] = []
     try:
         tls_context(config.server)
-    except (OSError, ssl.SSLError) as exc:
-        problems.append(f"server.ca_file / client_cert / client_key: cannot be loaded: {exc}")
+    except CredentialFileError as exc:
+        problems.append(str(exc))
     spool_dir = config.spool.path.parent
     probe = spool_dir if spool_dir.exists() else spool_dir.parent
     if not os.access(probe, os.W_OK):
@@ -58,10 +67,14 @@ def check_config(config: Config) -> int:
 
 def test_connection(config: Config) -> int:
     from aips_agent.shipper import HEARTBEAT_PATH
-    from aips_agent.transport import Client
+    from aips_agent.transport import Client, CredentialFileError
 
     try:
         client = Client(config.server)
+    except CredentialFileError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 2
+    try:
         version, cipher = client.connect()
         print(f"TLS OK: {version}, {cipher}, server certificate verified for {config.server.host}")
         response = client.post_json(
@@ -85,18 +98,37 @@ def test_connection(config: Config) -> int:
     except (OSError, ssl.SSLError) as exc:
         print(f"FAILED: cannot reach {config.server.url}: {exc}", file=sys.stderr)
         return 1
+    except http.client.HTTPException as exc:  # not an HTTP server, or a broken answer
+        print(f"FAILED: {config.server.url} answered badly: {exc!r}", file=sys.stderr)
+        return 1
     if response.status != 200:
+        hint = {
+            401: " (the token is wrong or revoked, or the client certificate is not registered)",
+            403: " (this credential may not send signals)",
+        }.get(response.status, "")
         print(
-            f"FAILED: the server answered HTTP {response.status}: {response.body[:300]!r}",
+            f"FAILED: the server answered HTTP {response.status}{hint}: {response.error_text()}",
             file=sys.stderr,
         )
         return 1
-    answer: Any = response.json()
+    try:
+        answer: Any = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        print("FAILED: the server's answer is not a heartbeat result", file=sys.stderr)
+        return 1
     print(
-        f"authenticated: module {answer.get('module_id')}, "
-        f"organization {answer.get('organization_id')}"
+        f"authenticated: module {_named(answer, 'module')}, "
+        f"organization {_named(answer, 'organization')}"
     )
     return 0
+
+
+def _named(answer: dict[str, Any], what: str) -> str:
+    """`"SIEM connector" (id 7)`, or the id alone from a server that sends no names."""
+    name, number = answer.get(f"{what}_name"), answer.get(f"{what}_id")
+    return f"{json.dumps(name, ensure_ascii=False)} (id {number})" if name else f"{number}"
 
 
 def status(config: Config, *, as_json: bool) -> int:
@@ -104,6 +136,9 @@ def status(config: Config, *, as_json: bool) -> int:
         info = read_status(config.spool.path)
     except FileNotFoundError as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"spool.path {config.spool.path}: cannot read it: {exc}", file=sys.stderr)
         return 1
     if as_json:
         print(json.dumps(info, indent=2))
@@ -118,20 +153,92 @@ def status(config: Config, *, as_json: bool) -> int:
     print(f"spool full:       {'YES — inputs held back' if info['disk_full'] else 'no'}")
     if info["last_error"]:
         print(f"last error:       {info['last_error']} at {info['last_error_at']}")
+    elif info["resumed_at"]:
+        print(f"delivery:         working again since {info['resumed_at']}")
     print("inputs:")
     for name, counters in sorted(info["inputs"].items()):
         text = ", ".join(f"{k}={v}" for k, v in sorted(counters.items()))
         print(f"  {name}: {text}")
+    if info["recent_dead_letters"]:
+        print("newest dead letters (all: aips-agent dead-letters):")
     for dead in info["recent_dead_letters"]:
-        print(f"dead letter {dead['id']} at {dead['at']}: {dead['errors']}")
+        print(f"  {dead['at']}  {_origin(dead)}: {_reasons(dead['errors'])}")
     return 0
+
+
+def _origin(dead: dict[str, Any]) -> str:
+    if dead.get("source"):
+        where = dead["source"]
+        if dead.get("position") is not None:
+            at = "byte" if not str(where).startswith(("udp:", "tcp:")) else "message"
+            where += f" {at} {dead['position']}"
+        return f"{dead.get('input') or '?'}: {where}"
+    if dead.get("input"):
+        return f"{dead['input']}: (made by the agent, no single line)"
+    return "origin not recorded (queued by an earlier version)"
+
+
+def _reasons(errors: dict[str, Any]) -> str:
+    return "; ".join(f"{k}: {v}" if k else str(v) for k, v in errors.items()) or "no reason given"
+
+
+def dead_letters(config: Config, *, as_json: bool, limit: int) -> int:
+    """The signals the server refused: why, where they came from, and the record itself."""
+    try:
+        letters = read_dead_letters(config.spool.path, limit=limit)
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"spool.path {config.spool.path}: cannot read it: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(letters, indent=2, ensure_ascii=False))
+        return 0
+    if not letters:
+        print("no dead letters: the server has refused no signal")
+        return 0
+    for dead in letters:
+        print(f"{dead['at']}  " + (f"signal {dead['id']}" if dead["id"] else "unreadable record"))
+        print(f"  from:     {_origin(dead)}")
+        for field, message in dead["errors"].items():
+            print(f"  refused:  {field + ': ' if field else ''}{message}")
+        if dead["record"] is not None:
+            print(f"  record:   {_printable(dead['record'])}")
+        elif dead.get("source") and not str(dead["source"]).startswith(("udp:", "tcp:")):
+            print("  record:   (no longer in that file or a rotated copy of it)")
+        if dead["signal"]:
+            print(f"  signal:   {_printable(dead['signal'])}")
+    return 0
+
+
+def _printable(text: str, limit: int = 1000) -> str:
+    """One line, control characters shown as escapes (a NUL is often why it was refused)."""
+    shown = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode() for c in text[:limit]
+    )
+    return shown + (f" … ({len(text)} characters)" if len(text) > limit else "")
 
 
 def run(config: Config) -> int:
     from aips_agent.agent import Agent
+    from aips_agent.inputs import InputError
+    from aips_agent.transport import CredentialFileError
 
     logs.setup(config.log_level)
-    return Agent(config).run()
+    try:
+        agent = Agent(config)
+    except (InputError, CredentialFileError) as exc:
+        print(f"aips-agent: cannot start: {exc}", file=sys.stderr)
+        return 2
+    except (sqlite3.Error, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(
+            f"aips-agent: cannot start: spool.path {config.spool.path}: cannot open it: {reason}",
+            file=sys.stderr,
+        )
+        return 2
+    return agent.run()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,6 +255,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("run", help="collect and ship until SIGTERM")
     status_parser = sub.add_parser("status", help="queue depth, last shipment, errors per input")
     status_parser.add_argument("--json", action="store_true")
+    dead_parser = sub.add_parser(
+        "dead-letters", help="signals the server refused: why, and the input line they came from"
+    )
+    dead_parser.add_argument("--json", action="store_true")
+    dead_parser.add_argument("--limit", type=int, default=20)
     args = parser.parse_args(argv)
     config = _load(args.config)
     if args.command == "check-config":
@@ -156,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
         code = test_connection(config)
     elif args.command == "status":
         code = status(config, as_json=args.json)
+    elif args.command == "dead-letters":
+        code = dead_letters(config, as_json=args.json, limit=max(1, args.limit))
     else:
         code = run(config)
     raise SystemExit(code)

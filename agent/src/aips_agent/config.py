@@ -168,9 +168,26 @@ def load(path: Path) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such file"]) from None
+    except PermissionError:
+        raise ConfigError([f"{path}: cannot be read by {_whoami()}: permission denied"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
     return parse(raw, source=path)
+
+
+def _whoami() -> str:
+    """`user aips-agent (uid 998)`: who the agent runs as, for permission errors."""
+    import pwd
+
+    uid = os.geteuid()
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def parse(raw: dict[str, Any], *, source: Path, env: dict[str, str] | None = None) -> Config:
@@ -317,8 +334,17 @@ def _server(r: _Reader, data: dict[str, Any], rel: Any, env: dict[str, str]) -> 
     if token_file:
         try:
             token = Path(rel(token_file)).read_text(encoding="utf-8").strip()
+        except PermissionError:
+            r.problems.append(
+                f"server.token_file: {rel(token_file)} cannot be read by {_whoami()}: "
+                "permission denied"
+            )
         except OSError as exc:
-            r.problems.append(f"server.token_file: cannot read {token_file!r}: {exc.strerror}")
+            r.problems.append(
+                f"server.token_file: cannot read {rel(token_file)}: {exc.strerror or exc}"
+            )
+        except UnicodeDecodeError:
+            r.problems.append(f"server.token_file: {rel(token_file)} is not UTF-8 text")
     if token is not None and not token.startswith("aipsa_"):
         r.problems.append("server.token: an agent token starts with aipsa_")
     cert = r.get(data, "client_cert", w, str)
@@ -371,15 +397,24 @@ def _thresholds(r: _Reader, data: dict[str, Any], key: str, default: Thresholds)
     d = r.section(data, key, "detectors.")
     w = f"detectors.{key}."
     allowed = {"enabled", "window_seconds", "threshold", "external_only"}
+    allowed |= {"quiet_seconds", "update_seconds", "max_duration_seconds"}
     if key == "scan":
         allowed |= {"threshold_hosts"}
     r.unknown(d, allowed, w)
+    update = r.get(d, "update_seconds", w, float, float(default.update_seconds))
+    if update < 0:
+        r.problems.append(f"{w}update_seconds: must be 0 (no updates) or more")
     return Thresholds(
         enabled=r.get(d, "enabled", w, bool, default.enabled),
         window_seconds=r.positive(d, "window_seconds", w, float(default.window_seconds)),
         threshold=r.positive(d, "threshold", w, default.threshold),
         threshold_hosts=r.get(d, "threshold_hosts", w, int, default.threshold_hosts),
         external_only=r.get(d, "external_only", w, bool, default.external_only),
+        quiet_seconds=r.positive(d, "quiet_seconds", w, float(default.quiet_seconds)),
+        update_seconds=max(update, 0.0),
+        max_duration_seconds=r.positive(
+            d, "max_duration_seconds", w, float(default.max_duration_seconds)
+        ),
     )
 
 

@@ -5,24 +5,39 @@ position never runs ahead of the queue (nor behind it). A syslog input has no po
 it simply stops reading while the spool is full (the sender's TCP window fills, back-pressure);
 over UDP nothing can wait, so what arrives while the spool is full is dropped and COUNTED
 (`dropped` in status and heartbeat) — the only place the agent can lose an event, never silently.
-Malformed records are counted (`errors`), logged (sampled) and skipped."""
+Malformed records are counted (`errors`), logged (sampled) and skipped.
 
+Every signal is queued with its origin (spool.Origin): the file and the line's byte offset, or
+the syslog peer and the message's number, and the record itself, so a signal the server refuses
+can be traced back to its line. A record the agent cannot read at all (e.g. a JSON line with a
+lone UTF-16 surrogate, which no signal may carry) goes to the same dead-letter table with its
+origin and the reason, at most UNREADABLE_KEEP per read so a file of garbage cannot churn it."""
+
+import errno
+import itertools
 import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aips_agent import signals as s
 from aips_agent.detectors import Detectors
 from aips_agent.events import AuthFailure, Connection, Malformed
 from aips_agent.mappers import Item, Mapper
-from aips_agent.spool import Spool, Stopped
+from aips_agent.spool import RAW_KEEP, Origin, Spool, Stopped
 from aips_agent.tailer import Position, Tailer
 
 log = logging.getLogger("aips_agent.inputs")
 WARN_EVERY = 10.0  # at most one malformed-record warning per input per 10 s (with the count)
+UNREADABLE_KEEP = 10  # unreadable records dead-lettered per read (all are counted as errors)
+
+
+class InputError(RuntimeError):
+    """An input cannot start (e.g. its port is taken): one line naming the input and why."""
 
 
 class _Counting:
@@ -56,20 +71,36 @@ def map_records(
     mapper: Mapper,
     detectors: Detectors | None,
     counting: _Counting,
+    *,
+    origins: list[Origin | None] | None = None,
+    source: str | Sequence[str] = "",
+    positions: Sequence[int] | None = None,
+    unreadable: list[tuple[Origin, str]] | None = None,
+    keep_records: bool = False,
 ) -> tuple[list[s.Signal], dict[str, int]]:
+    """Map records to signals. With `origins`, one Origin per signal is appended to it, from
+    `source` (one for all, or one per record) and `positions` (one per record); with
+    `unreadable`, the first records that cannot be read, with their origin and the reason.
+    `keep_records`: the origin holds the record itself (syslog); else, for a file line, its
+    length and CRC-32, to read it back should the server refuse the signal."""
     out: list[s.Signal] = []
     read = errors = observations = 0
-    for record in records:
+    for number, record in enumerate(records):
         read += 1
+        made = len(out)
         try:
             items: list[Item] = mapper(record)
-        except Malformed as exc:
+        except (Malformed, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             errors += 1
             counting.malformed(exc, record)
-            continue
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-            errors += 1
-            counting.malformed(exc, record)
+            if unreadable is not None and len(unreadable) < UNREADABLE_KEEP:
+                where = (
+                    source if isinstance(source, str) else source[number],
+                    positions[number] if positions is not None else number,
+                    record[:RAW_KEEP],
+                    None,
+                )
+                unreadable.append((where, f"the agent cannot read this record: {exc}"[:500]))
             continue
         for item in items:
             if isinstance(item, _OBSERVATIONS):
@@ -78,6 +109,17 @@ def map_records(
                     out.extend(detectors.observe(item))
             else:
                 out.append(item)
+        if origins is not None and len(out) > made:
+            origin: Origin = (
+                source if isinstance(source, str) else source[number],
+                positions[number] if positions is not None else number,
+                record[:RAW_KEEP] if keep_records else None,
+                None if keep_records else len(record) << 32 | zlib.crc32(record),
+            )
+            if len(out) == made + 1:
+                origins.append(origin)
+            else:
+                origins.extend([origin] * (len(out) - made))
     counters = {"read": read, "errors": errors, "signals": len(out)}
     if observations:
         counters["observations"] = observations
@@ -131,12 +173,29 @@ class FileInput(threading.Thread):
         after = self.tailer.position()
         if not lines and after == before:
             return False
-        signals, counters = map_records(lines, self.mapper, self.detectors, self.counting)
+        origins: list[Origin | None] = []
+        unreadable: list[tuple[Origin, str]] = []
+        signals, counters = map_records(
+            lines,
+            self.mapper,
+            self.detectors,
+            self.counting,
+            origins=origins,
+            source=self.tailer.lines_from,
+            positions=self.tailer.offsets,
+            unreadable=unreadable,
+        )
         if self.tailer.lost_rotations:
             counters["lost_rotations"] = self.tailer.lost_rotations
             self.tailer.lost_rotations = 0
         self.spool.put(
-            self.input_name, signals, position=after.dump(), counters=counters, stop=self.stop
+            self.input_name,
+            signals,
+            position=after.dump(),
+            counters=counters,
+            stop=self.stop,
+            origins=origins,
+            unreadable=unreadable,
         )
         if signals and self.on_put is not None:
             self.on_put()
@@ -174,21 +233,31 @@ class SyslogInput:
         self.udp_socket: socket.socket | None = None
         self.tcp_socket: socket.socket | None = None
         self._dropped_logged = 0.0
-        if udp is not None:
-            family = socket.AF_INET6 if ":" in udp[0] else socket.AF_INET
-            self.udp_socket = socket.socket(family, socket.SOCK_DGRAM)
-            self.udp_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-            self.udp_socket.bind(udp)
-            self.udp_socket.settimeout(0.2)
-            self.threads.append(threading.Thread(target=self._udp, name=f"udp:{name}", daemon=True))
-        if tcp is not None:
-            family = socket.AF_INET6 if ":" in tcp[0] else socket.AF_INET
-            self.tcp_socket = socket.socket(family, socket.SOCK_STREAM)
-            self.tcp_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.tcp_socket.bind(tcp)
-            self.tcp_socket.listen(64)
-            self.tcp_socket.settimeout(0.2)
-            self.threads.append(threading.Thread(target=self._tcp, name=f"tcp:{name}", daemon=True))
+        # A message's position: its number since the listener started (syslog has no offset).
+        self._numbers = itertools.count(1)
+        try:
+            if udp is not None:
+                family = socket.AF_INET6 if ":" in udp[0] else socket.AF_INET
+                self.udp_socket = socket.socket(family, socket.SOCK_DGRAM)
+                self.udp_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+                _bind(self.udp_socket, name, "UDP", udp)
+                self.udp_socket.settimeout(0.2)
+                self.threads.append(
+                    threading.Thread(target=self._udp, name=f"udp:{name}", daemon=True)
+                )
+            if tcp is not None:
+                family = socket.AF_INET6 if ":" in tcp[0] else socket.AF_INET
+                self.tcp_socket = socket.socket(family, socket.SOCK_STREAM)
+                self.tcp_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                _bind(self.tcp_socket, name, "TCP", tcp)
+                self.tcp_socket.listen(64)
+                self.tcp_socket.settimeout(0.2)
+                self.threads.append(
+                    threading.Thread(target=self._tcp, name=f"tcp:{name}", daemon=True)
+                )
+        except BaseException:
+            self.join(0)
+            raise
 
     def start(self) -> None:
         for thread in self.threads:
@@ -201,10 +270,29 @@ class SyslogInput:
             if sock is not None:
                 sock.close()
 
-    def _put(self, messages: list[bytes], *, block: bool) -> None:
-        signals, counters = map_records(messages, self.mapper, self.detectors, self.counting)
+    def _put(self, messages: list[bytes], *, block: bool, peers: str | list[str]) -> None:
+        origins: list[Origin | None] = []
+        unreadable: list[tuple[Origin, str]] = []
+        numbers = self._numbers
+        signals, counters = map_records(
+            messages,
+            self.mapper,
+            self.detectors,
+            self.counting,
+            origins=origins,
+            source=peers,
+            positions=[next(numbers) for _m in messages],
+            unreadable=unreadable,
+            keep_records=True,
+        )
         if not self.spool.put(
-            self.input_name, signals, counters=counters, block=block, stop=self.stop
+            self.input_name,
+            signals,
+            counters=counters,
+            block=block,
+            stop=self.stop,
+            origins=origins,
+            unreadable=unreadable,
         ):
             dropped = len(messages)
             self.spool.count(self.input_name, {"dropped": dropped, "read": dropped})
@@ -222,21 +310,23 @@ class SyslogInput:
         if sock is None:
             return
         batch: list[bytes] = []
+        peers: list[str] = []
         flush_at = time.monotonic() + 0.1
         try:
             while not self.stop.is_set():
                 try:
-                    data = sock.recv(65535)
+                    data, peer = sock.recvfrom(65535)
                     if data.strip():
                         batch.append(data)
+                        peers.append(_peer("udp", peer))
                 except TimeoutError:
                     pass
                 if batch and (len(batch) >= 500 or time.monotonic() >= flush_at):
-                    self._put(batch, block=False)
-                    batch = []
+                    self._put(batch, block=False, peers=peers)
+                    batch, peers = [], []
                     flush_at = time.monotonic() + 0.1
             if batch:
-                self._put(batch, block=False)
+                self._put(batch, block=False, peers=peers)
         except Stopped:
             pass
 
@@ -246,20 +336,20 @@ class SyslogInput:
             return
         while not self.stop.is_set():
             try:
-                conn, _peer = sock.accept()
+                conn, peer = sock.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return
             thread = threading.Thread(
                 target=self._tcp_connection,
-                args=(conn,),
+                args=(conn, _peer("tcp", peer)),
                 name=f"tcp:{self.input_name}:conn",
                 daemon=True,
             )
             thread.start()
 
-    def _tcp_connection(self, conn: socket.socket) -> None:
+    def _tcp_connection(self, conn: socket.socket, peer: str) -> None:
         conn.settimeout(0.2)
         framer = Framer()
         try:
@@ -274,13 +364,31 @@ class SyslogInput:
                     if not data:
                         rest = framer.finish()
                         if rest:
-                            self._put(rest, block=True)
+                            self._put(rest, block=True, peers=peer)
                         return
                     messages = framer.feed(data)
-                    if messages:
-                        self._put(messages, block=True)  # a full spool stalls the sender
+                    if messages:  # a full spool stalls the sender
+                        self._put(messages, block=True, peers=peer)
         except Stopped:
             pass
+
+
+def _peer(transport: str, address: Any) -> str:
+    """`udp:203.0.113.5:514`, `tcp:[2001:db8::1]:601`: where a syslog message came from."""
+    host, port = address[0], address[1]
+    return f"{transport}:[{host}]:{port}" if ":" in str(host) else f"{transport}:{host}:{port}"
+
+
+def _bind(sock: socket.socket, name: str, transport: str, address: tuple[str, int]) -> None:
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        host, port = address
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise InputError(
+            f"input {name!r} cannot listen on {transport} {where}: {exc.strerror or exc}"
+            + (" (another program already uses this port)" if exc.errno == errno.EADDRINUSE else "")
+        ) from None
 
 
 class Framer:

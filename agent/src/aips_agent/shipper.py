@@ -1,14 +1,18 @@
 """Ships the spool to `POST /api/v1/signals` in batches and removes each signal only when the
 server has answered for it (R67.7). accepted and duplicate (a re-send the server already has)
 leave the spool; rejected leave it too — they can never be accepted — into the dead-letter
-table, loudly. Everything else keeps the batch: 413 and a whole-batch 422 split it, 429 waits
-for Retry-After, 401/403 log an error and retry slowly, 5xx and network errors back off
-exponentially with jitter."""
+table with their origin, loudly, and the rest of their batch is delivered. Everything else
+keeps the batch: 413 and a whole-batch 422 halve it until the one signal the server refuses is
+alone, which then goes to the dead-letter table with the server's reason (so no answer can
+block the queue for ever); 429 waits for Retry-After, 401/403 log an error and retry slowly,
+5xx and network errors back off exponentially with jitter. The first success after failures
+logs that delivery resumed, and clears the error `status` shows."""
 
 import logging
 import random
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -61,8 +65,11 @@ class Shipper:
         meta = spool.meta()
         self.totals = {k: int(meta.get(k, 0)) for k in ("shipped", "duplicates", "rejected")}
         self.last_shipped_at: str | None = meta.get("last_shipped_at")
-        self.last_error: str | None = None
+        self.last_error: str | None = meta.get("last_error") or None
         self.errors = 0
+        # Since when delivery has been failing (monotonic), for the "delivery resumed" line.
+        self._failing_since: float | None = None
+        self._failures = 0
 
     # --- loop -------------------------------------------------------------------------------
 
@@ -130,7 +137,7 @@ class Shipper:
                 level=logging.ERROR,
                 wait=max(AUTH_RETRY, self.backoff.next()),
             )
-        return self._failed(f"HTTP {status}: {response.body[:200]!r}")
+        return self._failed(f"HTTP {status}: {response.error_text()}")
 
     def _acknowledge(self, batch: list[Queued], response: Response) -> float:
         try:
@@ -162,12 +169,11 @@ class Shipper:
         if done:
             meta["last_shipped_at"] = now
             self.last_shipped_at = now
-        self.spool.ack(done, dead, meta=meta)
-        for queued, errors in dead:
-            log.error(
-                "the server rejected a signal: it is kept in the dead-letter table",
-                extra={"signal_id": queued.id, "errors": errors},
-            )
+        outage = self._resumed(meta)
+        origins = self.spool.ack(done, dead, meta=meta)
+        self._log_resumed(outage)
+        for (queued, errors), origin in zip(dead, origins, strict=False):
+            _log_dead(queued, errors, origin)
         self.backoff.reset()
         if self.batch_size < self.server.batch_size:
             self.batch_size = min(self.server.batch_size, self.batch_size * 2)
@@ -181,17 +187,50 @@ class Shipper:
 
     def _dead(self, batch: list[Queued], errors: dict[str, Any]) -> None:
         self.totals["rejected"] += len(batch)
-        self.spool.ack(
-            [], [(q, errors) for q in batch], meta={k: str(v) for k, v in self.totals.items()}
-        )
-        for queued in batch:
-            log.error(
-                "the server refuses this signal; it is kept in the dead-letter table",
-                extra={"signal_id": queued.id, "errors": errors},
+        meta = {k: str(v) for k, v in self.totals.items()}
+        outage = self._resumed(meta)
+        origins = self.spool.ack([], [(q, errors) for q in batch], meta=meta)
+        self._log_resumed(outage)
+        for queued, origin in zip(batch, origins, strict=False):
+            _log_dead(queued, errors, origin)
+
+    def _resumed(self, meta: dict[str, str]) -> dict[str, Any] | None:
+        """After failures, the server answered again: clear the error `status` shows (in the
+        same spool transaction as the acknowledgement); what to log once it is done."""
+        if self.last_error is None and self._failing_since is None:
+            return None
+        meta["last_error"] = ""
+        meta["resumed_at"] = datetime.now(UTC).isoformat()
+        seconds = time.monotonic() - self._failing_since if self._failing_since else 0.0
+        outage = {
+            "failed_seconds": round(seconds, 1),
+            "failed_attempts": self._failures,
+            "last_error": self.last_error,
+        }
+        self.last_error, self._failing_since, self._failures = None, None, 0
+        return outage
+
+    def _log_resumed(self, outage: dict[str, Any] | None) -> None:
+        if outage is None:
+            return
+        queued = self.spool.items
+        if outage["failed_attempts"]:
+            message = (
+                f"delivery resumed after {outage['failed_seconds']:.0f}s and "
+                f"{outage['failed_attempts']} failed attempt(s); {queued} signal(s) still queued"
             )
+        else:
+            message = (
+                "delivery works: the error recorded before this start is cleared; "
+                f"{queued} signal(s) queued"
+            )
+        log.warning(message, extra={**outage, "queue_items": queued})
 
     def _note_error(self, message: str, level: int) -> None:
         self.errors += 1
+        self._failures += 1
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
         self.last_error = message
         log.log(level, message, extra={"queue_items": self.spool.items})
         self.spool.set_meta({"last_error": message, "last_error_at": datetime.now(UTC).isoformat()})
@@ -202,6 +241,22 @@ class Shipper:
         delay = wait if wait is not None else self.backoff.next()
         self._note_error(f"{message}; retrying in {delay:.1f}s", level)
         return delay
+
+
+def _log_dead(queued: Queued, errors: dict[str, Any], origin: dict[str, Any]) -> None:
+    where = origin.get("source") or origin.get("input") or "an unknown input"
+    position = origin.get("position")
+    log.error(
+        f"the server rejected a signal from {where}"
+        + (f" at {position}" if position is not None else "")
+        + f" ({_reasons(errors)}); it is kept in the dead-letter table "
+        "(aips-agent dead-letters), the rest is delivered",
+        extra={"signal_id": queued.id, "errors": errors, **origin},
+    )
+
+
+def _reasons(errors: dict[str, Any]) -> str:
+    return "; ".join(f"{k}: {v}" if k else str(v) for k, v in errors.items()) or "no reason"
 
 
 def _error_fields(response: Response) -> dict[str, Any]:

@@ -9,7 +9,14 @@ shipper.
   re-read with new ids and the server would count them twice. Inputs commit in batches, so the
   fsync is paid per batch, not per line.
 - A signal leaves only when the server has answered for it (accepted, duplicate, or rejected —
-  the rejected go to a small dead-letter table that `status` shows).
+  the rejected go to a small dead-letter table that `status` and `dead-letters` show).
+- Each queued signal keeps its origin: the input, the source (the file it was read from, or the
+  syslog peer) and the position there (the line's byte offset, or the message's number since
+  the listener started). A syslog message is kept itself (its first RAW_KEEP bytes); a file's
+  line is not copied — that would cost about a sixth of the agent's throughput — but its length
+  and CRC-32 are, and when the server refuses the signal the line is read back from the file
+  (or from a rotated sibling holding the same bytes) into the dead-letter table. Only a dead
+  letter ever reads any of this, so an administrator can find the line the server refused.
 - Disk use is bounded (max_bytes of signal bodies, max_items, and a floor of free disk). When
   full, `put` blocks — back-pressure to the inputs — and says so loudly; an input that cannot
   wait (syslog over UDP) counts what it drops.
@@ -17,6 +24,7 @@ shipper.
 One connection, one lock: the inputs and the shipper take turns in short transactions.
 `status` reads the same file from another process (WAL readers never block the writer)."""
 
+import glob
 import json
 import logging
 import os
@@ -24,6 +32,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +47,11 @@ CREATE TABLE IF NOT EXISTS queue (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL,
     body BLOB NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    input TEXT,
+    source TEXT,
+    position INTEGER,
+    raw BLOB
 );
 CREATE TABLE IF NOT EXISTS positions (input TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS input_stats (input TEXT PRIMARY KEY, counters TEXT NOT NULL);
@@ -47,18 +60,36 @@ CREATE TABLE IF NOT EXISTS dead (
     id TEXT NOT NULL,
     body BLOB NOT NULL,
     errors TEXT NOT NULL,
-    at REAL NOT NULL
+    at REAL NOT NULL,
+    input TEXT,
+    source TEXT,
+    position INTEGER,
+    raw BLOB
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Spools written before origins were kept get the columns (NULL for what they hold already).
+_ORIGIN_COLUMNS = (
+    ("input", "TEXT"),
+    ("source", "TEXT"),
+    ("position", "INTEGER"),
+    ("raw", "BLOB"),
+    ("line", "INTEGER"),  # a file line's length << 32 | its CRC-32, to read it back
+)
 DEAD_KEEP = 1000
-_INSERT = "INSERT INTO queue (id, body, created) VALUES (?, ?, ?)"
-# Rows per multi-row INSERT (3 parameters each, well under SQLite's 999-parameter floor). One
+RAW_KEEP = 4096  # bytes of the original record kept (or read back) for a dead letter
+_COLUMNS = "id, body, created, input, source, position, raw, line"
+_INSERT = f"INSERT INTO queue ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - only ?
+# Rows per multi-row INSERT (8 parameters each, under SQLite's 999-parameter floor). One
 # statement step instead of one per signal: sqlite3 releases the GIL around every step, and with
 # several busy input threads each release is a thread switch.
 _INSERT_ROWS = 100
-_VALUES = ", ".join(["(?, ?, ?)"] * _INSERT_ROWS)
-_INSERT_MANY = "INSERT INTO queue (id, body, created) VALUES " + _VALUES  # noqa: S608 - only ?
+_VALUES = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * _INSERT_ROWS)
+_INSERT_MANY = f"INSERT INTO queue ({_COLUMNS}) VALUES " + _VALUES  # noqa: S608 - only ?
+_DEAD_FROM_QUEUE = (
+    "INSERT INTO dead (id, body, errors, at, input, source, position, raw) "
+    "SELECT id, body, ?, ?, input, source, position, ? FROM queue WHERE seq = ?"
+)
 FULL_LOG_EVERY = 30.0
 
 
@@ -67,6 +98,13 @@ class Queued:
     seq: int
     id: str
     body: bytes
+
+
+# Where a signal came from: (the file or syslog peer, the position there — byte offset of the
+# line or the message's number —, the record itself (syslog) or None (a file), and for a file
+# line its length << 32 | CRC-32). A plain tuple: one is made per signal on the hot path.
+Origin = tuple[str, int, bytes | None, int | None]
+_NO_ORIGIN = (None, None, None, None)
 
 
 class Stopped(Exception):
@@ -93,6 +131,7 @@ class Spool:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        _migrate(self._db)
         os.chmod(path, 0o600)
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
@@ -165,13 +204,26 @@ class Spool:
         counters: dict[str, int] | None = None,
         block: bool = True,
         stop: threading.Event | None = None,
+        origins: Sequence[Origin | None] | None = None,
+        unreadable: Sequence[tuple[Origin, str]] = (),
     ) -> bool:
         """Enqueue signals and, in the same transaction, the input's new position and counters.
-        Blocks while the spool is full (back-pressure); with block=False answers False instead.
-        Raises Stopped when `stop` is set while waiting."""
+        `origins`, when given, runs parallel to `signals`; `unreadable` records (origin,
+        reason) go straight to the dead-letter table. Blocks while the spool is full
+        (back-pressure); with block=False answers False instead. Raises Stopped when `stop` is
+        set while waiting."""
         encode = s.encode
         now = time.time()
-        rows = [(sig.id, encode(sig), now) for sig in signals]
+        rows: list[tuple[Any, ...]]
+        if origins is None:
+            rows = [
+                (sig.id, encode(sig), now, input_name, None, None, None, None) for sig in signals
+            ]
+        else:
+            rows = [
+                (sig.id, encode(sig), now, input_name, *(o or _NO_ORIGIN))
+                for sig, o in zip(signals, origins, strict=True)
+            ]
         size = sum(len(r[1]) for r in rows)
         with self._room:
             while rows and self._is_full():
@@ -191,6 +243,19 @@ class Spool:
             try:
                 if rows:
                     _insert(db, rows)
+                if unreadable:
+                    db.executemany(
+                        "INSERT INTO dead (id, body, errors, at, input, source, position, raw) "
+                        "VALUES ('', x'', ?, ?, ?, ?, ?, ?)",
+                        [
+                            (json.dumps({"": why}), now, input_name, *o[:2], _record_of(*o))
+                            for o, why in unreadable
+                        ],
+                    )
+                    db.execute(
+                        "DELETE FROM dead WHERE seq <= (SELECT max(seq) FROM dead) - ?",
+                        (DEAD_KEEP,),
+                    )
                 if position is not None:
                     db.execute(
                         "INSERT OR REPLACE INTO positions (input, state) VALUES (?, ?)",
@@ -250,30 +315,44 @@ class Spool:
         dead: Iterable[tuple[Queued, dict[str, Any]]] = (),
         *,
         meta: dict[str, str] | None = None,
-    ) -> None:
-        """Remove what the server answered for; the rejected go to the dead-letter table."""
+    ) -> list[dict[str, Any]]:
+        """Remove what the server answered for; the rejected go to the dead-letter table with
+        their origin, which is answered (input, source, position) for the log."""
         done = list(done)
         dead = list(dead)
         now = time.time()
+        origins: list[dict[str, Any]] = []
         with self._room:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                for q, e in dead:
+                    row = db.execute(
+                        "SELECT input, source, position, raw, line FROM queue WHERE seq = ?",
+                        (q.seq,),
+                    ).fetchone()
+                    input_name, source, position, raw, line = row or (None,) * 5
+                    origins.append({"input": input_name, "source": source, "position": position})
+                    db.execute(
+                        _DEAD_FROM_QUEUE,
+                        (
+                            json.dumps(e, ensure_ascii=False),
+                            now,
+                            _record_of(source, position, raw, line),
+                            q.seq,
+                        ),
+                    )
+                if dead:
+                    db.execute(
+                        "DELETE FROM dead WHERE seq <= (SELECT max(seq) FROM dead) - ?",
+                        (DEAD_KEEP,),
+                    )
                 seqs = sorted([q.seq for q in done] + [q.seq for q, _e in dead])
                 if seqs and seqs[-1] - seqs[0] + 1 == len(seqs):
                     # The usual case: the whole batch, one contiguous range of the queue.
                     db.execute("DELETE FROM queue WHERE seq BETWEEN ? AND ?", (seqs[0], seqs[-1]))
                 else:
                     db.executemany("DELETE FROM queue WHERE seq = ?", [(q,) for q in seqs])
-                if dead:
-                    db.executemany(
-                        "INSERT INTO dead (id, body, errors, at) VALUES (?, ?, ?, ?)",
-                        [(q.id, q.body, json.dumps(e), now) for q, e in dead],
-                    )
-                    db.execute(
-                        "DELETE FROM dead WHERE seq <= (SELECT max(seq) FROM dead) - ?",
-                        (DEAD_KEEP,),
-                    )
                 for key, value in (meta or {}).items():
                     self._set_meta_locked(key, value)
                 db.execute("COMMIT")
@@ -285,6 +364,7 @@ class Spool:
             if self._full and not self._is_full():
                 self._note_full(False)
             self._room.notify_all()
+        return origins
 
     def _set_meta_locked(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -312,7 +392,37 @@ class Spool:
             return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
 
-def _insert(db: sqlite3.Connection, rows: list[tuple[str, bytes, float]]) -> None:
+def _record_of(
+    source: str | None, position: int | None, raw: bytes | None, line: int | None
+) -> bytes | None:
+    """The record a signal was made from: kept (syslog), or read back from its file by offset,
+    length and CRC-32 — from the file itself or a rotated sibling (`eve.json.1`) holding the
+    same bytes; None when no file holds them any more."""
+    if raw is not None or line is None or not source or position is None:
+        return raw
+    length, crc = line >> 32, line & 0xFFFFFFFF
+    for candidate in [source, *sorted(glob.glob(glob.escape(source) + "?*"))]:
+        try:
+            with open(candidate, "rb") as handle:
+                handle.seek(position)
+                data = handle.read(length)
+        except OSError:
+            continue
+        if len(data) == length and zlib.crc32(data) == crc:
+            return data[:RAW_KEEP]
+    return None
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Add the origin columns to a spool made by an earlier version (its rows keep NULLs)."""
+    for table in ("queue", "dead"):
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in _ORIGIN_COLUMNS:
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+def _insert(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     """The rows in their order (seq follows it), _INSERT_ROWS to a statement."""
     whole = len(rows) - len(rows) % _INSERT_ROWS
     for start in range(0, whole, _INSERT_ROWS):
@@ -340,14 +450,9 @@ def read_status(path: Path) -> dict[str, Any]:
             for name, state in db.execute("SELECT input, state FROM positions")
         }
         dead_count = db.execute("SELECT count(*) FROM dead").fetchone()[0]
-        dead = [
-            {"id": sid, "errors": json.loads(errors), "at": s_time(at)}
-            for sid, errors, at in db.execute(
-                "SELECT id, errors, at FROM dead ORDER BY seq DESC LIMIT 5"
-            )
-        ]
     finally:
         db.close()
+    dead = read_dead_letters(path, limit=5)
     return {
         "queue_depth": items,
         "queue_bytes": size,
@@ -355,6 +460,7 @@ def read_status(path: Path) -> dict[str, Any]:
         "last_shipped_at": meta.get("last_shipped_at"),
         "last_error": meta.get("last_error"),
         "last_error_at": meta.get("last_error_at"),
+        "resumed_at": meta.get("resumed_at"),
         "disk_full": meta.get("disk_full") == "1",
         "shipped": int(meta.get("shipped", 0)),
         "duplicates": int(meta.get("duplicates", 0)),
@@ -364,6 +470,48 @@ def read_status(path: Path) -> dict[str, Any]:
         "dead_letters": dead_count,
         "recent_dead_letters": dead,
     }
+
+
+def read_dead_letters(path: Path, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest dead letters: the signal, the server's reasons, and where it came from."""
+    if not path.exists():
+        raise FileNotFoundError(f"no spool at {path}: has the agent run yet?")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        have = {row[1] for row in db.execute("PRAGMA table_info(dead)")}
+        origin = "input, source, position, raw" if "raw" in have else "NULL, NULL, NULL, NULL"
+        rows = db.execute(
+            f"SELECT id, errors, at, body, {origin} FROM dead "  # noqa: S608 - fixed columns
+            "ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+    finally:
+        db.close()
+    out: list[dict[str, Any]] = []
+    for sid, errors, at, body, input_name, source, position, raw in rows:
+        try:
+            reasons = json.loads(errors)
+        except ValueError:
+            reasons = {"": str(errors)}
+        out.append(
+            {
+                "id": sid,
+                "at": s_time(at),
+                "errors": reasons if isinstance(reasons, dict) else {"": str(reasons)},
+                "input": input_name,
+                "source": source,
+                "position": position,
+                "record": None if raw is None else _text(raw),
+                "signal": _text(body),
+            }
+        )
+    return out
+
+
+def _text(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return value
+    return bytes(value).decode("utf-8", "backslashreplace")
 
 
 def s_time(at: float) -> str:

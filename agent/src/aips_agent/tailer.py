@@ -48,6 +48,10 @@ class Tailer:
         self.lost_rotations = 0
         self._buffer = b""
         self._resume = position
+        self.reading = str(path)  # the file being read (a rotated one while draining)
+        # Where the lines the last read() answered came from: the file, and each line's offset.
+        self.lines_from = str(path)
+        self.offsets: list[int] = []
 
     # --- opening ----------------------------------------------------------------------------
 
@@ -63,6 +67,7 @@ class Tailer:
         handle.seek(offset)
         self.close()
         self.file, self.inode, self.offset, self.draining = handle, inode, offset, draining
+        self.reading = path
         self._buffer = b""
 
     def _find_by_inode(self, inode: int) -> str | None:
@@ -120,7 +125,9 @@ class Tailer:
 
     def read(self, max_bytes: int = CHUNK) -> list[bytes]:
         """Complete lines available now (maybe none). After consuming them the caller saves
-        position(); it already accounts for exactly these lines."""
+        position(); it already accounts for exactly these lines. `offsets` then holds where
+        each of them starts in `reading`."""
+        self.offsets = []
         if self.file is None and not self._first_open():
             return []
         if self.file is None:
@@ -133,16 +140,28 @@ class Tailer:
         if end < 0:
             if len(data) > MAX_LINE:
                 self._buffer = b""
+                self.lines_from, self.offsets = self.reading, [self.offset]
                 self.offset += len(data)
                 return [data]
             self._buffer = data
             return []
         self._buffer = data[end + 1 :]
+        start = self.offset
         self.offset += end + 1  # offset is where the held-back buffer starts
-        return [line.rstrip(b"\r") for line in data[:end].split(b"\n") if line.strip()]
+        return self._lines(data[:end], start)
 
-    def _lines(self, data: bytes) -> list[bytes]:
-        return [line.rstrip(b"\r") for line in data.split(b"\n") if line.strip()]
+    def _lines(self, data: bytes, start: int) -> list[bytes]:
+        """The non-empty lines of `data` (which starts at byte `start`), noting their offsets."""
+        lines: list[bytes] = []
+        offsets = self.offsets = []
+        self.lines_from = self.reading
+        at = start
+        for line in data.split(b"\n"):
+            if line.strip():
+                lines.append(line.rstrip(b"\r"))
+                offsets.append(at)
+            at += len(line) + 1
+        return lines
 
     def _at_end(self) -> list[bytes]:
         """At EOF: follow a rotation or a truncation, if there was one."""
@@ -156,9 +175,10 @@ class Tailer:
         if self.draining or rotated:
             # The old file is finished (a writer may still have appended: read once more).
             tail = self._buffer + self.file.read()
+            start = self.offset
             self.offset += len(tail)
             self._buffer = b""
-            lines = self._lines(tail)
+            lines = self._lines(tail, start)
             if current is None:
                 if not lines:
                     return []  # the path is gone and nothing new; keep waiting on the old file

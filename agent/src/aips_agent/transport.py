@@ -23,15 +23,36 @@ log = logging.getLogger("aips_agent.transport")
 USER_AGENT = f"aips-agent/{__version__}"
 
 
+class CredentialFileError(ValueError):
+    """The CA file or the client certificate/key cannot be loaded: names the setting and file."""
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
 def tls_context(server: ServerConfig) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode=CERT_REQUIRED, check_hostname
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     context.options |= ssl.OP_NO_COMPRESSION
-    context.load_verify_locations(cafile=str(server.ca_file))
+    try:
+        context.load_verify_locations(cafile=str(server.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise CredentialFileError(
+            f"server.ca_file: cannot load {server.ca_file}: {_reason(exc)}"
+        ) from None
     if server.client_cert is not None:
-        context.load_cert_chain(str(server.client_cert), str(server.client_key))
+        try:
+            context.load_cert_chain(str(server.client_cert), str(server.client_key))
+        except (OSError, ssl.SSLError) as exc:
+            raise CredentialFileError(
+                f"server.client_cert / client_key: cannot load {server.client_cert} with "
+                f"{server.client_key}: {_reason(exc)}"
+            ) from None
     return context
 
 
@@ -43,6 +64,22 @@ class Response:
 
     def json(self) -> Any:
         return msgspec.json.decode(self.body) if self.body else None  # DecodeError: ValueError
+
+    def error_text(self, limit: int = 300) -> str:
+        """The server's error as a person reads it: AIPS's `error.message` and field errors in
+        real text (never `\\u0422…` escapes or a bytes repr), else the body as text."""
+        try:
+            error = self.json()["error"]
+            message = str(error.get("message") or "")
+            fields = error.get("fields") or {}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            text = self.body[: limit * 4].decode("utf-8", "replace")
+            return " ".join(text.split())[:limit] or "(no body)"
+        details = []
+        for name, value in fields.items() if isinstance(fields, dict) else ():
+            texts = value if isinstance(value, list) else [value]
+            details.append(f"{name}: " + " ".join(str(t) for t in texts))
+        return "; ".join([message, *details]).strip("; ")[:limit] or "(no message)"
 
     def retry_after(self) -> float | None:
         value = self.headers.get("retry-after")

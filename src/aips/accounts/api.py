@@ -6,6 +6,7 @@ from ninja import Query, Router, Schema, Status
 
 from aips.accounts import selectors, services
 from aips.accounts.api_auth import api_auth
+from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 
@@ -38,7 +39,7 @@ class UserIn(Schema):
     given_name: str
     patronymic: str = ""
     position: str
-    organization_id: int
+    organization_id: Id
     phones: list[str]
     language: LanguageCode = "ru"
     role: RoleName
@@ -50,7 +51,7 @@ class UserPatch(Schema):
     given_name: str | None = None
     patronymic: str | None = None
     position: str | None = None
-    organization_id: int | None = None
+    organization_id: Id | None = None
     phones: list[str] | None = None
     language: LanguageCode | None = None
     role: RoleName | None = None
@@ -58,9 +59,9 @@ class UserPatch(Schema):
 
 
 class UserListParams(Schema):
-    after: int | None = None
-    limit: int = 50
-    organization_id: int | None = None
+    after: Id | None = None
+    limit: PageLimit = 50
+    organization_id: Id | None = None
 
 
 @router.get("", response=Page[UserOut], operation_id="users_list", auth=api_auth(Perm.USER_VIEW))
@@ -82,7 +83,7 @@ def users_create(request: HttpRequest, payload: UserIn) -> Any:
 
 
 @router.get("/{user_id}", response=UserOut, operation_id="users_get", auth=api_auth(Perm.USER_VIEW))
-def users_get(request: HttpRequest, user_id: int) -> Any:
+def users_get(request: HttpRequest, user_id: Id) -> Any:
     return selectors.get_user_for(request.user, user_id)
 
 
@@ -92,7 +93,7 @@ def users_get(request: HttpRequest, user_id: int) -> Any:
     operation_id="users_update",
     auth=api_auth(Perm.USER_UPDATE, fresh=True),
 )
-def users_update(request: HttpRequest, user_id: int, payload: UserPatch) -> Any:
+def users_update(request: HttpRequest, user_id: Id, payload: UserPatch) -> Any:
     user = selectors.get_user_for(request.user, user_id)
     changes = payload.dict(exclude_unset=True, exclude_none=True)
     return services.user_update(actor=request.user, user=user, **changes)

@@ -41,5 +41,15 @@ class EmailBackend(BaseBackend):
 
 
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
-    """Lockout counts per account however the e-mail was capitalized."""
-    return str((credentials or {}).get("username") or "").strip().lower()
+    """Lockout counts per account however the e-mail was capitalized.
+
+    Axes hands this two shapes: the failure signal carries authenticate()'s keywords
+    (`username`), while its backend's pre-check builds them under the user model's
+    USERNAME_FIELD (`email`). Reading only one made the pre-check look up an empty name, so a
+    locked account still had its password checked and the right one got through."""
+    found = credentials or {}
+    for key in ("username", User.USERNAME_FIELD):
+        value = found.get(key)
+        if value:
+            return str(value).strip().lower()
+    return ""

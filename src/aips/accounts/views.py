@@ -70,6 +70,17 @@ def _safe_next(request: HttpRequest, target: str) -> str:
     return ""
 
 
+def _locked_for_signed_in(request: HttpRequest, user: User) -> HttpResponse | None:
+    """While the account is locked, a page that takes the password again refuses before checking
+    anything: answering a right password differently from a wrong one would let whoever holds the
+    session go on guessing through the lock. The session ends, as it does when a
+    failure here causes the lock."""
+    if not services.is_locked_out(user.email):
+        return None
+    sessions.sign_out(request)
+    return locked_out(request, {"username": user.email})
+
+
 def _count_failure(request: HttpRequest, email: str) -> None:
     """A failed second factor counts toward lockout exactly like a wrong password (R57.7)."""
     user_login_failed.send(sender=__name__, credentials={"username": email}, request=request)
@@ -192,6 +203,8 @@ def login_enroll(request: HttpRequest) -> HttpResponse:
             ratelimit.hit("mfa-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
         except RateLimited as exc:
             return _too_many(request, exc)
+        if services.is_locked_out(user.email):
+            return locked_out(request, {"username": user.email})
         try:
             codes = mfa_services.totp_confirm(user=user, code=form.cleaned_data["code"])
         except ValidationFailed as exc:
@@ -236,6 +249,8 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
             ratelimit.hit("reauth-account", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
         except RateLimited as exc:
             return _too_many(request, exc)
+        if (refused := _locked_for_signed_in(request, user)) is not None:
+            return refused
         password_ok = user.check_password(form.cleaned_data["password"])
         factor = _check_second_factor(request, user, form) if password_ok else None
         if factor is not None:
@@ -667,6 +682,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
             ratelimit.hit("password-change", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
         except RateLimited as exc:
             return _too_many(request, exc)
+        if (refused := _locked_for_signed_in(request, user)) is not None:
+            return refused
         data = form.cleaned_data
         if not user.check_password(data["current_password"]):
             # Checked first, so a typo does not spend the security-key touch or TOTP code; a

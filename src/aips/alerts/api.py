@@ -9,8 +9,11 @@ from ninja.files import UploadedFile
 from aips.accounts.api_auth import api_auth
 from aips.alerts import selectors, services
 from aips.alerts.models import Alert
+from aips.core.moments import Moment
+from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
+from aips.core.strings import RequiredText
 
 router = Router(tags=["alerts"])
 
@@ -57,15 +60,15 @@ class AlertOut(Schema):
 
 class AlertIn(Schema):
     kind: Kind
-    title: str
-    source: str
-    threat_type_id: int | None = None
+    title: RequiredText
+    source: RequiredText
+    threat_type_id: Id | None = None
     level: Level
     tlp: TlpLevel
-    description: str
-    recommendations: str
+    description: RequiredText
+    recommendations: RequiredText
     indicators: list[str] = []
-    valid_until: datetime | None = None
+    valid_until: Moment | None = None
     cve_ids: list[str] = []
     cvss_vector: str = ""
     affected: list[Affected] = []
@@ -74,9 +77,9 @@ class AlertIn(Schema):
     anonymous: bool = False
 
 
-class TransitionIn(Schema):
+class AlertTransitionIn(Schema):
     comment: str = ""
-    organization_ids: list[int] | None = None
+    organization_ids: list[Id] | None = None
 
 
 class RecipientOut(Schema):
@@ -93,12 +96,12 @@ class RecipientOut(Schema):
 
 
 class DeclineIn(Schema):
-    reason: str
+    reason: RequiredText
 
 
 class AlertFilter(Schema):
-    after: int | None = None
-    limit: int = 50
+    after: Id | None = None
+    limit: PageLimit = 50
     kind: Kind | None = None
     state: State | None = None
 
@@ -150,7 +153,7 @@ def alerts_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
 @router.get(
     "/{alert_id}", response=AlertOut, operation_id="alerts_get", auth=api_auth(Perm.ALERT_VIEW)
 )
-def alerts_get(request: HttpRequest, alert_id: int) -> Any:
+def alerts_get(request: HttpRequest, alert_id: Id) -> Any:
     alert = selectors.get_alert_for(request.user, alert_id)
     # Every view of a restricted alert is on the record, whether its content was shown or not.
     services.alert_viewed(actor=request.user, alert=alert)
@@ -163,7 +166,9 @@ def alerts_get(request: HttpRequest, alert_id: int) -> Any:
     operation_id="alerts_transition",
     auth=api_auth(Perm.ALERT_VIEW),
 )
-def alerts_transition(request: HttpRequest, alert_id: int, name: str, payload: TransitionIn) -> Any:
+def alerts_transition(
+    request: HttpRequest, alert_id: Id, name: str, payload: AlertTransitionIn
+) -> Any:
     """request_approval, approve, send_back, return, publish, publish_direct."""
     alert = selectors.get_alert_for(request.user, alert_id)
     moved = services.alert_transition(
@@ -182,7 +187,7 @@ def alerts_transition(request: HttpRequest, alert_id: int, name: str, payload: T
     operation_id="alerts_recipients",
     auth=api_auth(Perm.ALERT_VIEW),
 )
-def alerts_recipients(request: HttpRequest, alert_id: int) -> Any:
+def alerts_recipients(request: HttpRequest, alert_id: Id) -> Any:
     """The center sees every organization's acknowledgement; an organization only its own."""
     alert = selectors.get_alert_for(request.user, alert_id)
     return list(selectors.recipients(actor=request.user, alert=alert))
@@ -194,7 +199,7 @@ def alerts_recipients(request: HttpRequest, alert_id: int) -> Any:
     operation_id="alerts_accept",
     auth=api_auth(Perm.ALERT_ACKNOWLEDGE),
 )
-def alerts_accept(request: HttpRequest, alert_id: int, recipient_id: int) -> Any:
+def alerts_accept(request: HttpRequest, alert_id: Id, recipient_id: Id) -> Any:
     recipient = selectors.get_recipient_for(request.user, alert_id, recipient_id)
     return services.recipient_accept(actor=request.user, recipient=recipient)
 
@@ -205,9 +210,7 @@ def alerts_accept(request: HttpRequest, alert_id: int, recipient_id: int) -> Any
     operation_id="alerts_decline",
     auth=api_auth(Perm.ALERT_ACKNOWLEDGE),
 )
-def alerts_decline(
-    request: HttpRequest, alert_id: int, recipient_id: int, payload: DeclineIn
-) -> Any:
+def alerts_decline(request: HttpRequest, alert_id: Id, recipient_id: Id, payload: DeclineIn) -> Any:
     recipient = selectors.get_recipient_for(request.user, alert_id, recipient_id)
     return services.recipient_decline(
         actor=request.user, recipient=recipient, reason=payload.reason
@@ -220,6 +223,6 @@ def alerts_decline(
     operation_id="alerts_processed",
     auth=api_auth(Perm.ALERT_PROCESS),
 )
-def alerts_processed(request: HttpRequest, alert_id: int, recipient_id: int) -> Any:
+def alerts_processed(request: HttpRequest, alert_id: Id, recipient_id: Id) -> Any:
     recipient = selectors.get_recipient_for(request.user, alert_id, recipient_id)
     return services.recipient_processed(actor=request.user, recipient=recipient)

@@ -2,8 +2,8 @@
 an advisory, the alert with its workflow and its acknowledgements, and the center's compliance
 matrix with its CSV export."""
 
-import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,15 +30,15 @@ from aips.alerts.forms import (
 from aips.alerts.models import Alert, AlertRecipient, RecipientStatus
 from aips.alerts.workflow import ALERT_MACHINE
 from aips.core.access import has_perm, require
+from aips.core.csv_export import csv_row, csv_writer
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
+from aips.core.numbers import BIGINT_MAX
 from aips.core.permissions import Perm
 from aips.organizations.selectors import organization_list
 
 # Published alerts shown as rows of the compliance matrix (the CSV has them all).
 MATRIX_ALERTS = 50
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _threat_types() -> list[tuple[int, str]]:
@@ -242,8 +242,11 @@ def alert_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     alert = selectors.get_alert_for(user, pk)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    # Unchecked boxes are simply absent; anything that is not an id in range names nothing.
     organization_ids = [
-        int(value) for value in request.POST.getlist("organizations") if value.strip().isdigit()
+        int(value)
+        for value in request.POST.getlist("organizations")
+        if re.fullmatch(r"[0-9]{1,19}", value.strip()) and 0 < int(value) <= BIGINT_MAX
     ]
     try:
         alert = services.alert_transition(
@@ -389,14 +392,6 @@ def alert_compliance(request: HttpRequest) -> HttpResponse:
     )
 
 
-def csv_safe(value: Any) -> str:
-    """A cell's text, with a leading apostrophe where a spreadsheet would run it as a formula."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _when(at: datetime | None) -> str:
     return timezone.localtime(at).isoformat(timespec="seconds") if at else ""
 
@@ -409,7 +404,7 @@ def alert_compliance_csv(request: HttpRequest) -> HttpResponse:
     buffer = io.StringIO()
     # The byte-order mark lets spreadsheet programs read Kazakh and Russian text as UTF-8.
     buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(
         [
             "alert",
@@ -445,7 +440,7 @@ def alert_compliance_csv(request: HttpRequest) -> HttpResponse:
             r.reason,
             _when(r.processed_at),
         ]
-        writer.writerow([csv_safe(c) for c in cells])
+        writer.writerow(csv_row(cells))
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="aips-alert-compliance-{stamp}.csv"'

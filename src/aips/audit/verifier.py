@@ -11,6 +11,11 @@ The journal is a hash chain and an RFC 9162 Merkle tree over the same leaves:
 Checkpoints sign "aips-audit-checkpoint/v1\\n{size}\\n{root hex}\\n{created_at}\\n" (Ed25519).
 Archive manifests sign their own canonical JSON (without the signature) and chain to the previous
 manifest's SHA-256.
+
+The anchor file (one canonical JSON line per anchored checkpoint, format aips-audit-anchor/v1)
+carries each signed checkpoint with the RFC 9162 (2.1.4) consistency proof from the checkpoint on
+the line before and that line's SHA-256. `python verifier.py DIR --anchor FILE` checks the file
+and the journal against every anchored root: rolled back, rewritten, checkpoints deleted.
 """
 
 from __future__ import annotations
@@ -82,6 +87,104 @@ def merkle_root(leaves: Iterable[bytes]) -> bytes:
     for leaf in leaves:
         builder.append(leaf)
     return builder.root()
+
+
+# --- RFC 9162 consistency proofs (section 2.1.4) ----------------------------------------------
+
+
+def _split(size: int) -> int:
+    """The largest power of two smaller than `size` (size >= 2): where RFC 9162 splits a tree."""
+    return 1 << ((size - 1).bit_length() - 1)
+
+
+def consistency_ranges(m: int, n: int) -> list[tuple[int, int]]:
+    """The leaf ranges [start, end) whose tree hashes make up PROOF(m, D[n]) (RFC 9162
+    2.1.4.1), in proof order. Empty unless 0 < m < n. The ranges never overlap, so one pass over
+    the leaves computes them all (TreeScan)."""
+
+    def subproof(m: int, start: int, end: int, complete: bool) -> list[tuple[int, int]]:
+        size = end - start
+        if m == size:
+            return [] if complete else [(start, end)]
+        k = _split(size)
+        if m <= k:
+            return [*subproof(m, start, start + k, complete), (start + k, end)]
+        return [*subproof(m - k, start + k, end, False), (start, start + k)]
+
+    if not 0 < m < n:
+        return []
+    return subproof(m, 0, n, True)
+
+
+def verify_consistency(m: int, n: int, first: bytes, second: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 2.1.4.2: does the tree of size n with root `second` extend the tree of size m with
+    root `first`? Every tree extends the empty one; a tree extends itself only with an empty
+    proof and the same root."""
+    if m < 0 or n < m:
+        return False
+    if m == 0:
+        return not proof
+    if m == n:
+        return not proof and first == second
+    if not proof:
+        return False
+    path = [first, *proof] if m & (m - 1) == 0 else list(proof)
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first and sr == second and sn == 0
+
+
+class TreeScan:
+    """One pass over the leaves that gives the root at each size in `sizes` and the tree hash of
+    each range in `ranges` (which must not overlap), so a checkpoint, the anchored root before it
+    and the consistency proof between them cost one read of the journal."""
+
+    def __init__(self, sizes: Iterable[int] = (), ranges: Iterable[tuple[int, int]] = ()) -> None:
+        self.tree = MerkleBuilder()
+        self.roots: dict[int, bytes] = {}
+        self.hashes: dict[tuple[int, int], bytes] = {}
+        self._sizes = set(sizes)
+        self._ranges = sorted(ranges)
+        self._next = 0
+        self._part = MerkleBuilder()
+
+    @property
+    def size(self) -> int:
+        return self.tree.size
+
+    def append(self, leaf: bytes) -> None:
+        index = self.tree.size
+        self.tree.append(leaf)
+        if self._next < len(self._ranges):
+            start, end = self._ranges[self._next]
+            if start <= index:
+                self._part.append(leaf)
+                if index + 1 == end:
+                    self.hashes[(start, end)] = self._part.root()
+                    self._part = MerkleBuilder()
+                    self._next += 1
+        if self.tree.size in self._sizes:
+            self.roots[self.tree.size] = self.tree.root()
+
+    def proof(self, m: int, n: int) -> list[bytes]:
+        """PROOF(m, D[n]); KeyError if the scan has not seen n leaves."""
+        return [self.hashes[r] for r in consistency_ranges(m, n)]
 
 
 @dataclass
@@ -211,6 +314,213 @@ def _check_checkpoint(
             cp.tree_size,
             f"entries up to {cp.tree_size} do not match the signed checkpoint (rewritten history)",
         )
+
+
+# --- the external anchor ----------------------------------------------------------------------
+
+ANCHOR_FORMAT = "aips-audit-anchor/v1"
+
+
+@dataclass
+class Anchor:
+    """One line of the anchor file: a signed checkpoint, the anchored checkpoint before it, the
+    RFC 9162 consistency proof between the two, and the SHA-256 of the line before it."""
+
+    line: int
+    tree_size: int
+    root_hash: str
+    created_at: str
+    public_key: str
+    signature: str
+    previous_size: int
+    previous_root: str
+    consistency: list[str]
+    previous_line_sha256: str
+    anchored_at: str
+    digest: str = ""  # SHA-256 of this line's JSON text, which the next line names
+
+
+def anchor_text(anchor: Anchor) -> str:
+    """The canonical JSON of a line (without the newline)."""
+    fields = {
+        "format": ANCHOR_FORMAT,
+        "tree_size": anchor.tree_size,
+        "root_hash": anchor.root_hash,
+        "created_at": anchor.created_at,
+        "public_key": anchor.public_key,
+        "signature": anchor.signature,
+        "previous_size": anchor.previous_size,
+        "previous_root": anchor.previous_root,
+        "consistency": anchor.consistency,
+        "previous_line_sha256": anchor.previous_line_sha256,
+        "anchored_at": anchor.anchored_at,
+    }
+    return canonical_json(fields).decode()
+
+
+def parse_anchor(text: str, line: int) -> Anchor | None:
+    """A line as written, or as a witness kept it: anything before the first "{" (a syslog
+    header, a mail client's quoting) is ignored. None if it is not a well-formed anchor."""
+    start = text.find("{")
+    if start < 0:
+        return None
+    body = text[start:].strip()
+    try:
+        raw = json.loads(body)
+        if not isinstance(raw, dict) or raw.get("format") != ANCHOR_FORMAT:
+            return None
+        anchor = Anchor(
+            line=line,
+            tree_size=raw["tree_size"],
+            root_hash=raw["root_hash"],
+            created_at=raw["created_at"],
+            public_key=raw["public_key"],
+            signature=raw["signature"],
+            previous_size=raw["previous_size"],
+            previous_root=raw["previous_root"],
+            consistency=raw["consistency"],
+            previous_line_sha256=raw["previous_line_sha256"],
+            anchored_at=raw["anchored_at"],
+        )
+        ints_ok = all(type(v) is int and v >= 0 for v in (anchor.tree_size, anchor.previous_size))
+        texts = (anchor.created_at, anchor.public_key, anchor.signature, anchor.anchored_at)
+        hashes = [anchor.root_hash, *anchor.consistency]
+        if anchor.previous_size:
+            hashes.append(anchor.previous_root)
+        if anchor.previous_line_sha256:
+            hashes.append(anchor.previous_line_sha256)
+        if not (
+            ints_ok
+            and all(isinstance(t, str) for t in texts)
+            and isinstance(anchor.consistency, list)
+            and all(isinstance(h, str) and len(bytes.fromhex(h)) == 32 for h in hashes)
+        ):
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    anchor.digest = hashlib.sha256(body.encode()).hexdigest()
+    return anchor
+
+
+def read_anchor_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.strip():
+                yield number, text
+
+
+def check_anchors(
+    lines: Iterable[tuple[int, str]], report: Report, *, trusted_keys: set[str] | None
+) -> list[Anchor]:
+    """The anchor file on its own: every line readable and signed by a trusted key, each proven
+    (RFC 9162) to extend the checkpoint it names, and each naming the line before it, so a line
+    removed, reordered or changed in the middle is seen. Returns the lines whose signature holds;
+    the file's last lines can only be vouched for by a copy kept elsewhere (a witness)."""
+    good: list[Anchor] = []
+    previous: Anchor | None = None
+    for number, text in lines:
+        anchor = parse_anchor(text, number)
+        if anchor is None:
+            report.fail(None, f"anchor line {number} is unreadable")
+            continue
+        where = f"anchor line {number} (checkpoint at {anchor.tree_size})"
+        if trusted_keys is not None and anchor.public_key not in trusted_keys:
+            report.fail(None, f"{where} is signed by an unknown key")
+            continue
+        message = checkpoint_message(
+            anchor.tree_size, bytes.fromhex(anchor.root_hash), anchor.created_at
+        )
+        if not verify_signature(anchor.public_key, message, anchor.signature):
+            report.fail(None, f"{where} has a bad signature")
+            continue
+        first = bytes.fromhex(anchor.previous_root) if anchor.previous_size else b""
+        proof = [bytes.fromhex(h) for h in anchor.consistency]
+        if not verify_consistency(
+            anchor.previous_size, anchor.tree_size, first, bytes.fromhex(anchor.root_hash), proof
+        ):
+            report.fail(
+                None,
+                f"{where}: the consistency proof from size {anchor.previous_size} fails "
+                "(the journal was not extended but rewritten)",
+            )
+        if previous is not None and (
+            anchor.previous_size != previous.tree_size
+            or anchor.previous_root != previous.root_hash
+            or anchor.previous_line_sha256 != previous.digest
+        ):
+            report.fail(
+                None,
+                f"{where} does not follow anchor line {previous.line} "
+                "(lines removed, reordered or changed in between)",
+            )
+        good.append(anchor)
+        previous = anchor
+    return good
+
+
+class AnchorWatch:
+    """Passes the journal through, noting its Merkle root at every anchored size; `finish` then
+    compares them with the anchors and names what was rolled back, rewritten or deleted."""
+
+    def __init__(self, anchors: list[Anchor]) -> None:
+        # The same line may come from two copies (the file and a witness's).
+        unique = {(a.tree_size, a.root_hash): a for a in anchors}
+        self.anchors = sorted(unique.values(), key=lambda a: a.tree_size)
+        self.scan = TreeScan(sizes=[a.tree_size for a in self.anchors])
+
+    def watch(self, entries: Iterable[Entry]) -> Iterator[Entry]:
+        for entry in entries:
+            try:
+                leaf = bytes.fromhex(entry.leaf_hash)
+            except (TypeError, ValueError):  # garbage in the chain table: a leaf that fits nothing
+                leaf = hashlib.sha256(str(entry.leaf_hash).encode()).digest()
+            self.scan.append(leaf)
+            yield entry
+
+    @property
+    def newest(self) -> Anchor | None:
+        return self.anchors[-1] if self.anchors else None
+
+    def finish(self, report: Report, checkpoints: list[Checkpoint]) -> None:
+        present = self.scan.size
+        matched = 0
+        for anchor in self.anchors:
+            if anchor.tree_size > present:
+                break
+            if self.scan.roots[anchor.tree_size].hex() == anchor.root_hash:
+                matched = anchor.tree_size
+                continue
+            report.fail(
+                anchor.tree_size,
+                f"rewritten: entries {matched + 1}..{anchor.tree_size} differ from the checkpoint "
+                f"signed at {anchor.created_at} and anchored at {anchor.anchored_at} "
+                f"(entries 1..{matched} match the anchor)",
+            )
+            break
+        newest = self.newest
+        if newest is not None and newest.tree_size > present:
+            report.fail(
+                present + 1,
+                f"rolled back: entries {present + 1}..{newest.tree_size} are missing (the "
+                f"checkpoint at {newest.tree_size} was signed at {newest.created_at} and anchored "
+                f"at {newest.anchored_at})",
+            )
+        held = {(cp.tree_size, cp.root_hash) for cp in checkpoints}
+        gone = [a.tree_size for a in self.anchors if (a.tree_size, a.root_hash) not in held]
+        if len(gone) == 1:
+            report.fail(
+                None,
+                f"checkpoints deleted: anchored checkpoint at size {gone[0]} is not in the "
+                "database",
+            )
+        elif gone:
+            shown = ", ".join(str(size) for size in gone[:10])
+            more = f" and {len(gone) - 10} more" if len(gone) > 10 else ""
+            report.fail(
+                None,
+                f"checkpoints deleted: anchored checkpoints at sizes {shown}{more} are not in "
+                "the database",
+            )
 
 
 # --- exports and archives on disk -----------------------------------------------------------
@@ -406,6 +716,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("directory", type=Path, help="an export (entries.jsonl) or an archive")
     parser.add_argument("--trusted-key", action="append", default=[], help="base64 Ed25519 key")
+    parser.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        type=Path,
+        help="an anchor file, or a witness's copy of its lines (default: DIR/anchor.jsonl)",
+    )
     args = parser.parse_args(argv)
     trusted = set(args.trusted_key) or None
     if trusted is None:
@@ -417,13 +734,35 @@ def main(argv: list[str] | None = None) -> int:
         )
     if (args.directory / "entries.jsonl").exists():
         entries, checkpoints, keys = load_export(args.directory)
-        report = verify(entries, checkpoints, trusted_keys=trusted or keys or None)
+        keys_used = trusted or keys or None
+        report = Report()
+        anchor_files = args.anchor or [p for p in [args.directory / "anchor.jsonl"] if p.exists()]
+        anchors: list[Anchor] = []
+        for path in anchor_files:
+            try:
+                anchors += check_anchors(read_anchor_lines(path), report, trusted_keys=keys_used)
+            except OSError as exc:
+                report.fail(None, f"anchor file {path} cannot be read ({exc.strerror})")
+        watch = AnchorWatch(anchors)
+        watched = watch.watch(entries)
+        chain = verify(watched, checkpoints, trusted_keys=keys_used)
+        for _rest in watched:  # the anchors are checked against the whole journal
+            pass
+        report.entries, report.checkpoints = chain.entries, chain.checkpoints
+        for problem in chain.problems:
+            report.fail(chain.first_bad_seq, problem)
+        watch.finish(report, checkpoints)
+        if watch.newest is not None and report.ok:
+            print(f"anchored: the first {watch.newest.tree_size} entries match the anchor")
     else:
         report = verify_archive(args.directory, trusted_keys=trusted)
     if report.ok:
         print(f"OK: {report.entries} entries, {report.checkpoints} checkpoints verified")
         return 0
-    print(f"TAMPERED: first bad sequence number {report.first_bad_seq}", file=sys.stderr)
+    if report.first_bad_seq is None:
+        print("TAMPERED", file=sys.stderr)
+    else:
+        print(f"TAMPERED: first bad sequence number {report.first_bad_seq}", file=sys.stderr)
     for problem in report.problems:
         print(f"  {problem}", file=sys.stderr)
     return 1

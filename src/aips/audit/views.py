@@ -1,11 +1,10 @@
 """The journal screen (issue 4, item 5): auditors and the center's administrators see everything,
 an organization's head its own organization's entries (AuditEventQuerySet.visible_to)."""
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -17,6 +16,7 @@ from aips.audit import selectors, services
 from aips.audit.forms import LOCAL_TIME_ZONE, AuditExportForm, AuditFilterForm
 from aips.audit.models import AuditEvent
 from aips.core.access import has_perm, require
+from aips.core.csv_export import csv_safe, csv_writer
 from aips.core.permissions import Perm
 from aips.organizations.selectors import organization_list
 
@@ -39,8 +39,6 @@ CSV_COLUMNS = [
     "request_id",
     "details",
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FormT = TypeVar("FormT", bound=AuditFilterForm)
 
 
@@ -122,14 +120,6 @@ def audit_detail(request: HttpRequest, seq: int) -> HttpResponse:
 # --- export ------------------------------------------------------------------------------------
 
 
-def csv_safe(value: Any) -> str:
-    """A cell's text, with a leading apostrophe where a spreadsheet would run it as a formula."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 class _Echo:
     """csv.writer's file: hands each formatted line back instead of storing it."""
 
@@ -146,7 +136,7 @@ def _utc(at: datetime) -> str:
 
 
 def _csv_lines(entries: Iterable[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     # The byte-order mark lets spreadsheet programs read Kazakh and Russian text as UTF-8.
     yield "\ufeff" + str(writer.writerow(CSV_COLUMNS))
     for e in entries:

@@ -5,8 +5,9 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -111,7 +112,31 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        # Ninja wraps whatever the body parser raises in a 400; the parser's own refusals
+        # (`aips.core.api_parser`) keep their status and field errors.
+        if isinstance(exc.__cause__, AppError):
+            return app_error(request, exc.__cause__)
         return error_response(request, exc.status_code, str(exc.message))
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        # Raised by Django (DATA_UPLOAD_MAX_MEMORY_SIZE) or by the upload handler
+        # (AIPS_UPLOAD_MAX_BYTES) from the declared length, before the body is read.
+        return error_response(request, 413, _("The request is too large."))
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        # Too many form fields or files, a malformed header: what Django answers 400 to.
+        return error_response(request, 400, _("The request could not be read."))
+
+    @api.exception_handler(MultiPartParserError)
+    def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+        # Django refuses a part whose headers exceed 1 KiB, such as a file name that long.
+        return error_response(
+            request,
+            400,
+            _("The form data could not be read: a part is malformed or its file name too long."),
+        )
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:

@@ -59,7 +59,14 @@ class UserLanguageMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Headers Django and django-csp do not set themselves."""
+    """Headers Django and django-csp do not set themselves, and a floor for every response.
+
+    First in MIDDLEWARE, so it also sees what never reaches the inner middleware: static files
+    (WhiteNoise answers them itself), the method guard's 405, redirects of SecurityMiddleware.
+    On those it fills in the page policy's Content-Security-Policy and X-Frame-Options (R57.26);
+    a response that already carries them (every page, through django-csp and Django's
+    XFrameOptionsMiddleware) keeps its own. Nosniff and Referrer-Policy come from Django's
+    SecurityMiddleware, which every response passes."""
 
     PERMISSIONS_POLICY = (
         "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
@@ -68,10 +75,49 @@ class SecurityHeadersMiddleware:
     )
 
     def __init__(self, get_response: Handler) -> None:
+        from csp.utils import build_policy
+        from django.conf import settings
+
         self.get_response = get_response
+        self.policy = build_policy()
+        self.frame_options = settings.X_FRAME_OPTIONS
+        self.debug = settings.DEBUG
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", self.PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        if not getattr(response, "xframe_options_exempt", False):
+            response.setdefault("X-Frame-Options", self.frame_options)
+        # Django's technical 404/500 pages in DEBUG use inline styles; django-csp spares them too.
+        debug_page = self.debug and response.status_code in (404, 500)
+        if self.policy and not debug_page and not getattr(response, "_csp_exempt", False):
+            response.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+class MethodGuardMiddleware:
+    """Only the methods AIPS serves get past this point: TRACE (which would echo the request,
+    cookies included, to a cross-site script), TRACK, CONNECT and any unknown verb are answered
+    405 before a page, the API or a static file sees them."""
+
+    ALLOWED = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in self.ALLOWED:
+            return self.get_response(request)
+        from django.utils.translation import gettext as _
+
+        message = _("This HTTP method is not allowed.")
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            from aips.core.api_errors import error_response
+
+            response = error_response(request, 405, message)
+        else:
+            response = HttpResponse(message, status=405, content_type="text/plain; charset=utf-8")
+        response["Allow"] = ", ".join(self.ALLOWED)
         return response

@@ -7,8 +7,11 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from aips.accounts.api_auth import api_auth
+from aips.core.moments import Moment
+from aips.core.numbers import AmountKzt, Count, Id, Minutes, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
+from aips.core.strings import RequiredText
 from aips.incidents import selectors, services
 from aips.incidents.models import IncidentCard
 
@@ -63,33 +66,33 @@ class IncidentOut(Schema):
 
 class IncidentIn(Schema):
     kind: Kind
-    title: str
-    detected_at: datetime
-    started_at: datetime
-    ended_at: datetime | None = None
-    affected_systems: str
-    downtime_minutes: int | None = None
-    transfers_count: int | None = None
-    transfers_amount_kzt: Decimal | None = None
+    title: RequiredText
+    detected_at: Moment
+    started_at: Moment
+    ended_at: Moment | None = None
+    affected_systems: RequiredText
+    downtime_minutes: Minutes | None = None
+    transfers_count: Count | None = None
+    transfers_amount_kzt: AmountKzt | None = None
     cve_ids: list[str] = []
     attack_source: str = ""
     attack_vector: str = ""
     indicators: list[str] = []
-    impact: str
-    measures: str
+    impact: RequiredText
+    measures: RequiredText
     tlp: TlpLevel
 
 
 class IncidentPatch(Schema):
     kind: Kind | None = None
     title: str | None = None
-    detected_at: datetime | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    detected_at: Moment | None = None
+    started_at: Moment | None = None
+    ended_at: Moment | None = None
     affected_systems: str | None = None
-    downtime_minutes: int | None = None
-    transfers_count: int | None = None
-    transfers_amount_kzt: Decimal | None = None
+    downtime_minutes: Minutes | None = None
+    transfers_count: Count | None = None
+    transfers_amount_kzt: AmountKzt | None = None
     cve_ids: list[str] | None = None
     attack_source: str | None = None
     attack_vector: str | None = None
@@ -100,11 +103,11 @@ class IncidentPatch(Schema):
 
 
 class IncidentFilter(Schema):
-    after: int | None = None
-    limit: int = 50
+    after: Id | None = None
+    limit: PageLimit = 50
     kind: Kind | None = None
     state: State | None = None
-    organization_id: int | None = None
+    organization_id: Id | None = None
     overdue: bool = False
 
 
@@ -113,7 +116,7 @@ class TransitionIn(Schema):
 
 
 class CommentIn(Schema):
-    body: str
+    body: RequiredText
     internal: bool = False
 
 
@@ -184,7 +187,7 @@ def incidents_create(request: HttpRequest, payload: IncidentIn) -> Any:
     operation_id="incidents_get",
     auth=api_auth(Perm.INCIDENT_VIEW),
 )
-def incidents_get(request: HttpRequest, card_id: int) -> Any:
+def incidents_get(request: HttpRequest, card_id: Id) -> Any:
     return _shown(request, selectors.get_card_for(request.user, card_id))
 
 
@@ -194,7 +197,7 @@ def incidents_get(request: HttpRequest, card_id: int) -> Any:
     operation_id="incidents_update",
     auth=api_auth(Perm.INCIDENT_EDIT),
 )
-def incidents_update(request: HttpRequest, card_id: int, payload: IncidentPatch) -> Any:
+def incidents_update(request: HttpRequest, card_id: Id, payload: IncidentPatch) -> Any:
     card = selectors.get_card_for(request.user, card_id)
     return services.card_update(actor=request.user, card=card, **payload.dict(exclude_unset=True))
 
@@ -206,7 +209,7 @@ def incidents_update(request: HttpRequest, card_id: int, payload: IncidentPatch)
     auth=api_auth(Perm.INCIDENT_VIEW),
 )
 def incidents_transition(
-    request: HttpRequest, card_id: int, name: str, payload: TransitionIn
+    request: HttpRequest, card_id: Id, name: str, payload: TransitionIn
 ) -> Any:
     """request_approval, approve, send_back (comment), return (comment), accept, close."""
     card = selectors.get_card_for(request.user, card_id)
@@ -221,7 +224,7 @@ def incidents_transition(
     operation_id="incidents_comments",
     auth=api_auth(Perm.INCIDENT_VIEW),
 )
-def incidents_comments(request: HttpRequest, card_id: int) -> Any:
+def incidents_comments(request: HttpRequest, card_id: Id) -> Any:
     card = selectors.get_card_for(request.user, card_id)
     return selectors.timeline(actor=request.user, card=card)
 
@@ -232,7 +235,7 @@ def incidents_comments(request: HttpRequest, card_id: int) -> Any:
     operation_id="incidents_comment_add",
     auth=api_auth(Perm.INCIDENT_COMMENT),
 )
-def incidents_comment_add(request: HttpRequest, card_id: int, payload: CommentIn) -> Any:
+def incidents_comment_add(request: HttpRequest, card_id: Id, payload: CommentIn) -> Any:
     card = selectors.get_card_for(request.user, card_id)
     return Status(
         201,
@@ -248,7 +251,7 @@ def incidents_comment_add(request: HttpRequest, card_id: int, payload: CommentIn
     operation_id="incidents_versions",
     auth=api_auth(Perm.INCIDENT_VIEW),
 )
-def incidents_versions(request: HttpRequest, card_id: int) -> Any:
+def incidents_versions(request: HttpRequest, card_id: Id) -> Any:
     return selectors.versions(_shown(request, selectors.get_card_for(request.user, card_id)))
 
 
@@ -258,6 +261,6 @@ def incidents_versions(request: HttpRequest, card_id: int) -> Any:
     operation_id="incidents_attachment_add",
     auth=api_auth(Perm.INCIDENT_EDIT),
 )
-def incidents_attachment_add(request: HttpRequest, card_id: int, file: File[UploadedFile]) -> Any:
+def incidents_attachment_add(request: HttpRequest, card_id: Id, file: File[UploadedFile]) -> Any:
     card = selectors.get_card_for(request.user, card_id)
     return Status(201, services.attachment_add(actor=request.user, card=card, upload=file))

@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from aips.core.numbers import form_bounds
 from aips.incidents.models import CardState, IncidentKind, Tlp
 
 
@@ -37,21 +38,19 @@ class IncidentForm(forms.Form):
     )
     downtime_minutes = forms.IntegerField(
         label=_("Downtime, minutes"),
-        min_value=0,
+        **form_bounds("count"),
         required=False,
         help_text=_("Required for “other IS incident”: more than 60."),
     )
     transfers_count = forms.IntegerField(
         label=_("Unsanctioned transfers, count"),
-        min_value=0,
+        **form_bounds("count"),
         required=False,
         help_text=_("Required for unsanctioned transfers of money."),
     )
     transfers_amount_kzt = forms.DecimalField(
         label=_("Unsanctioned transfers, total in KZT"),
-        min_value=0,
-        max_digits=18,
-        decimal_places=2,
+        **form_bounds("kzt"),
         required=False,
         help_text=_("Required for unsanctioned transfers of money."),
     )

@@ -6,8 +6,10 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from aips.accounts.api_auth import api_auth
+from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
+from aips.core.strings import RequiredText
 from aips.inquiries import selectors, services
 from aips.inquiries.models import Inquiry, InquiryThread
 
@@ -64,11 +66,11 @@ class RequestOut(Schema):
 
 
 class RequestIn(Schema):
-    subject: str
-    body: str
+    subject: RequiredText
+    body: RequiredText
     category: Category
     tlp: TlpLevel
-    addressee_ids: list[int]
+    addressee_ids: list[Id]
 
 
 class RequestPatch(Schema):
@@ -76,16 +78,16 @@ class RequestPatch(Schema):
     body: str | None = None
     category: Category | None = None
     tlp: TlpLevel | None = None
-    addressee_ids: list[int] | None = None
+    addressee_ids: list[Id] | None = None
 
 
 class RequestFilter(Schema):
-    after: int | None = None
-    limit: int = 50
+    after: Id | None = None
+    limit: PageLimit = 50
     box: Box | None = None
     state: State | None = None
     category: Category | None = None
-    organization_id: int | None = None
+    organization_id: Id | None = None
     overdue: bool = False
 
 
@@ -98,7 +100,7 @@ class AnswerIn(Schema):
 
 
 class CommentIn(Schema):
-    body: str
+    body: RequiredText
     internal: bool = False
 
 
@@ -201,7 +203,7 @@ def requests_create(request: HttpRequest, payload: RequestIn) -> Any:
     operation_id="requests_get",
     auth=api_auth(Perm.REQUEST_VIEW),
 )
-def requests_get(request: HttpRequest, request_id: int) -> Any:
+def requests_get(request: HttpRequest, request_id: Id) -> Any:
     return _shown(request, selectors.get_inquiry_for(request.user, request_id))
 
 
@@ -211,7 +213,7 @@ def requests_get(request: HttpRequest, request_id: int) -> Any:
     operation_id="requests_update",
     auth=api_auth(Perm.REQUEST_EDIT),
 )
-def requests_update(request: HttpRequest, request_id: int, payload: RequestPatch) -> Any:
+def requests_update(request: HttpRequest, request_id: Id, payload: RequestPatch) -> Any:
     inquiry = selectors.get_inquiry_for(request.user, request_id)
     changes = payload.dict(exclude_unset=True)
     return _out(request, services.inquiry_update(actor=request.user, inquiry=inquiry, **changes))
@@ -224,7 +226,7 @@ def requests_update(request: HttpRequest, request_id: int, payload: RequestPatch
     auth=api_auth(Perm.REQUEST_VIEW),
 )
 def requests_transition(
-    request: HttpRequest, request_id: int, name: str, payload: TransitionIn
+    request: HttpRequest, request_id: Id, name: str, payload: TransitionIn
 ) -> Any:
     """request_approval, approve, send_back (comment), return (comment, the center),
     send_direct (the center's own request)."""
@@ -241,7 +243,7 @@ def requests_transition(
     operation_id="requests_comments",
     auth=api_auth(Perm.REQUEST_VIEW),
 )
-def requests_comments(request: HttpRequest, request_id: int) -> Any:
+def requests_comments(request: HttpRequest, request_id: Id) -> Any:
     inquiry = selectors.get_inquiry_for(request.user, request_id)
     return selectors.timeline(actor=request.user, inquiry=inquiry)
 
@@ -252,7 +254,7 @@ def requests_comments(request: HttpRequest, request_id: int) -> Any:
     operation_id="requests_comment_add",
     auth=api_auth(Perm.REQUEST_COMMENT),
 )
-def requests_comment_add(request: HttpRequest, request_id: int, payload: CommentIn) -> Any:
+def requests_comment_add(request: HttpRequest, request_id: Id, payload: CommentIn) -> Any:
     inquiry = selectors.get_inquiry_for(request.user, request_id)
     comment = services.comment_add(
         actor=request.user, inquiry=inquiry, body=payload.body, internal=payload.internal
@@ -266,7 +268,7 @@ def requests_comment_add(request: HttpRequest, request_id: int, payload: Comment
     operation_id="requests_attachment_add",
     auth=api_auth(Perm.REQUEST_EDIT),
 )
-def requests_attachment_add(request: HttpRequest, request_id: int, file: File[UploadedFile]) -> Any:
+def requests_attachment_add(request: HttpRequest, request_id: Id, file: File[UploadedFile]) -> Any:
     inquiry = selectors.get_inquiry_for(request.user, request_id)
     return Status(201, services.attachment_add(actor=request.user, inquiry=inquiry, upload=file))
 
@@ -277,7 +279,7 @@ def requests_attachment_add(request: HttpRequest, request_id: int, file: File[Up
     operation_id="requests_thread_get",
     auth=api_auth(Perm.REQUEST_VIEW),
 )
-def requests_thread_get(request: HttpRequest, request_id: int, thread_id: int) -> Any:
+def requests_thread_get(request: HttpRequest, request_id: Id, thread_id: Id) -> Any:
     thread = selectors.get_thread_for(request.user, request_id, thread_id)
     services.inquiry_viewed(actor=request.user, inquiry=thread.inquiry)
     return _thread(request.user, thread)
@@ -290,7 +292,7 @@ def requests_thread_get(request: HttpRequest, request_id: int, thread_id: int) -
     auth=api_auth(Perm.REQUEST_EDIT),
 )
 def requests_answer_update(
-    request: HttpRequest, request_id: int, thread_id: int, payload: AnswerIn
+    request: HttpRequest, request_id: Id, thread_id: Id, payload: AnswerIn
 ) -> Any:
     """The addressee writes its answer while the thread is accepted or returned (R67.14)."""
     thread = selectors.get_thread_for(request.user, request_id, thread_id)
@@ -305,7 +307,7 @@ def requests_answer_update(
     auth=api_auth(Perm.REQUEST_VIEW),
 )
 def requests_thread_transition(
-    request: HttpRequest, request_id: int, thread_id: int, name: str, payload: TransitionIn
+    request: HttpRequest, request_id: Id, thread_id: Id, name: str, payload: TransitionIn
 ) -> Any:
     """accept, decline (comment), request_approval, approve, send_back (comment), answer_direct
     (the center's own thread), return_answer (the requester, comment), center_return_answer
@@ -323,7 +325,7 @@ def requests_thread_transition(
     operation_id="requests_thread_comments",
     auth=api_auth(Perm.REQUEST_VIEW),
 )
-def requests_thread_comments(request: HttpRequest, request_id: int, thread_id: int) -> Any:
+def requests_thread_comments(request: HttpRequest, request_id: Id, thread_id: Id) -> Any:
     thread = selectors.get_thread_for(request.user, request_id, thread_id)
     return selectors.thread_timeline(actor=request.user, thread=thread)
 
@@ -335,7 +337,7 @@ def requests_thread_comments(request: HttpRequest, request_id: int, thread_id: i
     auth=api_auth(Perm.REQUEST_COMMENT),
 )
 def requests_thread_comment_add(
-    request: HttpRequest, request_id: int, thread_id: int, payload: CommentIn
+    request: HttpRequest, request_id: Id, thread_id: Id, payload: CommentIn
 ) -> Any:
     thread = selectors.get_thread_for(request.user, request_id, thread_id)
     comment = services.thread_comment_add(
@@ -351,7 +353,7 @@ def requests_thread_comment_add(
     auth=api_auth(Perm.REQUEST_EDIT),
 )
 def requests_thread_attachment_add(
-    request: HttpRequest, request_id: int, thread_id: int, file: File[UploadedFile]
+    request: HttpRequest, request_id: Id, thread_id: Id, file: File[UploadedFile]
 ) -> Any:
     thread = selectors.get_thread_for(request.user, request_id, thread_id)
     return Status(

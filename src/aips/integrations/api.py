@@ -9,9 +9,11 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from aips.accounts.api_auth import api_auth
+from aips.core.numbers import Counter, Id, PageLimit, Seconds
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.request_context import client_ip
+from aips.core.strings import RequiredText
 from aips.integrations import selectors, services
 from aips.integrations.auth import agent_auth
 from aips.integrations.ca import MAX_CSR_LENGTH
@@ -52,8 +54,8 @@ class ModuleOut(Schema):
 
 
 class ModuleIn(Schema):
-    organization_id: int
-    name: str = Field(..., max_length=100)
+    organization_id: Id
+    name: RequiredText = Field(..., max_length=100)
     kind: ModuleKindName = "agent"
     description: str = Field("", max_length=2000)
 
@@ -64,10 +66,10 @@ class ModulePatch(Schema):
 
 
 class ListParams(Schema):
-    organization_id: int | None = None
+    organization_id: Id | None = None
     health: HealthName | None = None
-    after: int | None = None
-    limit: int = 50
+    after: Id | None = None
+    limit: PageLimit = 50
 
 
 class TokenOut(Schema):
@@ -174,7 +176,7 @@ def integrations_create(request: HttpRequest, payload: ModuleIn) -> Any:
     operation_id="integrations_get",
     auth=api_auth(Perm.INTEGRATION_VIEW),
 )
-def integrations_get(request: HttpRequest, module_id: int) -> Any:
+def integrations_get(request: HttpRequest, module_id: Id) -> Any:
     return _one(request, selectors.get_module_for(request.user, module_id))
 
 
@@ -184,7 +186,7 @@ def integrations_get(request: HttpRequest, module_id: int) -> Any:
     operation_id="integrations_update",
     auth=api_auth(Perm.INTEGRATION_MANAGE),
 )
-def integrations_update(request: HttpRequest, module_id: int, payload: ModulePatch) -> Any:
+def integrations_update(request: HttpRequest, module_id: Id, payload: ModulePatch) -> Any:
     module = selectors.get_module_for(request.user, module_id)
     module = services.module_update(
         actor=request.user, module=module, **payload.dict(exclude_unset=True, exclude_none=True)
@@ -199,7 +201,7 @@ def integrations_update(request: HttpRequest, module_id: int, payload: ModulePat
     auth=api_auth(Perm.INTEGRATION_MANAGE, fresh=True),
     summary="Issue or rotate the module's agent token (returned once; the old one stops)",
 )
-def integrations_token(request: HttpRequest, module_id: int) -> Any:
+def integrations_token(request: HttpRequest, module_id: Id) -> Any:
     module = selectors.get_module_for(request.user, module_id)
     module, raw = services.token_issue(actor=request.user, module=module)
     return {"module_id": module.pk, "token": raw, "token_prefix": module.token_prefix}
@@ -213,7 +215,7 @@ def integrations_token(request: HttpRequest, module_id: int) -> Any:
     summary="Issue a client certificate from the center's CA (sign a CSR or generate a key)",
 )
 def integrations_certificate(
-    request: HttpRequest, module_id: int, payload: CertificateIn | None = None
+    request: HttpRequest, module_id: Id, payload: CertificateIn | None = None
 ) -> Any:
     module = selectors.get_module_for(request.user, module_id)
     issued = services.cert_issue(
@@ -238,7 +240,7 @@ def integrations_certificate(
     summary="Revoke the module: its token and certificate are refused from now on",
 )
 def integrations_revoke(
-    request: HttpRequest, module_id: int, payload: RevokeIn | None = None
+    request: HttpRequest, module_id: Id, payload: RevokeIn | None = None
 ) -> Any:
     module = selectors.get_module_for(request.user, module_id)
     module = services.module_revoke(
@@ -249,16 +251,19 @@ def integrations_revoke(
 
 class HeartbeatIn(Schema):
     version: str = Field(..., max_length=64)
-    queue_depth: int = Field(0, ge=0)
-    oldest_queued_seconds: float = Field(0, ge=0)
+    queue_depth: Counter = 0
+    oldest_queued_seconds: Seconds = 0
     last_shipped_at: str | None = Field(None, max_length=64)
     disk_full: bool = False
-    inputs: dict[str, dict[str, int]] = Field(default_factory=dict, max_length=50)
+    inputs: dict[str, dict[str, Counter]] = Field(default_factory=dict, max_length=50)
 
 
 class HeartbeatOut(Schema):
     module_id: int
     organization_id: int
+    # Named too, so `aips-agent test-connection` can show whose token it is in words.
+    module_name: str
+    organization_name: str
 
 
 @router.post(
@@ -278,4 +283,9 @@ def integrations_heartbeat(request: HttpRequest, payload: HeartbeatIn) -> Any:
         status=payload.model_dump(exclude={"version"}),
         force=True,
     )
-    return {"module_id": actor.module_id, "organization_id": actor.organization_id}
+    return {
+        "module_id": actor.module_id,
+        "organization_id": actor.organization_id,
+        "module_name": actor.name,
+        "organization_name": selectors.organization_name_of(actor),
+    }

@@ -246,3 +246,13 @@ def ca_info() -> CAInfo | None:
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
     )
+
+
+def organization_name_of(actor: Any) -> str:
+    """The official name of a module's own organization (for its heartbeat answer)."""
+    from aips.organizations.models import Organization
+
+    name = (
+        Organization.objects.filter(pk=actor.organization_id).values_list("name", flat=True).first()
+    )
+    return name or ""

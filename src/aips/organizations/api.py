@@ -5,8 +5,10 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from aips.accounts.api_auth import api_auth
+from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
+from aips.core.strings import RequiredText
 from aips.organizations import selectors, services
 
 router = Router(tags=["organizations"])
@@ -37,7 +39,7 @@ class OrganizationOut(Schema):
 
 
 class OrganizationIn(Schema):
-    name: str
+    name: RequiredText
     name_kk: str = ""
     name_ru: str = ""
     name_en: str = ""
@@ -59,8 +61,8 @@ class OrganizationPatch(Schema):
 
 
 class ListParams(Schema):
-    after: int | None = None
-    limit: int = 50
+    after: Id | None = None
+    limit: PageLimit = 50
 
 
 @router.get(
@@ -90,7 +92,7 @@ def organizations_create(request: HttpRequest, payload: OrganizationIn) -> Any:
     operation_id="organizations_get",
     auth=api_auth(Perm.ORGANIZATION_VIEW),
 )
-def organizations_get(request: HttpRequest, org_id: int) -> Any:
+def organizations_get(request: HttpRequest, org_id: Id) -> Any:
     return selectors.get_organization_for(request.user, org_id)
 
 
@@ -100,7 +102,7 @@ def organizations_get(request: HttpRequest, org_id: int) -> Any:
     operation_id="organizations_update",
     auth=api_auth(Perm.ORGANIZATION_UPDATE),
 )
-def organizations_update(request: HttpRequest, org_id: int, payload: OrganizationPatch) -> Any:
+def organizations_update(request: HttpRequest, org_id: Id, payload: OrganizationPatch) -> Any:
     org = selectors.get_organization_for(request.user, org_id)
     changes = payload.dict(exclude_unset=True, exclude_none=True)
     return services.organization_update(actor=request.user, organization=org, **changes)

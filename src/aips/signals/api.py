@@ -16,6 +16,8 @@ from ninja import Query, Router, Schema
 from aips.accounts.api_auth import api_auth
 from aips.core import ratelimit
 from aips.core.errors import ValidationFailed
+from aips.core.moments import Moment
+from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.request_context import client_ip
@@ -159,13 +161,13 @@ class SignalPage(Schema):
 
 
 class SignalQuery(Schema):
-    organization_id: int | None = None
+    organization_id: Id | None = None
     kind: KindName | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     indicator: str | None = None
     cursor: str | None = None
-    limit: int = 50
+    limit: PageLimit = 50
 
 
 def _signal_out(signal: Any) -> dict[str, Any]:
@@ -222,7 +224,7 @@ def signals_list(request: HttpRequest, query: Query[SignalQuery]) -> Any:
     operation_id="signals_get",
     summary="One signal",
 )
-def signals_get(request: HttpRequest, seq: int) -> Any:
+def signals_get(request: HttpRequest, seq: Id) -> Any:
     return _signal_out(selectors.get_signal_for(request.user, seq))
 
 
@@ -230,9 +232,9 @@ def signals_get(request: HttpRequest, seq: int) -> Any:
 
 
 class HistogramQuery(Schema):
-    since: datetime | None = None
-    until: datetime | None = None
-    organization_id: int | None = None
+    since: Moment | None = None
+    until: Moment | None = None
+    organization_id: Id | None = None
     kind: KindName | None = None
 
 
@@ -359,8 +361,8 @@ class FindingOut(Schema):
 
 class FindingQuery(Schema):
     state: FindingStateName | None = None
-    after: int | None = None
-    limit: int = 50
+    after: Id | None = None
+    limit: PageLimit = 50
 
 
 class DismissIn(Schema):
@@ -412,7 +414,7 @@ def correlations_list(request: HttpRequest, query: Query[FindingQuery]) -> Any:
     operation_id="correlations_get",
     summary="One correlation finding",
 )
-def correlations_get(request: HttpRequest, finding_id: int) -> Any:
+def correlations_get(request: HttpRequest, finding_id: Id) -> Any:
     return _finding_out(selectors.get_finding_for(request.user, finding_id))
 
 
@@ -423,7 +425,7 @@ def correlations_get(request: HttpRequest, finding_id: int) -> Any:
     operation_id="correlations_promote",
     summary="Turn a finding into the center's draft threat alert",
 )
-def correlations_promote(request: HttpRequest, finding_id: int) -> Any:
+def correlations_promote(request: HttpRequest, finding_id: Id) -> Any:
     finding = selectors.get_finding_for(request.user, finding_id)
     alert = services.finding_promote(actor=request.user, finding=finding)
     finding = selectors.get_finding_for(request.user, finding_id)
@@ -437,7 +439,7 @@ def correlations_promote(request: HttpRequest, finding_id: int) -> Any:
     operation_id="correlations_dismiss",
     summary="Dismiss a finding",
 )
-def correlations_dismiss(request: HttpRequest, finding_id: int, payload: DismissIn) -> Any:
+def correlations_dismiss(request: HttpRequest, finding_id: Id, payload: DismissIn) -> Any:
     finding = selectors.get_finding_for(request.user, finding_id)
     services.finding_dismiss(actor=request.user, finding=finding, reason=payload.reason[:500])
     return _finding_out(selectors.get_finding_for(request.user, finding_id))

@@ -178,12 +178,9 @@ def _month_rows(start: date, end: date) -> Any:
 
 
 def _remove_postgres(month: date, start: date, end: date) -> None:
-    name = partitions.partition_name(month)
+    # Detached and dropped by the owner's function: the application role owns no table.
+    partitions.drop_partition(month)
     with connection.cursor() as cursor:
-        if name in partitions.existing_partitions():
-            # Names come from dates formatted here, never from input.
-            cursor.execute(f"ALTER TABLE {partitions.TABLE} DETACH PARTITION {name}")
-            cursor.execute(f"DROP TABLE {name}")
         # Rows of the month that found no partition (it did not exist yet) sit in the default.
         cursor.execute(
             f"DELETE FROM {partitions.TABLE}_default "  # noqa: S608 - constant table name

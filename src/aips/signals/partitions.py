@@ -2,7 +2,13 @@
 
 The worker keeps partitions ready two months ahead; signals outside every monthly partition
 (old, or in a frozen-time test) land in the default partition, so an insert never fails for
-want of one."""
+want of one.
+
+The application's role may not create tables (no CREATE on the schema, docs/deployment.md), and
+only a table's owner may detach or drop it. So partitions are made and removed by two
+SECURITY DEFINER functions that belong to the owner role (migration signals/0004), and the
+application role may only EXECUTE them (`aips db grants`). See
+docs/decisions/0001-postgresql-roles-and-partition-functions.md."""
 
 from datetime import date
 
@@ -83,6 +89,62 @@ def existing_partitions() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
+CREATE_FUNCTION = "signals_month_partition_create"
+DROP_FUNCTION = "signals_month_partition_drop"
+
+# The month's first day is computed without time zones (date arithmetic), and the bounds are
+# written as UTC instants, so the session's TimeZone and DateStyle cannot shift a partition.
+# search_path is pinned: a SECURITY DEFINER function must not resolve names through a schema
+# the caller controls (pg_temp last).
+_FUNCTIONS_DDL = """
+CREATE OR REPLACE FUNCTION {CREATE}(in_month date) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {SCHEMA}, pg_temp AS $fn$
+DECLARE
+    month_start date := in_month - (extract(day FROM in_month)::int - 1);
+    month_end date := (month_start + interval '1 month')::date;
+    part text := '{TABLE}_p' || to_char(month_start, 'YYYYMM');
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+               WHERE i.inhparent = '{TABLE}'::regclass AND c.relname = part) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE TABLE %I PARTITION OF {TABLE} FOR VALUES FROM (%L) TO (%L)', part,
+                   to_char(month_start, 'YYYY-MM-DD') || ' 00:00:00+00',
+                   to_char(month_end, 'YYYY-MM-DD') || ' 00:00:00+00');
+    RETURN true;
+END $fn$;
+CREATE OR REPLACE FUNCTION {DROP}(in_month date) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {SCHEMA}, pg_temp AS $fn$
+DECLARE
+    month_start date := in_month - (extract(day FROM in_month)::int - 1);
+    part text := '{TABLE}_p' || to_char(month_start, 'YYYYMM');
+BEGIN
+    -- Only a month the archive has recorded (in the caller's transaction) may leave.
+    IF NOT EXISTS (SELECT 1 FROM signals_archivedmonth a WHERE a.month = month_start) THEN
+        RAISE EXCEPTION 'signals of % are not archived; their partition stays', month_start;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                   WHERE i.inhparent = '{TABLE}'::regclass AND c.relname = part) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('ALTER TABLE {TABLE} DETACH PARTITION %I', part);
+    EXECUTE format('DROP TABLE %I', part);
+    RETURN true;
+END $fn$;
+REVOKE ALL ON FUNCTION {CREATE}(date), {DROP}(date) FROM PUBLIC;
+"""
+
+
+def functions_ddl(schema: str) -> str:
+    """The two partition functions, for the schema the signal table lives in."""
+    return (
+        _FUNCTIONS_DDL.replace("{TABLE}", TABLE)
+        .replace("{CREATE}", CREATE_FUNCTION)
+        .replace("{DROP}", DROP_FUNCTION)
+        .replace("{SCHEMA}", schema)
+    )
+
+
 def ensure_partitions(today: date, *, behind: int = 3, ahead: int = AHEAD_MONTHS) -> list[str]:
     """Create the monthly partitions from `behind` months ago to `ahead` months on; returns
     the names created. Does nothing on other databases."""
@@ -96,12 +158,18 @@ def ensure_partitions(today: date, *, behind: int = 3, ahead: int = AHEAD_MONTHS
         name = partition_name(start)
         if name in have:
             continue
-        end = add_months(start, 1)
         with connection.cursor() as cursor:
-            # Names and bounds come from dates formatted here, never from input.
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {TABLE} "
-                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-            )
-        created.append(name)
+            cursor.execute(f"SELECT {CREATE_FUNCTION}(%s)", [start])
+            made = cursor.fetchone()
+        if made and made[0]:
+            created.append(name)
     return created
+
+
+def drop_partition(month: date) -> bool:
+    """Detach and drop the month's partition (PostgreSQL); False if it has none. The month must
+    be recorded as archived in the caller's transaction: the function refuses otherwise."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {DROP_FUNCTION}(%s)", [month_start(month)])
+        row = cursor.fetchone()
+    return bool(row and row[0])

@@ -3,6 +3,7 @@ decoded by msgspec. Unknown fields are refused and every string, list and number
 a batch's cost is known before anything is stored. docs/signals.md is the reader's version of
 this file; the OpenAPI schema is generated from it."""
 
+import json
 import re
 import socket
 import uuid
@@ -12,6 +13,8 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
+
+from aips.core.text import find_unsafe_text, unsafe_text_message
 
 SCHEMA_VERSION = "1"
 MAX_BATCH_ITEMS = 1000
@@ -196,7 +199,22 @@ _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
 class BatchError(ValueError):
-    """The batch as a whole cannot be read (not JSON, not a list)."""
+    """The batch as a whole cannot be read (not JSON, not a list, nested too deep)."""
+
+
+# A NUL (escaped, or raw inside a string) or an escaped UTF-16 surrogate (\ud800-\udfff;
+# \ud000-\ud7ff match too, harmlessly) anywhere in the body: only then are the items scanned
+# for unsafe text (R57.28.4). The usual batch has neither a NUL nor a backslash, and those two
+# single-byte searches run at memchr speed, so the usual path stays as it was.
+_UNSAFE_ESCAPE = re.compile(rb"\\u(?:0000|[dD])")
+_LIST_PATH = re.compile(r"\.(\d+)(?=\.|$)")
+
+
+def needs_text_scan(body: bytes) -> bool:
+    """Whether `body` may hold a NUL or a lone surrogate, so its items must be scanned."""
+    if b"\x00" in body:
+        return True
+    return b"\\" in body and _UNSAFE_ESCAPE.search(body) is not None
 
 
 def split_batch(body: bytes, *, ndjson: bool) -> list[msgspec.Raw | bytes]:
@@ -206,8 +224,25 @@ def split_batch(body: bytes, *, ndjson: bool) -> list[msgspec.Raw | bytes]:
         return [line for line in body.split(b"\n") if line.strip()]
     try:
         return list(_raw_list.decode(body))
+    except RecursionError:
+        raise BatchError("nested too deep") from None
     except msgspec.DecodeError as exc:
-        raise BatchError(str(exc)) from exc
+        if not needs_text_scan(body):
+            raise BatchError(str(exc)) from exc
+        # msgspec refuses a lone surrogate, or a raw NUL inside a string, anywhere in the array,
+        # which would refuse the whole batch for one item. Python's parser takes both; each item
+        # is written back with ASCII escapes and then refused on its own by decode_item.
+        return _split_tolerant(body, exc)
+
+
+def _split_tolerant(body: bytes, first: Exception) -> list[msgspec.Raw | bytes]:
+    try:
+        data = json.loads(body, strict=False)
+    except (ValueError, RecursionError):
+        raise BatchError(str(first)) from first
+    if not isinstance(data, list):
+        raise BatchError(str(first)) from first
+    return [json.dumps(item, ensure_ascii=True).encode() for item in data]
 
 
 def _field_of(message: str) -> tuple[str, str]:
@@ -218,10 +253,36 @@ def _field_of(message: str) -> tuple[str, str]:
     return path, message[: match.start()]
 
 
-def decode_item(raw: msgspec.Raw | bytes, *, now: datetime, max_age: timedelta) -> Any:
-    """One signal, validated; raises ItemInvalid naming each bad field."""
+def _unsafe_fields(raw: msgspec.Raw | bytes) -> tuple[dict[str, str], str | None]:
+    """The field errors for NUL or lone surrogates in one item (and its id, when readable)."""
+    try:
+        data = json.loads(bytes(raw), strict=False)
+    except (ValueError, RecursionError):
+        return {}, None  # not JSON at all: msgspec says so
+    try:
+        found = list(find_unsafe_text(data))
+    except RecursionError:
+        return {"": "nested too deep"}, None
+    errors: dict[str, str] = {}
+    for path, message in found:
+        name = "" if path == "__all__" else _LIST_PATH.sub(r"[\1]", path)
+        errors.setdefault(name, message)
+    return errors, _id_of(data)
+
+
+def decode_item(
+    raw: msgspec.Raw | bytes, *, now: datetime, max_age: timedelta, scan: bool = False
+) -> Any:
+    """One signal, validated; raises ItemInvalid naming each bad field. With `scan` (the batch
+    may hold a NUL or a lone surrogate) the item's text is checked first."""
+    if scan:
+        unsafe, signal_id = _unsafe_fields(raw)
+        if unsafe:
+            raise ItemInvalid(unsafe, signal_id=signal_id)
     try:
         item = _decoder.decode(raw)
+    except RecursionError:
+        raise ItemInvalid({"": "nested too deep"}, signal_id=None) from None
     except msgspec.ValidationError as exc:
         field, message = _field_of(str(exc))
         raise ItemInvalid({field or "kind": message}, signal_id=_peek_id(raw)) from None
@@ -236,10 +297,16 @@ def decode_item(raw: msgspec.Raw | bytes, *, now: datetime, max_age: timedelta) 
 def _peek_id(raw: msgspec.Raw | bytes) -> str | None:
     try:
         data = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
+    return _id_of(data)
+
+
+def _id_of(data: Any) -> str | None:
     value = data.get("id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and len(value) <= 64 else None
+    if not isinstance(value, str) or len(value) > 64 or unsafe_text_message(value) is not None:
+        return None  # echoed in the answer, so only a short and safe one
+    return value
 
 
 class ItemInvalid(ValueError):

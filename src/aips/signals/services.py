@@ -406,9 +406,10 @@ def signals_ingest(
     max_age = timedelta(days=settings.AIPS_SIGNAL_MAX_AGE_DAYS)
     result = BatchResult()
     valid: list[tuple[int, Any]] = []
+    scan = schema.needs_text_scan(body)
     for index, raw in enumerate(raws):
         try:
-            item = schema.decode_item(raw, now=now, max_age=max_age)
+            item = schema.decode_item(raw, now=now, max_age=max_age, scan=scan)
         except schema.ItemInvalid as exc:
             result.items.append(ItemResult(index, exc.signal_id, "rejected", exc.fields))
             continue

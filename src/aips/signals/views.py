@@ -18,6 +18,7 @@ from aips.core.access import has_perm
 from aips.core.access import require as require_perm
 from aips.core.errors import AppError, NotFound
 from aips.core.permissions import Perm
+from aips.core.text import unsafe_text_message
 from aips.organizations.selectors import organization_list
 from aips.signals import selectors, services
 from aips.signals.forms import DismissForm, FindingFilterForm, SignalFilterForm
@@ -226,6 +227,10 @@ def indicator(request: HttpRequest) -> HttpResponse:
     rows: list[Signal] = []
     cursor = None
     error = ""
+    # The text rule (R57.28.4): read straight from the query string, not through a form.
+    unsafe = unsafe_text_message(value)
+    if unsafe is not None:
+        error, value = unsafe, ""
     if value:
         sightings = list(selectors.sightings_for(user, value=value).select_related("organization"))
         summary = selectors.sighting_summary(user, value=value)

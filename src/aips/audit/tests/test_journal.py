@@ -12,11 +12,11 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from aips.audit import selectors
-from aips.audit.db import install_guards, remove_guards
 from aips.audit.models import AuditCheckpoint, AuditEntry, AuditEvent, AuditHead, EventType
 from aips.audit.services import checkpoint_create, record
 from aips.audit.verifier import chain_next, leaf_hash, merkle_root, node_hash, verify
 from aips.core.actors import SystemActor
+from aips.core.tests.pg_roles import guards_lifted, owner_role
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +37,9 @@ def _verify() -> None:
 
 def _tamper(*statements: str, params: list[Any] | None = None) -> None:
     """What an intruder with raw database access could do, after disabling the guards."""
-    remove_guards(connection)
-    with connection.cursor() as cursor:
+    with guards_lifted(), connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement, params or [])
-    install_guards(connection)
 
 
 def _fails_at(seq: int) -> str:
@@ -98,7 +96,10 @@ def test_r57_17_rolled_back_change_leaves_no_entry(journal: int) -> None:
     ],
 )
 def test_r57_17_database_refuses_update_and_delete(journal: int, statement: str) -> None:
+    # As the tables' owner, whom only the triggers stop (the application role is refused before
+    # them by its grants: core/tests/test_db_roles.py).
     with (
+        owner_role(),
         pytest.raises(DatabaseError, match="append-only"),
         transaction.atomic(),
         connection.cursor() as cursor,
@@ -126,15 +127,13 @@ def test_r57_17_deleted_entry_is_named(journal: int) -> None:
 
 def test_r57_17_reordered_entries_are_named(journal: int) -> None:
     a, b = AuditEvent.objects.get(seq=5), AuditEvent.objects.get(seq=6)
-    remove_guards(connection)
-    with connection.cursor() as cursor:
+    with guards_lifted(), connection.cursor() as cursor:
         for target, source in ((5, b), (6, a)):
             cursor.execute(
                 "UPDATE audit_auditevent SET event = %s, at = %s, actor_label = %s, target_id = %s "
                 "WHERE seq = %s",
                 [source.event, source.at, source.actor_label, source.target_id, target],
             )
-    install_guards(connection)
     _fails_at(5)
 
 
@@ -144,8 +143,7 @@ def test_r57_17_inserted_entry_breaks_the_chain_after_it(journal: int) -> None:
     forged = dict(AuditEvent.objects.get(seq=5).payload(), event="user:created")
     leaf = leaf_hash(forged)
     chain = chain_next(bytes.fromhex(AuditEntry.objects.get(seq=4).chain_hash), leaf)
-    remove_guards(connection)
-    with connection.cursor() as cursor:
+    with guards_lifted(), connection.cursor() as cursor:
         for seq in range(journal, 4, -1):
             cursor.execute("UPDATE audit_auditentry SET seq = seq + 1 WHERE seq = %s", [seq])
             cursor.execute("UPDATE audit_auditevent SET seq = seq + 1 WHERE seq = %s", [seq])
@@ -153,7 +151,6 @@ def test_r57_17_inserted_entry_breaks_the_chain_after_it(journal: int) -> None:
             "INSERT INTO audit_auditentry (seq, leaf_hash, chain_hash) VALUES (5, %s, %s)",
             [leaf.hex(), chain.hex()],
         )
-    install_guards(connection)
     # The forgery has no content row and no archive segment holds it: named itself, at 5 (the
     # chain alone would only break at 6).
     _fails_at(5)
@@ -172,22 +169,21 @@ def test_r57_17_rewritten_history_contradicts_the_signed_checkpoint(journal: int
     """An intruder who also recomputes every hash is still caught by the signed tree head."""
     payloads = [e.payload() for e in AuditEvent.objects.order_by("seq")]
     payloads[2]["actor_label"] = "nobody"
-    remove_guards(connection)
-    previous = bytes(32)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE audit_auditevent SET actor_label = 'nobody' WHERE seq = %s",
-            [payloads[2]["seq"]],
-        )
-        for payload in payloads:
-            leaf = leaf_hash(payload)
-            previous = chain_next(previous, leaf)
+    with guards_lifted():
+        previous = bytes(32)
+        with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE audit_auditentry SET leaf_hash = %s, chain_hash = %s WHERE seq = %s",
-                [leaf.hex(), previous.hex(), payload["seq"]],
+                "UPDATE audit_auditevent SET actor_label = 'nobody' WHERE seq = %s",
+                [payloads[2]["seq"]],
             )
-        cursor.execute("UPDATE audit_audithead SET chain_hash = %s", [previous.hex()])
-    install_guards(connection)
+            for payload in payloads:
+                leaf = leaf_hash(payload)
+                previous = chain_next(previous, leaf)
+                cursor.execute(
+                    "UPDATE audit_auditentry SET leaf_hash = %s, chain_hash = %s WHERE seq = %s",
+                    [leaf.hex(), previous.hex(), payload["seq"]],
+                )
+            cursor.execute("UPDATE audit_audithead SET chain_hash = %s", [previous.hex()])
     assert "rewritten history" in _fails_at(journal)
 
 

@@ -17,8 +17,8 @@ from aips.accounts.models import User
 from aips.audit import selectors
 from aips.audit.models import AuditEvent, EventType
 from aips.audit.services import record
-from aips.audit.views import csv_safe
 from aips.core.actors import SystemActor
+from aips.core.csv_export import csv_safe
 from aips.organizations.models import Organization
 
 ClientAs = Callable[[str | None], Client]

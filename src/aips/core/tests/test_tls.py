@@ -1,4 +1,6 @@
-"""R57.25: with AIPS_TLS_CERT / AIPS_TLS_KEY, `aips serve` speaks TLS 1.2 and 1.3 only.
+"""R57.25: with AIPS_TLS_CERT / AIPS_TLS_KEY, `aips serve` speaks TLS 1.2 and 1.3 only; and what
+the real server sends (R57.26, R57.28): no Server banner, the security headers on pages, the API
+and static files alike, and 405 for TRACE and other methods AIPS does not serve.
 
 One real server for the module: `python -m aips serve` in a subprocess, on a free loopback port,
 with a throwaway self-signed certificate and its own SQLite data dir, probed by real clients.
@@ -184,6 +186,16 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
         check=False,
     )
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    # As an installation has them, so static files are served by WhiteNoise like in production.
+    collect = subprocess.run(
+        [sys.executable, "-m", "aips", "collectstatic", "--no-input", "-v", "0"],
+        env=_server_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert collect.returncode == 0, collect.stdout + collect.stderr
 
     port = _free_port()
     log = root / "server.log"
@@ -263,6 +275,64 @@ def test_r57_25_tls_1_2_suites_outside_mozilla_intermediate_are_refused(
     with pytest.raises(ssl.SSLError) as refused:
         _handshake(tls_server, weak)
     assert refused.value.reason == "SSLV3_ALERT_HANDSHAKE_FAILURE", refused.value
+
+
+def _exchange(server: TlsServer, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-cased names; only Set-Cookie may repeat) and body of one request."""
+    context = _client(server.cert, ssl.TLSVersion.TLSv1_3)
+    conn = http.client.HTTPSConnection(HOST, server.port, context=context, timeout=5)
+    try:
+        conn.request(method, path, headers={"Cookie": "aips_session=probe"})
+        response = conn.getresponse()
+        headers: dict[str, str] = {}
+        for name, value in response.getheaders():
+            if name.lower() != "set-cookie":
+                assert name.lower() not in headers, f"{name} sent twice"
+            headers[name.lower()] = value
+        return response.status, headers, response.read()
+    finally:
+        conn.close()
+
+
+PROBES = {
+    "page": "/login/",
+    "api": "/api/v1/health",
+    "static": "/static/aips/aips.css",
+    "static-svg": "/static/aips/logo.svg",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PROBES))
+def test_r57_26_real_server_sends_no_banner_and_the_security_headers(
+    tls_server: TlsServer, kind: str
+) -> None:
+    status, headers, _body = _exchange(tls_server, "GET", PROBES[kind])
+    assert status == 200, (kind, status)
+    assert "server" not in headers, headers.get("server")
+    assert "gunicorn" not in repr(headers).lower()
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "TRACK", "CONNECT", "PROPFIND"])
+@pytest.mark.parametrize("kind", sorted(PROBES))
+def test_r57_28_real_server_answers_trace_and_unknown_methods_405(
+    tls_server: TlsServer, kind: str, method: str
+) -> None:
+    path = PROBES[kind]
+    status, headers, body = _exchange(tls_server, method, path)
+    assert status == 405, (method, path, status)
+    assert "server" not in headers
+    assert "TRACE" not in headers["allow"]
+    assert headers["x-frame-options"] == "DENY"
+    assert "content-security-policy" in headers
+    # Nothing of the request (such as its cookie) is echoed back.
+    assert b"aips_session" not in body
+    if kind == "api":
+        assert json.loads(body)["error"]["code"] == "method_not_allowed"
 
 
 def _must_not_exec(*args: object) -> None:

@@ -133,6 +133,7 @@ def test_worker_job_table_has_a_seam_for_more_jobs(settings: Any) -> None:
     table = {job.name: job.every for job in worker.jobs()}
     assert table == {
         "audit.checkpoint": timedelta(minutes=7),
+        "audit.anchor": timedelta(minutes=1),
         "audit.archive": timedelta(days=1),
         "audit.archive_prune": timedelta(days=1),
         "reminders": timedelta(minutes=5),

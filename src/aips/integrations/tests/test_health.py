@@ -59,6 +59,13 @@ def test_r67_7_heartbeat_updates_version_status_and_health(
         REMOTE_ADDR="198.51.100.9",
     )
     assert response.status_code == 200, response.content
+    # test-connection shows whose token it is by name (issue 13, finding 10).
+    assert response.json() == {
+        "module_id": module.pk,
+        "organization_id": module.organization_id,
+        "module_name": module.name,
+        "organization_name": module.organization.name,
+    }
     [after] = selectors.module_health(center, modules=[module])
     assert after.state == Health.OK
     assert after.module.last_version == "0.9.1"

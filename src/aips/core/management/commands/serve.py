@@ -56,13 +56,14 @@ class Command(BaseCommand):
             # ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl): an extra control interface nobody
             # asked for, and two servers under one user unlink each other's socket.
             "--no-control-socket",
+            # Hooks: no Server banner; with TLS, the 1.2 minimum and the cipher list.
+            "--config",
+            "python:aips.gunicorn_conf",
         ]
         scheme = "http"
         tls = tls_files()
         if tls is not None:
             cert, key = tls
-            # The config module's ssl_context hook sets TLS 1.2 minimum and the cipher list.
-            argv += ["--config", "python:aips.gunicorn_conf"]
             argv += ["--certfile", str(cert), "--keyfile", str(key)]
             scheme = "https"
         url = settings.AIPS_BASE_URL if scheme == "http" else f"https://{settings.AIPS_BIND}"

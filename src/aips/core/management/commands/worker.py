@@ -49,6 +49,19 @@ def _audit_checkpoint() -> str:
     return f"checkpoint at {cp.tree_size}" if cp else "nothing new to sign"
 
 
+def _audit_anchor() -> str:
+    from aips.audit.anchor import anchor_pending, witness_pending
+
+    try:
+        anchored = anchor_pending()
+    finally:
+        # Lines anchored earlier still reach the witnesses when this anchor is refused.
+        sent = witness_pending()
+    parts = [f"anchored {anchored.tree_size}" if anchored else "nothing new to anchor"]
+    parts += [f"{count} lines to {witness}" for witness, count in sent.items()]
+    return ", ".join(parts)
+
+
 def _audit_archive() -> str:
     from aips.audit.archive import archive_run
 
@@ -112,6 +125,9 @@ def jobs() -> list[Job]:
             timedelta(minutes=settings.AIPS_AUDIT_CHECKPOINT_MINUTES),
             _audit_checkpoint,
         ),
+        # Right after the checkpoint, so a tick anchors what it signed; every minute, so an
+        # anchor or a witness that failed is caught up soon.
+        Job("audit.anchor", timedelta(minutes=1), _audit_anchor),
         Job("audit.archive", timedelta(days=1), _audit_archive),
         Job("audit.archive_prune", timedelta(days=1), _audit_prune),
         # Reminders before the outbox, so one `--once` run also sends the reminders' e-mails.
