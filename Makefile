@@ -29,6 +29,8 @@ run: venv
 lint: venv
 	$(BIN)/ruff check src agent
 	$(BIN)/ruff format --check src agent
+	# The import contract (pyproject.toml [tool.importlinter]): products → platform → core.
+	$(BIN)/lint-imports --no-cache --no-logo
 
 typecheck: venv
 	$(BIN)/mypy src
@@ -37,7 +39,7 @@ typecheck: venv
 test-sqlite: venv
 	$(BIN)/aips i18n_compile
 	@echo "== tests on SQLite"
-	AIPS_DATABASE_URL= $(BIN)/pytest -q -m "not browser" -p no:cacheprovider
+	AIPS_DATABASE_URL= $(BIN)/pytest -q -m "not browser" -p no:cacheprovider --durations=10
 	@echo "== integration module (agent) tests"
 	$(BIN)/pytest -q -p no:cacheprovider agent/tests
 
@@ -48,7 +50,7 @@ test-postgres: venv
 test-browser: venv
 	$(BIN)/aips i18n_compile
 	@echo "== browser tests (Playwright + /usr/bin/chromium)"
-	AIPS_DATABASE_URL= $(BIN)/pytest -q -m browser -p no:cacheprovider
+	AIPS_DATABASE_URL= $(BIN)/pytest -q -m browser -p no:cacheprovider --durations=10
 
 test: lint typecheck test-sqlite test-postgres test-browser
 	@echo "make test: all checks passed"

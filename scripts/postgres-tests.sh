@@ -31,4 +31,4 @@ fi
 # One test database per run, so two checkouts testing on one server never trip over each other.
 export AIPS_TEST_DATABASE_NAME="${AIPS_TEST_DATABASE_NAME:-test_aips_$$}"
 echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'); test database $AIPS_TEST_DATABASE_NAME, run as the documented owner/app roles)"
-AIPS_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db
+AIPS_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db --durations=10

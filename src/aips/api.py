@@ -19,6 +19,7 @@ from aips.integrations.api import router as integrations_router
 from aips.organizations.api import router as organizations_router
 from aips.signals.api import correlations_router
 from aips.signals.api import router as signals_router
+from aips.signals.schema import json_schema
 
 
 def _throttles() -> list[Any]:
@@ -34,8 +35,6 @@ class AipsAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         # The signal batch is decoded by msgspec, not pydantic: its schema (one definition per
         # event kind) is added to the components that the ingest operation refers to.
-        from aips.signals.schema import json_schema
-
         schema = super().get_openapi_schema(*args, **kwargs)
         schema.setdefault("components", {}).setdefault("schemas", {}).update(
             json_schema()["components"]

@@ -1,15 +1,75 @@
-"""Test personas: the demo dataset's people, in the center and two banks (plus an MFO)."""
+"""Test personas: the demo dataset's people, in the center and two banks (plus an MFO).
 
+The test world is built once per session: before the first test that asks for it (through
+`personas`, `orgs`, `client_as`, `matrix_objects`), the demo organizations and people are
+committed to the test database, and every test runs in a transaction rolled back at its end.
+Tests that do not ask for the world run first, on an empty database. A test on a real
+transaction (`transactional_db`, `live_server`) ends with Django emptying every table; the
+world is built again right after that flush. The rules for test authors: `personas` and
+`matrix_objects` below."""
+
+import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.db import transaction
+from django.test import Client, TransactionTestCase, override_settings
 
 from aips.accounts.models import User
 from aips.core.access import REAUTH_SESSION_KEY
 from aips.organizations.models import Organization
+
+# Persona key -> user id of the session's world (filled once the test database exists).
+_world: dict[str, int] = {}
+
+
+def _test_settings(scratch: Path) -> dict[str, Any]:
+    """The settings every test runs under; the world is built under the same ones."""
+    (scratch / "attachments").mkdir(exist_ok=True)
+    (scratch / "anchor").mkdir(exist_ok=True)
+    return {
+        # Argon2 is for production; tests only need a hasher that works.
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # Assertions read English messages; tests of other languages ask for them explicitly.
+        "LANGUAGE_CODE": "en",
+        "AIPS_ATTACHMENT_DIR": str(scratch / "attachments"),
+        # Each test gets its own anchor of the journal (audit/anchor.py).
+        "AIPS_AUDIT_ANCHOR_FILE": str(scratch / "anchor" / "anchor.jsonl"),
+        # Signal sightings and rollups are written with every batch, so tests can read them at once.
+        "AIPS_SIGNAL_COUNTERS_FLUSH_MS": 0,
+        # Tests do not run collectstatic; serve and reference files by their plain names.
+        "STORAGES": {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    }
+
+
+def _build_world(scratch: Path) -> None:
+    """Commit the demo organizations and people (and the seeds a flush removed)."""
+    from aips.demo import load_demo
+
+    with override_settings(**_test_settings(scratch)):
+        ensure_threat_types()
+        users = load_demo()
+    _world.clear()
+    _world.update({key: user.pk for key, user in users.items()})
+
+
+def _rebuild_after_flush(original: Any, scratch: Path) -> Any:
+    def _fixture_teardown(self: TransactionTestCase) -> None:
+        original(self)
+        _build_world(scratch)
+
+    return _fixture_teardown
+
+
+def _world_personas() -> dict[str, User]:
+    users = User.objects.select_related("organization").in_bulk(_world.values())
+    return {key: users[pk] for key, pk in _world.items()}
 
 
 @pytest.fixture(scope="session")
@@ -46,31 +106,55 @@ def django_db_setup(
             teardown_databases(config, verbosity=verbosity)
 
 
+@pytest.fixture(scope="session")
+def _world_committed(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The world, committed once, before the first test that asks for it (the tests that do not
+    run first, on the empty database they always had: pytest_collection_modifyitems below);
+    rebuilt after each flush of a test on a real transaction."""
+    from django.db import connection
+
+    if connection.in_atomic_block:
+        raise RuntimeError(
+            "the test world was first asked for inside a test's transaction: request `personas` "
+            "as an argument (or through a fixture's), not with request.getfixturevalue()"
+        )
+    scratch = tmp_path_factory.mktemp("world")
+    with django_db_blocker.unblock():
+        _build_world(scratch)
+    # Django's private hook for that flush (core/tests/pg_roles.py wraps it too, for the owner
+    # role); TestCase overrides it with a rollback, so only the transactional tests reach this.
+    original = getattr(TransactionTestCase, "_fixture_teardown")  # noqa: B009
+    setattr(TransactionTestCase, "_fixture_teardown", _rebuild_after_flush(original, scratch))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(TransactionTestCase, "_fixture_teardown", original)  # noqa: B010
+        _world.clear()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests without the world first, then those with it (a stable sort: the order within
+    each group, and pytest's grouping by module, stay)."""
+    items.sort(key=lambda item: "_world_committed" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(autouse=True)
-def _fast_hashing(settings: pytest.FixtureRequest, tmp_path_factory: Any) -> None:
-    # Argon2 is for production; tests only need a hasher that works.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-    # Assertions read English messages; tests of other languages ask for them explicitly.
-    settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
-    settings.AIPS_ATTACHMENT_DIR = str(tmp_path_factory.mktemp("attachments"))  # type: ignore[attr-defined]
-    # Each test's journal starts empty, so each gets its own anchor of it (audit/anchor.py).
-    settings.AIPS_AUDIT_ANCHOR_FILE = str(tmp_path_factory.mktemp("anchor") / "anchor.jsonl")  # type: ignore[attr-defined]
-    # Signal sightings and rollups are written with every batch, so tests can read them at once.
-    settings.AIPS_SIGNAL_COUNTERS_FLUSH_MS = 0  # type: ignore[attr-defined]
-    # Tests do not run collectstatic; serve and reference files by their plain names.
-    settings.STORAGES = {  # type: ignore[attr-defined]
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def _fast_hashing(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for name, value in _test_settings(tmp_path_factory.mktemp("test")).items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture
-def personas(db: None) -> dict[str, User]:
+def personas(_world_committed: None, db: None) -> dict[str, User]:
     """center_admin, center_analyst, auditor, bank_a_head, bank_a_maker, bank_a_viewer,
-    bank_b_head, bank_b_maker, mfo_head."""
-    from aips.demo import load_demo
+    bank_b_head, bank_b_maker, mfo_head.
 
-    return load_demo()
+    The session's world, read afresh for each test: a change a test saves is rolled back at its
+    end, and a change it makes only in memory dies with these instances."""
+    return _world_personas()
 
 
 @pytest.fixture
@@ -101,9 +185,49 @@ def client_as(personas: dict[str, User]) -> Callable[[str | None], Client]:
     return make
 
 
+@pytest.fixture(scope="module")
+def _matrix_layer(
+    _world_committed: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, Any], Path]]:
+    """The matrix objects, built once for a module that asks for them (`pytestmark =
+    pytest.mark.usefixtures("_matrix_layer")`) inside a transaction that is never committed:
+    each test of the module runs in a savepoint within it, and the module's end rolls it back.
+    Such a module must not hold a test on a real transaction (its flush would run inside)."""
+    scratch = tmp_path_factory.mktemp("matrix")
+    with django_db_blocker.unblock():
+        layer = transaction.atomic()
+        layer.__enter__()
+        try:
+            with override_settings(**_test_settings(scratch)):
+                objects = _build_matrix_objects(_world_personas())
+        except BaseException:
+            transaction.set_rollback(True)
+            layer.__exit__(None, None, None)
+            raise
+    try:
+        yield objects, scratch
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            layer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
-    """Bank A's objects that the authorization matrix requests as every persona."""
+def matrix_objects(
+    request: pytest.FixtureRequest, personas: dict[str, User], settings: Any
+) -> dict[str, Any]:
+    """Bank A's objects that the authorization matrix requests as every persona: the module's
+    shared layer when it has one (fresh copies of its instances, fresh personas), else built
+    for this test."""
+    if "_matrix_layer" not in request.fixturenames:
+        return _build_matrix_objects(personas)
+    objects, scratch = request.getfixturevalue("_matrix_layer")
+    # The layer's attachment files live in its own directory.
+    settings.AIPS_ATTACHMENT_DIR = _test_settings(scratch)["AIPS_ATTACHMENT_DIR"]
+    return {**copy.deepcopy(objects), **personas}
+
+
+def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
     from django.utils import timezone
     from django_otp.plugins.otp_totp.models import TOTPDevice
 

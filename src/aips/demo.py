@@ -11,9 +11,12 @@ from django.db import transaction
 from aips.accounts import services as account_services
 from aips.accounts.models import User
 from aips.core.actors import SystemActor
+from aips.integrations import services as integrations
+from aips.integrations.models import IntegrationModule, ModuleActor
 from aips.mfa import services as mfa_services
 from aips.organizations import services as org_services
 from aips.organizations.models import Organization
+from aips.signals import services as signals
 
 CENTER_BIN = "000740000014"
 BANK_A_BIN = "990140000017"
@@ -183,10 +186,6 @@ def load_demo_signals() -> int:
     import random
     import uuid
     from datetime import UTC, datetime, timedelta
-
-    from aips.integrations import services as integrations
-    from aips.integrations.models import IntegrationModule, ModuleActor
-    from aips.signals import services as signals
 
     actor = SystemActor(label="demo-loader")
     rng = random.Random(67)  # noqa: S311 - demo data

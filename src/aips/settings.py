@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "aips.mfa",
     "aips.workdays",
     "aips.workflow",
+    "aips.files",
     "aips.incidents",
     "aips.alerts",
     "aips.inquiries",
@@ -132,9 +133,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "aips.accounts.backends.EmailBackend",
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

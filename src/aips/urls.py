@@ -1,10 +1,9 @@
 from django.urls import include, path
 
 from aips.api import api
-from aips.core import views as core_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", include("aips.core.urls")),
     path("", include("aips.accounts.urls")),
     path("organizations/", include("aips.organizations.urls")),
     path("incidents/", include("aips.incidents.urls")),

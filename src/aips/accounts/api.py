@@ -6,6 +6,7 @@ from ninja import Query, Router, Schema, Status
 
 from aips.accounts import selectors, services
 from aips.accounts.api_auth import api_auth
+from aips.core.actors import acting
 from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
@@ -79,7 +80,7 @@ def users_list(request: HttpRequest, params: Query[UserListParams]) -> Any:
     auth=api_auth(Perm.USER_CREATE, fresh=True),
 )
 def users_create(request: HttpRequest, payload: UserIn) -> Any:
-    return Status(201, services.user_create(actor=request.user, **payload.dict()))
+    return Status(201, services.user_create(actor=acting(request), **payload.dict()))
 
 
 @router.get("/{user_id}", response=UserOut, operation_id="users_get", auth=api_auth(Perm.USER_VIEW))
@@ -96,4 +97,4 @@ def users_get(request: HttpRequest, user_id: Id) -> Any:
 def users_update(request: HttpRequest, user_id: Id, payload: UserPatch) -> Any:
     user = selectors.get_user_for(request.user, user_id)
     changes = payload.dict(exclude_unset=True, exclude_none=True)
-    return services.user_update(actor=request.user, user=user, **changes)
+    return services.user_update(actor=acting(request), user=user, **changes)

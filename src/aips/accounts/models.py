@@ -1,6 +1,6 @@
 """Personal user accounts (R67.6, R57.6), invitations, new-user requests and API tokens."""
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aips.core.permissions import CENTER_ROLES, ROLE_LABELS, Role
+from aips.core.tenancy import TenantQuerySet
 from aips.organizations.models import Organization
 
 
@@ -20,23 +21,12 @@ class Language(models.TextChoices):
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
 
 
-class UserQuerySet(models.QuerySet["User"]):
-    def visible_to(self, actor: Any) -> "UserQuerySet":
-        """Tenant choke point (R67.4): the center sees every account; an organization's users
-        see only their own organization's accounts."""
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        if actor.is_center:
-            return self.all()
-        return self.filter(organization_id=actor.organization_id)
+class UserQuerySet(TenantQuerySet["User"]):
+    """The center sees every account; an organization's users only their own organization's."""
 
 
-class UserManager(BaseUserManager["User"]):
-    def get_queryset(self) -> UserQuerySet:
-        return UserQuerySet(self.model, using=self._db)
-
-    def visible_to(self, actor: Any) -> UserQuerySet:
-        return self.get_queryset().visible_to(actor)
+# The queryset's methods (visible_to) on the manager, without writing them a second time.
+UserManager = BaseUserManager.from_queryset(UserQuerySet)
 
 
 class User(AbstractBaseUser):
@@ -59,7 +49,7 @@ class User(AbstractBaseUser):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects: ClassVar[UserManager] = UserManager()
+    objects = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -80,6 +70,11 @@ class User(AbstractBaseUser):
     @property
     def is_center(self) -> bool:
         return Role(self.role) in CENTER_ROLES
+
+    @property
+    def actor_kind(self) -> str:
+        """A person, as the audit journal and `core.actors.Actor` name it."""
+        return "user"
 
     @property
     def is_blocked(self) -> bool:
@@ -119,13 +114,8 @@ class UserRequestStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class UserRequestQuerySet(models.QuerySet["UserRequest"]):
-    def visible_to(self, actor: Any) -> "UserRequestQuerySet":
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        if actor.is_center:
-            return self.all()
-        return self.filter(organization_id=actor.organization_id)
+class UserRequestQuerySet(TenantQuerySet["UserRequest"]):
+    pass
 
 
 class UserRequest(models.Model):
@@ -175,12 +165,10 @@ class UserRequest(models.Model):
         return str(ROLE_LABELS[Role(self.role)])
 
 
-class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
-    def visible_to(self, actor: Any) -> "ApiTokenQuerySet":
-        """Personal tokens are only ever their owner's business."""
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        return self.filter(user_id=actor.pk)
+class ApiTokenQuerySet(TenantQuerySet["ApiToken"]):
+    """Personal tokens are only ever their owner's business."""
+
+    owner_field = "user_id"
 
 
 class ApiToken(models.Model):
@@ -210,12 +198,10 @@ class ApiToken(models.Model):
         return self.expires_at is None or self.expires_at > timezone.now()
 
 
-class UserSessionQuerySet(models.QuerySet["UserSession"]):
-    def visible_to(self, actor: Any) -> "UserSessionQuerySet":
-        """One's own sessions only: ending someone else's goes through blocking."""
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        return self.filter(user_id=actor.pk)
+class UserSessionQuerySet(TenantQuerySet["UserSession"]):
+    """One's own sessions only: ending someone else's goes through blocking."""
+
+    owner_field = "user_id"
 
 
 class UserSession(models.Model):

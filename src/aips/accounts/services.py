@@ -23,14 +23,17 @@ from aips.accounts.models import (
     UserRequest,
     UserRequestStatus,
 )
+from aips.accounts.sessions import end_all_sessions
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
-from aips.core.actors import SystemActor
+from aips.core.actors import Actor, SystemActor
 from aips.core.errors import AppError, NotFound, ValidationFailed
 from aips.core.identifiers import normalize_phones
 from aips.core.permissions import CENTER_ROLES, Perm, Role
 from aips.core.validation import Fields
+from aips.mfa.services import reset_all_factors
+from aips.notifications.services import enqueue_mail
 from aips.organizations.models import Organization
 
 TOKEN_PREFIX = "aips_"  # noqa: S105 - a public marker, not a secret
@@ -103,7 +106,7 @@ def _validate_person(
 
 
 def _resolve_organization(
-    actor: Any, organization_id: int | None, f: Fields
+    actor: Actor, organization_id: int | None, f: Fields
 ) -> Organization | None:
     if organization_id is None:
         f.add("organization", _("This field is required."))
@@ -114,9 +117,7 @@ def _resolve_organization(
     return org
 
 
-def _issue_invitation(*, actor: Any, user: User) -> str:
-    from aips.notifications.services import enqueue_mail
-
+def _issue_invitation(*, actor: Actor, user: User) -> str:
     raw = secrets.token_urlsafe(32)
     Invitation.objects.filter(user=user, used_at__isnull=True).update(expires_at=timezone.now())
     Invitation.objects.create(
@@ -125,7 +126,7 @@ def _issue_invitation(*, actor: Any, user: User) -> str:
         created_by=actor if isinstance(actor, User) else None,
         expires_at=timezone.now() + timedelta(hours=settings.AIPS_INVITATION_HOURS),
     )
-    link = settings.AIPS_BASE_URL + reverse("invitation_accept", args=[raw])
+    link = settings.AIPS_BASE_URL + reverse("accounts:invitation_accept", args=[raw])
     language = user.language
     # Queued in this transaction; `aips worker` sends it after commit, with retries.
     with translation.override(language):
@@ -164,7 +165,7 @@ def _insert_user(person: _Person, organization: Organization) -> User:
 @transaction.atomic
 def user_create(
     *,
-    actor: Any,
+    actor: Actor,
     email: str,
     surname: str,
     given_name: str,
@@ -201,7 +202,7 @@ def user_create(
 @transaction.atomic
 def user_update(
     *,
-    actor: Any,
+    actor: Actor,
     user: User,
     email: str = _UNSET,
     surname: str = _UNSET,
@@ -242,7 +243,7 @@ def user_update(
         changes["organization_id"] = [target.organization_id, org.pk]
         target.organization = org
     if is_active is not _UNSET and bool(is_active) != target.is_active:
-        if target.pk == getattr(actor, "pk", None) and not is_active:
+        if target.pk == actor.pk and not is_active:
             raise ValidationFailed.field("is_active", _("You cannot deactivate yourself."))
         changes["is_active"] = [target.is_active, bool(is_active)]
         target.is_active = bool(is_active)
@@ -266,7 +267,7 @@ def user_update(
 
 
 @transaction.atomic
-def user_reinvite(*, actor: Any, user: User) -> None:
+def user_reinvite(*, actor: Actor, user: User) -> None:
     """A fresh invitation for someone who has not set a password yet; older links stop working."""
     ensure_perm(actor, Perm.USER_UPDATE)
     if user.has_usable_password():
@@ -557,13 +558,13 @@ def token_authenticate(raw: str) -> User | None:
 # --- account security: blocking, lockout, second-factor reset, passwords (R57.7, R57.11) -------
 
 
-def _security_target(actor: Any, user: User) -> User:
+def _security_target(actor: Actor, user: User) -> User:
     """Center admins act on anyone, an organization's head on its own people only."""
     ensure_perm(actor, Perm.USER_SECURITY)
     target = User.objects.visible_to(actor).select_for_update().filter(pk=user.pk).first()
     if target is None:
         raise NotFound()
-    if target.pk == getattr(actor, "pk", None):
+    if target.pk == actor.pk:
         raise AppError(_("You cannot do this to your own account."), code="self", status=409)
     return target
 
@@ -576,10 +577,8 @@ def _reason(reason: str) -> str:
 
 
 @transaction.atomic
-def user_block(*, actor: Any, user: User, reason: str) -> User:
+def user_block(*, actor: Actor, user: User, reason: str) -> User:
     """Blocks at once: open sessions end and API tokens stop working (R57.7)."""
-    from aips.accounts.sessions import end_all_sessions
-
     text = _reason(reason)
     target = _security_target(actor, user)
     if target.is_blocked:
@@ -599,7 +598,7 @@ def user_block(*, actor: Any, user: User, reason: str) -> User:
 
 
 @transaction.atomic
-def user_unblock(*, actor: Any, user: User, reason: str) -> User:
+def user_unblock(*, actor: Actor, user: User, reason: str) -> User:
     """Lifts a block and any lockout after failed attempts."""
     from axes.utils import reset as axes_reset
 
@@ -630,11 +629,8 @@ def user_unblock(*, actor: Any, user: User, reason: str) -> User:
 
 
 @transaction.atomic
-def user_reset_second_factors(*, actor: Any, user: User, reason: str) -> None:
+def user_reset_second_factors(*, actor: Actor, user: User, reason: str) -> None:
     """For a lost phone or key: the person enrols again at the next sign-in."""
-    from aips.accounts.sessions import end_all_sessions
-    from aips.mfa.services import reset_all_factors
-
     text = _reason(reason)
     target = _security_target(actor, user)
     reset_all_factors(actor=actor, user=target, reason=text)
@@ -680,8 +676,6 @@ def password_reset_request(*, email: str) -> None:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    from aips.notifications.services import enqueue_mail
-
     address = (email or "").strip().lower()
     user = User.objects.select_related("organization").filter(email=address).first()
     record(
@@ -696,7 +690,7 @@ def password_reset_request(*, email: str) -> None:
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    link = settings.AIPS_BASE_URL + reverse("password_reset_confirm", args=[uid, token])
+    link = settings.AIPS_BASE_URL + reverse("accounts:password_reset_confirm", args=[uid, token])
     language = user.language
     with translation.override(language):
         enqueue_mail(
@@ -729,8 +723,6 @@ def password_reset_user(uidb64: str, token: str) -> User | None:
 
 @transaction.atomic
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
-    from aips.accounts.sessions import end_all_sessions
-
     user = password_reset_user(uidb64, token)
     if user is None:
         raise NotFound(_("This link is not valid any more. Ask for a new one."))

@@ -2,6 +2,8 @@ from django.urls import path
 
 from aips.accounts import views
 
+app_name = "accounts"
+
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("login/verify/", views.login_verify, name="login_verify"),

@@ -36,6 +36,7 @@ from aips.accounts.forms import (
 from aips.accounts.models import ROLE_CHOICES, User, UserRequestStatus
 from aips.core import ratelimit
 from aips.core.access import has_perm, public, recently_authenticated, require
+from aips.core.actors import Actor, acting
 from aips.core.errors import AppError, NotFound, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.permissions import CENTER_ROLES, Perm
@@ -113,7 +114,7 @@ def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
 @sensitive_post_parameters("password")
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("home")
+        return redirect("core:home")
     form = LoginForm(request.POST or None)
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next") or "")
     if request.method == "POST" and form.is_valid():
@@ -129,8 +130,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if isinstance(user, User):
             sessions.start_preauth(request, user, next_url)
             if mfa_services.has_second_factor(user):
-                return redirect("login_verify")
-            return redirect("login_enroll")
+                return redirect("accounts:login_verify")
+            return redirect("accounts:login_enroll")
         services.login_failed(email=email)
         # One message for every failure, so the form does not reveal which accounts exist.
         form.add_error(None, _("Wrong e-mail or password, or the account is not active."))
@@ -157,9 +158,9 @@ def _check_second_factor(request: HttpRequest, user: User, form: forms.Form) -> 
 def login_verify(request: HttpRequest) -> HttpResponse:
     user = sessions.preauth_user(request)
     if user is None:
-        return redirect("login")
+        return redirect("accounts:login")
     if not mfa_services.has_second_factor(user):
-        return redirect("login_enroll")
+        return redirect("accounts:login_enroll")
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -173,7 +174,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         if factor is not None:
             next_url = sessions.preauth_next(request)
             sessions.sign_in(request, user, second_factor=factor)
-            return redirect(next_url or "home")
+            return redirect(next_url or "core:home")
         services.second_factor_failed(user=user)
         _count_failure(request, user.email)
         if services.is_locked_out(user.email):
@@ -193,9 +194,9 @@ def login_enroll(request: HttpRequest) -> HttpResponse:
     """First sign-in: a second factor must be set up before anything else (R57.8)."""
     user = sessions.preauth_user(request)
     if user is None:
-        return redirect("login")
+        return redirect("accounts:login")
     if mfa_services.has_second_factor(user):
-        return redirect("login_verify")
+        return redirect("accounts:login_verify")
     device = mfa_services.totp_setup(user=user)
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -217,7 +218,7 @@ def login_enroll(request: HttpRequest) -> HttpResponse:
             sessions.sign_in(request, user, second_factor="totp")
             request.session[RECOVERY_SESSION_KEY] = codes
             request.session[RECOVERY_NEXT_KEY] = next_url
-            return redirect("recovery_codes")
+            return redirect("accounts:recovery_codes")
     return render(
         request,
         "accounts/login_enroll.html",
@@ -230,7 +231,7 @@ def login_enroll(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     sessions.sign_out(request)
-    response = redirect("login")
+    response = redirect("accounts:login")
     response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
@@ -255,7 +256,7 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
         factor = _check_second_factor(request, user, form) if password_ok else None
         if factor is not None:
             sessions.confirm_identity(request, user)
-            return redirect(next_url or "profile")
+            return redirect(next_url or "accounts:profile")
         _count_failure(request, user.email)
         if services.is_locked_out(user.email):
             sessions.sign_out(request)
@@ -302,7 +303,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             )
         else:
             messages.success(request, _("Your password is set. Sign in to continue."))
-            return redirect("login")
+            return redirect("accounts:login")
     return render(
         request,
         "accounts/invitation_accept.html",
@@ -322,7 +323,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.user_set_language(actor=user, language=form.cleaned_data["language"])
         messages.success(request, _("Changes saved."))
-        response = redirect("profile")
+        response = redirect("accounts:profile")
         response.delete_cookie("aips_language")
         return response
     return render(request, "accounts/profile.html", {"form": form, "person": user})
@@ -335,7 +336,9 @@ def token_list(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)  # noqa: S101
     if request.method == "POST" and not recently_authenticated(request):
         # Creating a credential is sensitive: both factors again first.
-        return redirect(f"{reverse('reauthenticate')}?next={reverse('token_list')}")
+        return redirect(
+            f"{reverse('accounts:reauthenticate')}?next={reverse('accounts:token_list')}"
+        )
     form = TokenForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and form.is_valid():
@@ -362,13 +365,13 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = selectors.get_token_for(user, pk)
     services.token_revoke(actor=user, token=token)
     messages.success(request, _("Token revoked."))
-    return redirect("token_list")
+    return redirect("accounts:token_list")
 
 
 # --- accounts, managed by the center ---------------------------------------------------------
 
 
-def _org_choices(actor: Any) -> list[tuple[int, str]]:
+def _org_choices(actor: Actor) -> list[tuple[int, str]]:
     return [(o.pk, o.display_name) for o in organization_list(actor=actor)]
 
 
@@ -396,12 +399,12 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def user_create(request: HttpRequest) -> HttpResponse:
     form = UserForm(
         request.POST or None,
-        organizations=_org_choices(request.user),
+        organizations=_org_choices(acting(request)),
         initial={"language": "ru", "organization_id": request.GET.get("organization")},
     )
     if request.method == "POST" and form.is_valid():
         try:
-            person = services.user_create(actor=request.user, **form.cleaned_data)
+            person = services.user_create(actor=acting(request), **form.cleaned_data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
@@ -410,7 +413,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 _("Account created; an invitation was sent to %(email)s.")
                 % {"email": person.email},
             )
-            return redirect("user_detail", pk=person.pk)
+            return redirect("accounts:user_detail", pk=person.pk)
     return render(
         request,
         "accounts/user_form.html",
@@ -425,18 +428,18 @@ def user_update(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {f: getattr(person, f) for f in UserForm.base_fields if hasattr(person, f)}
     form = UserForm(
         request.POST or None,
-        organizations=_org_choices(request.user),
+        organizations=_org_choices(acting(request)),
         with_active=True,
         initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_update(actor=request.user, user=person, **form.cleaned_data)
+            services.user_update(actor=acting(request), user=person, **form.cleaned_data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
-            return redirect("user_detail", pk=person.pk)
+            return redirect("accounts:user_detail", pk=person.pk)
     return render(
         request,
         "accounts/user_form.html",
@@ -450,14 +453,14 @@ def user_update(request: HttpRequest, pk: int) -> HttpResponse:
 def user_reinvite(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.get_user_for(request.user, pk)
     try:
-        services.user_reinvite(actor=request.user, user=person)
+        services.user_reinvite(actor=acting(request), user=person)
     except AppError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(
             request, _("A new invitation was sent to %(email)s.") % {"email": person.email}
         )
-    return redirect("user_detail", pk=person.pk)
+    return redirect("accounts:user_detail", pk=person.pk)
 
 
 # --- new-user requests: the organization asks, the center decides (R67.6) ----------------------
@@ -486,7 +489,7 @@ def user_request_create(request: HttpRequest) -> HttpResponse:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Request sent to the center."))
-            return redirect("user_request_detail", pk=created.pk)
+            return redirect("accounts:user_request_detail", pk=created.pk)
     return render(
         request,
         "accounts/user_request_form.html",
@@ -523,7 +526,7 @@ def user_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 _("Account created; an invitation was sent to %(email)s.")
                 % {"email": created.email},
             )
-            return redirect("user_detail", pk=created.pk)
+            return redirect("accounts:user_detail", pk=created.pk)
         reject_form = RejectForm(request.POST)
         if not reject_form.is_valid():
             return render(
@@ -541,7 +544,7 @@ def user_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
         for errors in exc.fields.values():
             for message in errors:
                 messages.error(request, message)
-    return redirect("user_request_detail", pk=item.pk)
+    return redirect("accounts:user_request_detail", pk=item.pk)
 
 
 # --- my security: second factors, recovery codes, sessions, password (R57.7, R57.8, R57.11) -----
@@ -572,7 +575,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/recovery_codes.html",
-        {"codes": codes, "next": _safe_next(request, next_url) or reverse("home")},
+        {"codes": codes, "next": _safe_next(request, next_url) or reverse("core:home")},
     )
 
 
@@ -600,8 +603,8 @@ def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # noqa: S101
     request.session[RECOVERY_SESSION_KEY] = mfa_services.recovery_codes_regenerate(user=user)
-    request.session[RECOVERY_NEXT_KEY] = reverse("security")
-    return redirect("recovery_codes")
+    request.session[RECOVERY_NEXT_KEY] = reverse("accounts:security")
+    return redirect("accounts:recovery_codes")
 
 
 @require(Perm.PROFILE_VIEW, fresh=True)
@@ -620,9 +623,9 @@ def totp_add(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Authenticator app added."))
             if codes:
                 request.session[RECOVERY_SESSION_KEY] = codes
-                request.session[RECOVERY_NEXT_KEY] = reverse("security")
-                return redirect("recovery_codes")
-            return redirect("security")
+                request.session[RECOVERY_NEXT_KEY] = reverse("accounts:security")
+                return redirect("accounts:recovery_codes")
+            return redirect("accounts:security")
     return render(
         request,
         "accounts/totp_add.html",
@@ -649,7 +652,7 @@ def factor_remove(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Second factor removed."))
-    return redirect("security")
+    return redirect("accounts:security")
 
 
 @require(Perm.PROFILE_VIEW)
@@ -660,9 +663,9 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
     target = selectors.get_session_for(user, pk)
     sessions.end_session(actor=user, user_session=target)
     if target.session_key == request.session.session_key:
-        return redirect("login")
+        return redirect("accounts:login")
     messages.success(request, _("Session ended."))
-    return redirect("security")
+    return redirect("accounts:security")
 
 
 @require(Perm.PROFILE_VIEW)
@@ -724,7 +727,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 update_session_auth_hash(request, user)
                 sessions.end_other_sessions(user, keep=request.session.session_key or "")
                 messages.success(request, _("Your password has been changed."))
-                return redirect("security")
+                return redirect("accounts:security")
     return render(
         request,
         "accounts/password_change.html",
@@ -781,7 +784,7 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
             )
         else:
             messages.success(request, _("Your password is set. Sign in to continue."))
-            return redirect("login")
+            return redirect("accounts:login")
     return render(
         request,
         "accounts/password_reset_confirm.html",
@@ -798,23 +801,23 @@ def _security_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a reason."))
-        return redirect("user_detail", pk=person.pk)
+        return redirect("accounts:user_detail", pk=person.pk)
     reason = form.cleaned_data["reason"]
     try:
         if action == "block":
-            services.user_block(actor=request.user, user=person, reason=reason)
+            services.user_block(actor=acting(request), user=person, reason=reason)
             messages.success(request, _("The account is blocked; its sessions were ended."))
         elif action == "unblock":
-            services.user_unblock(actor=request.user, user=person, reason=reason)
+            services.user_unblock(actor=acting(request), user=person, reason=reason)
             messages.success(request, _("The account can sign in again."))
         else:
-            services.user_reset_second_factors(actor=request.user, user=person, reason=reason)
+            services.user_reset_second_factors(actor=acting(request), user=person, reason=reason)
             messages.success(
                 request, _("Second factors removed; the user sets up a new one at sign-in.")
             )
     except AppError as exc:
         messages.error(request, exc.message)
-    return redirect("user_detail", pk=person.pk)
+    return redirect("accounts:user_detail", pk=person.pk)
 
 
 @require(Perm.USER_SECURITY, fresh=True)

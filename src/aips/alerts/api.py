@@ -7,19 +7,21 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from aips.accounts.api_auth import api_auth
+from aips.accounts.sessions import acting_person
 from aips.alerts import selectors, services
 from aips.alerts.models import Alert
+from aips.core.actors import acting
 from aips.core.moments import Moment
 from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.strings import RequiredText
+from aips.core.tlp import TlpLevel
 
 router = Router(tags=["alerts"])
 
 Kind = Literal["threat", "vulnerability"]
 Level = Literal["low", "medium", "high", "critical"]
-TlpLevel = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 State = Literal["draft", "awaiting_approval", "submitted", "returned", "published"]
 RecipientState = Literal["delivered", "accepted", "declined", "processed"]
 
@@ -110,7 +112,7 @@ def _out(request: HttpRequest, alert: Alert) -> dict[str, Any]:
     """What this caller may see: restricted content only for named readers; the originating
     organization hidden when the center published anonymously."""
     data = AlertOut.from_orm(alert).dict()
-    user: Any = request.user
+    user = acting_person(request)
     if not selectors.may_read_content(user, alert):
         data.update(description=None, recommendations=None, indicators=[])
     if alert.anonymous and not user.is_center and user.organization_id != alert.organization_id:
@@ -121,11 +123,11 @@ def _out(request: HttpRequest, alert: Alert) -> dict[str, Any]:
 @router.get("", response=Page[AlertOut], operation_id="alerts_list", auth=api_auth(Perm.ALERT_VIEW))
 def alerts_list(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
     qs = selectors.alert_list(
-        actor=request.user, kind=filters.kind or "", state=filters.state or ""
+        actor=acting(request), kind=filters.kind or "", state=filters.state or ""
     )
     page = keyset_page(qs, after=filters.after, limit=filters.limit)
     for alert in page["items"]:
-        services.alert_viewed(actor=request.user, alert=alert)
+        services.alert_viewed(actor=acting(request), alert=alert)
     page["items"] = [_out(request, a) for a in page["items"]]
     return page
 
@@ -135,7 +137,7 @@ def alerts_list(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
 )
 def alerts_create(request: HttpRequest, payload: AlertIn) -> Any:
     data = payload.dict()
-    return Status(201, _out(request, services.alert_create(actor=request.user, **data)))
+    return Status(201, _out(request, services.alert_create(actor=acting_person(request), **data)))
 
 
 @router.post(
@@ -146,7 +148,7 @@ def alerts_create(request: HttpRequest, payload: AlertIn) -> Any:
 )
 def alerts_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
     """A draft vulnerability alert from a CSAF 2.0 advisory or an NVD CVE JSON 2.0 record."""
-    alert = services.alert_import(actor=request.user, data=file.read(5 * 1024 * 1024 + 1))
+    alert = services.alert_import(actor=acting_person(request), data=file.read(5 * 1024 * 1024 + 1))
     return Status(201, _out(request, alert))
 
 
@@ -154,9 +156,9 @@ def alerts_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
     "/{alert_id}", response=AlertOut, operation_id="alerts_get", auth=api_auth(Perm.ALERT_VIEW)
 )
 def alerts_get(request: HttpRequest, alert_id: Id) -> Any:
-    alert = selectors.get_alert_for(request.user, alert_id)
+    alert = selectors.get_alert_for(acting(request), alert_id)
     # Every view of a restricted alert is on the record, whether its content was shown or not.
-    services.alert_viewed(actor=request.user, alert=alert)
+    services.alert_viewed(actor=acting(request), alert=alert)
     return _out(request, alert)
 
 
@@ -170,9 +172,9 @@ def alerts_transition(
     request: HttpRequest, alert_id: Id, name: str, payload: AlertTransitionIn
 ) -> Any:
     """request_approval, approve, send_back, return, publish, publish_direct."""
-    alert = selectors.get_alert_for(request.user, alert_id)
+    alert = selectors.get_alert_for(acting(request), alert_id)
     moved = services.alert_transition(
-        actor=request.user,
+        actor=acting_person(request),
         alert=alert,
         name=name,
         comment=payload.comment,
@@ -189,8 +191,8 @@ def alerts_transition(
 )
 def alerts_recipients(request: HttpRequest, alert_id: Id) -> Any:
     """The center sees every organization's acknowledgement; an organization only its own."""
-    alert = selectors.get_alert_for(request.user, alert_id)
-    return list(selectors.recipients(actor=request.user, alert=alert))
+    alert = selectors.get_alert_for(acting(request), alert_id)
+    return list(selectors.recipients(actor=acting(request), alert=alert))
 
 
 @router.post(
@@ -200,8 +202,8 @@ def alerts_recipients(request: HttpRequest, alert_id: Id) -> Any:
     auth=api_auth(Perm.ALERT_ACKNOWLEDGE),
 )
 def alerts_accept(request: HttpRequest, alert_id: Id, recipient_id: Id) -> Any:
-    recipient = selectors.get_recipient_for(request.user, alert_id, recipient_id)
-    return services.recipient_accept(actor=request.user, recipient=recipient)
+    recipient = selectors.get_recipient_for(acting(request), alert_id, recipient_id)
+    return services.recipient_accept(actor=acting_person(request), recipient=recipient)
 
 
 @router.post(
@@ -211,9 +213,9 @@ def alerts_accept(request: HttpRequest, alert_id: Id, recipient_id: Id) -> Any:
     auth=api_auth(Perm.ALERT_ACKNOWLEDGE),
 )
 def alerts_decline(request: HttpRequest, alert_id: Id, recipient_id: Id, payload: DeclineIn) -> Any:
-    recipient = selectors.get_recipient_for(request.user, alert_id, recipient_id)
+    recipient = selectors.get_recipient_for(acting(request), alert_id, recipient_id)
     return services.recipient_decline(
-        actor=request.user, recipient=recipient, reason=payload.reason
+        actor=acting_person(request), recipient=recipient, reason=payload.reason
     )
 
 
@@ -224,5 +226,5 @@ def alerts_decline(request: HttpRequest, alert_id: Id, recipient_id: Id, payload
     auth=api_auth(Perm.ALERT_PROCESS),
 )
 def alerts_processed(request: HttpRequest, alert_id: Id, recipient_id: Id) -> Any:
-    recipient = selectors.get_recipient_for(request.user, alert_id, recipient_id)
-    return services.recipient_processed(actor=request.user, recipient=recipient)
+    recipient = selectors.get_recipient_for(acting(request), alert_id, recipient_id)
+    return services.recipient_processed(actor=acting_person(request), recipient=recipient)

@@ -3,7 +3,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aips.alerts.models import AlertKind, AlertState, ThreatLevel, Tlp
+from aips.alerts.models import AlertKind, AlertState, ThreatLevel
+from aips.core.tlp import Tlp
 
 # The largest advisory file the import page reads (CSAF documents of big vendors run to a few MB).
 IMPORT_MAX_BYTES = 5 * 1024 * 1024

@@ -2,17 +2,16 @@
 organizations, each of which acknowledges: accept or decline within 1 working day, then mark
 processed once the recommendations are applied (R67.13)."""
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from aips.incidents.models import RESTRICTED_TLP, Tlp
+from aips.core.actors import Actor
+from aips.core.permissions import Perm
+from aips.core.tenancy import TenantQuerySet
+from aips.core.tlp import RESTRICTED_TLP, Tlp
 from aips.workflow.models import WorkflowItem
-
-__all__ = ["RESTRICTED_TLP", "Tlp"]
 
 
 class AlertKind(models.TextChoices):
@@ -56,23 +55,20 @@ class ThreatType(models.Model):
         return str(getattr(self, f"name_{language}", "") or self.name_en)
 
 
-class AlertQuerySet(models.QuerySet["Alert"]):
-    def visible_to(self, actor: Any) -> "AlertQuerySet":
-        """The center sees its own drafts and everything submitted or published; an organization
-        sees its own alerts and the published ones it received."""
-        from aips.core.access import has_perm
-        from aips.core.permissions import Perm
+class AlertQuerySet(TenantQuerySet["Alert"]):
+    """The center sees its own drafts and everything submitted or published; an organization sees
+    its own alerts and the published ones it received."""
 
-        if actor is None or not actor.is_authenticated or not has_perm(actor, Perm.ALERT_VIEW):
-            return self.none()
-        if actor.is_center:
-            return self.filter(
-                models.Q(organization_id=actor.organization_id)
-                | models.Q(
-                    state__in=[AlertState.SUBMITTED, AlertState.RETURNED, AlertState.PUBLISHED]
-                )
-                | models.Q(version__gte=1)
-            )
+    view_perm = Perm.ALERT_VIEW
+
+    def center_scope(self, actor: Actor) -> "AlertQuerySet":
+        return self.filter(
+            models.Q(organization_id=actor.organization_id)
+            | models.Q(state__in=[AlertState.SUBMITTED, AlertState.RETURNED, AlertState.PUBLISHED])
+            | models.Q(version__gte=1)
+        )
+
+    def organization_scope(self, actor: Actor) -> "AlertQuerySet":
         return self.filter(
             models.Q(organization_id=actor.organization_id)
             | models.Q(
@@ -141,17 +137,10 @@ class RecipientStatus(models.TextChoices):
     PROCESSED = "processed", _("Processed")
 
 
-class RecipientQuerySet(models.QuerySet["AlertRecipient"]):
-    def visible_to(self, actor: Any) -> "RecipientQuerySet":
-        """An organization sees only its own acknowledgement; the center sees all."""
-        from aips.core.access import has_perm
-        from aips.core.permissions import Perm
+class RecipientQuerySet(TenantQuerySet["AlertRecipient"]):
+    """An organization sees only its own acknowledgement; the center sees all."""
 
-        if actor is None or not actor.is_authenticated or not has_perm(actor, Perm.ALERT_VIEW):
-            return self.none()
-        if actor.is_center:
-            return self.all()
-        return self.filter(organization_id=actor.organization_id)
+    view_perm = Perm.ALERT_VIEW
 
 
 class AlertRecipient(models.Model):

@@ -4,9 +4,11 @@ from django.db.models import Count, F, Q
 from django.http import Http404
 
 from aips.alerts.models import Alert, AlertQuerySet, AlertRecipient, RecipientQuerySet, ThreatType
+from aips.core.actors import Actor
+from aips.workflow.models import Comment
 
 
-def alert_list(*, actor: Any, kind: str = "", state: str = "") -> AlertQuerySet:
+def alert_list(*, actor: Actor, kind: str = "", state: str = "") -> AlertQuerySet:
     qs = Alert.objects.visible_to(actor).select_related("organization", "threat_type")
     if kind:
         qs = qs.filter(kind=kind)
@@ -15,7 +17,7 @@ def alert_list(*, actor: Any, kind: str = "", state: str = "") -> AlertQuerySet:
     return qs.order_by("-id")
 
 
-def get_alert_for(actor: Any, pk: int) -> Alert:
+def get_alert_for(actor: Actor, pk: int) -> Alert:
     try:
         return (
             Alert.objects.visible_to(actor).select_related("organization", "threat_type").get(pk=pk)
@@ -24,8 +26,10 @@ def get_alert_for(actor: Any, pk: int) -> Alert:
         raise Http404 from exc
 
 
-def recipient_for(actor: Any, alert: Alert) -> AlertRecipient | None:
+def recipient_for(actor: Actor, alert: Alert) -> AlertRecipient | None:
     """The actor's own organization's copy of a published alert, if it received one."""
+    if actor.organization_id is None:
+        return None  # the system receives no alerts
     return (
         AlertRecipient.objects.visible_to(actor)
         .filter(alert=alert, organization_id=actor.organization_id)
@@ -33,7 +37,7 @@ def recipient_for(actor: Any, alert: Alert) -> AlertRecipient | None:
     )
 
 
-def get_recipient_for(actor: Any, alert_pk: int, pk: int) -> AlertRecipient:
+def get_recipient_for(actor: Actor, alert_pk: int, pk: int) -> AlertRecipient:
     try:
         return (
             AlertRecipient.objects.visible_to(actor)
@@ -44,19 +48,21 @@ def get_recipient_for(actor: Any, alert_pk: int, pk: int) -> AlertRecipient:
         raise Http404 from exc
 
 
-def recipients(*, actor: Any, alert: Alert) -> RecipientQuerySet:
+def recipients(*, actor: Actor, alert: Alert) -> RecipientQuerySet:
     return (
         AlertRecipient.objects.visible_to(actor).filter(alert=alert).select_related("organization")
     )
 
 
-def may_read_content(actor: Any, alert: Alert) -> bool:
+def may_read_content(actor: Actor, alert: Alert) -> bool:
     """TLP:RED and AMBER+STRICT content: the author's organization, the center, and the named
     people of each receiving organization — nobody else, even in a receiving organization."""
     if not alert.is_restricted or actor.is_center or actor.organization_id == alert.organization_id:
         return True
+    if actor.pk is None or actor.organization_id is None:
+        return False  # only people are named readers
     return AlertRecipient.objects.filter(
-        alert=alert, organization_id=actor.organization_id, named_users=actor
+        alert=alert, organization_id=actor.organization_id, named_users__pk=actor.pk
     ).exists()
 
 
@@ -64,7 +70,7 @@ def threat_types() -> list[ThreatType]:
     return list(ThreatType.objects.filter(active=True))
 
 
-def compliance(*, actor: Any) -> dict[str, Any]:
+def compliance(*, actor: Actor) -> dict[str, Any]:
     """Published alerts × organizations: status and lateness, and each organization's on-time
     rate (answered within the deadline / delivered)."""
     rows = list(
@@ -89,19 +95,19 @@ def compliance(*, actor: Any) -> dict[str, Any]:
     return {"rows": rows, "rates": list(rates)}
 
 
-def own_recipients(*, actor: Any, alert_ids: list[int]) -> dict[int, AlertRecipient]:
+def own_recipients(*, actor: Actor, alert_ids: list[int]) -> dict[int, AlertRecipient]:
     """The actor's organization's acknowledgement of each of these alerts (the list page)."""
+    if actor.organization_id is None:
+        return {}
     rows = AlertRecipient.objects.visible_to(actor).filter(
         alert_id__in=alert_ids, organization_id=actor.organization_id
     )
     return {r.alert_id: r for r in rows}
 
 
-def timeline(*, actor: Any, alert: Alert) -> list[Any]:
+def timeline(*, actor: Actor, alert: Alert) -> list[Any]:
     """The alert's comments (send-back and return reasons): for its own organization and the
     center only, never for the organizations that merely received it."""
-    from aips.workflow.models import Comment
-
     if not (actor.is_center or actor.organization_id == alert.organization_id):
         return []
     return list(Comment.objects.for_item(alert).visible_to(actor).select_related("author"))

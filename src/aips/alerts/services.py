@@ -10,8 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aips.accounts.models import User
+from aips.alerts.importers import ImportProblem, detect_and_parse, score_cvss
+from aips.alerts.lifecycle import ALERT_MACHINE
 from aips.alerts.models import (
-    RESTRICTED_TLP,
     Alert,
     AlertKind,
     AlertRecipient,
@@ -19,17 +21,20 @@ from aips.alerts.models import (
     RecipientStatus,
     ThreatLevel,
     ThreatType,
-    Tlp,
 )
-from aips.alerts.workflow import ALERT_MACHINE
+from aips.alerts.notices import alert_transitioned
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
+from aips.core.actors import Actor
 from aips.core.errors import AppError, Forbidden, ValidationFailed
 from aips.core.indicators import normalize_cves, normalize_indicators
 from aips.core.permissions import Perm, Role
+from aips.core.tlp import AMBER_OR_STRICTER, RESTRICTED_TLP, Tlp
 from aips.core.validation import Fields
+from aips.notifications.services import Text, notify_bulk
 from aips.organizations.models import Organization, OrganizationKind, OrganizationStatus
+from aips.workdays.calendar import add_working_days
 from aips.workflow import engine
 
 FIELDS = (
@@ -52,7 +57,7 @@ FIELDS = (
 )
 EDITABLE = engine.EDITABLE_STATES
 # TLP levels for which the center chooses the receiving organizations.
-TARGETED_TLP = frozenset({Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED})
+TARGETED_TLP = AMBER_OR_STRICTER
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -100,8 +105,6 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     vector = (data.get("cvss_vector") or "").strip()
     out.update(cvss_vector=vector, cvss_version="", cvss_score=None, cvss_severity="")
     if vector:
-        from aips.alerts.importers import ImportProblem, score_cvss
-
         try:
             version, score, severity = score_cvss(vector)
         except ImportProblem as exc:
@@ -145,7 +148,7 @@ def _affected(raw: Any, f: Fields) -> list[dict[str, Any]]:
 
 
 @transaction.atomic
-def alert_create(*, actor: Any, **data: Any) -> Alert:
+def alert_create(*, actor: User, **data: Any) -> Alert:
     """A draft alert of the actor's own organization (the center's, or an organization's)."""
     ensure_perm(actor, Perm.ALERT_EDIT)
     clean = _clean(data)
@@ -174,7 +177,7 @@ _CORRELATION_THREAT_TYPES = {
 
 def alert_draft_from_correlation(
     *,
-    actor: Any,
+    actor: User,
     indicator_type: str,
     indicator: str,
     organization_count: int,
@@ -218,7 +221,7 @@ def _values(alert: Alert) -> dict[str, Any]:
 
 
 @transaction.atomic
-def alert_update(*, actor: Any, alert: Alert, **changes: Any) -> Alert:
+def alert_update(*, actor: Actor, alert: Alert, **changes: Any) -> Alert:
     locked: Alert = engine.lock_for_edit(
         actor=actor, item=alert, perm=Perm.ALERT_EDIT, fields=FIELDS, changes=changes
     )
@@ -266,13 +269,9 @@ def _audience(organization_ids: list[int] | None, alert: Alert) -> list[Organiza
     return list(active)
 
 
-def _publish(actor: Any, alert: Alert, organization_ids: list[int] | None) -> int:
+def _publish(actor: Actor, alert: Alert, organization_ids: list[int] | None) -> int:
     """Fan-out in the publishing transaction: a recipient row per organization and the
     notifications, all in bulk (R67.13; ≤ 1 s for 300 organizations, see `make bench`)."""
-    from aips.accounts.models import User
-    from aips.notifications.services import Text, notify_bulk
-    from aips.workdays.calendar import add_working_days
-
     now = alert.published_at or timezone.now()
     due = add_working_days(now, 1)
     organizations = _audience(organization_ids, alert)
@@ -327,13 +326,13 @@ def _publish(actor: Any, alert: Alert, organization_ids: list[int] | None) -> in
 @transaction.atomic
 def alert_transition(
     *,
-    actor: Any,
+    actor: User,
     alert: Alert,
     name: str,
     comment: str = "",
     organization_ids: list[int] | None = None,
 ) -> Alert:
-    if name == "request_approval" and getattr(actor, "is_center", False):
+    if name == "request_approval" and actor.is_center:
         # The center publishes its own alerts directly; it has no IS-unit head to ask.
         raise Forbidden()
     result = engine.apply(
@@ -351,42 +350,11 @@ def alert_transition(
         result.save(update_fields=["published_at", "published_by", "updated_at"])
         _publish(actor, result, organization_ids)
     else:
-        _tell_the_next_actor(actor, result, name, comment)
+        alert_transitioned(actor=actor, alert=result, name=name, comment=comment)
     return result
 
 
-def _tell_the_next_actor(actor: Any, alert: Alert, name: str, comment: str) -> None:
-    """Before publication, whoever must act next hears of it, as for incident cards."""
-    from aips.notifications.services import Text, active_people, notify
-
-    params = {"ref": alert.reference, "title": alert.title, "comment": comment}
-    if name == "request_approval":
-        users = active_people(organization_id=alert.organization_id, role=Role.ORG_HEAD)
-        text = gettext_lazy("Alert %(ref)s “%(title)s” is waiting for your approval.")
-    elif name == "approve":
-        users = active_people(
-            organization__kind=OrganizationKind.CENTER,
-            role__in=[Role.CENTER_ADMIN, Role.CENTER_ANALYST],
-        )
-        text = gettext_lazy("Alert %(ref)s “%(title)s” was submitted for publication.")
-    elif name in ("return", "send_back"):
-        users = active_people(pk=alert.created_by_id, organization_id=alert.organization_id)
-        text = gettext_lazy("Alert %(ref)s “%(title)s” was sent back: %(comment)s")
-    else:
-        return
-    notify(
-        users=[u for u in users if u.pk != actor.pk],
-        kind=f"alert.{name}",
-        subject=Text(gettext_lazy("AIPS: alert %(ref)s"), {"ref": alert.reference}),
-        text=Text(text, params),
-        link=f"/alerts/{alert.pk}/",
-        email=True,
-        target=alert,
-        tlp=alert.tlp,
-    )
-
-
-def _own_recipient(actor: Any, recipient: AlertRecipient, perm: Perm) -> AlertRecipient:
+def _own_recipient(actor: Actor, recipient: AlertRecipient, perm: Perm) -> AlertRecipient:
     ensure_perm(actor, perm)
     locked = AlertRecipient.objects.select_for_update().get(pk=recipient.pk)
     if actor.organization_id != locked.organization_id:
@@ -395,7 +363,7 @@ def _own_recipient(actor: Any, recipient: AlertRecipient, perm: Perm) -> AlertRe
 
 
 @transaction.atomic
-def recipient_accept(*, actor: Any, recipient: AlertRecipient) -> AlertRecipient:
+def recipient_accept(*, actor: User, recipient: AlertRecipient) -> AlertRecipient:
     """The IS-unit head accepts the recommendations (R67.13): their act is the management's
     agreement, recorded with the time, and lateness against the 1-working-day deadline."""
     locked = _own_recipient(actor, recipient, Perm.ALERT_ACKNOWLEDGE)
@@ -405,7 +373,7 @@ def recipient_accept(*, actor: Any, recipient: AlertRecipient) -> AlertRecipient
 
 
 @transaction.atomic
-def recipient_decline(*, actor: Any, recipient: AlertRecipient, reason: str) -> AlertRecipient:
+def recipient_decline(*, actor: User, recipient: AlertRecipient, reason: str) -> AlertRecipient:
     locked = _own_recipient(actor, recipient, Perm.ALERT_ACKNOWLEDGE)
     f = Fields()
     text = f.required_text("reason", reason, max_length=5000)
@@ -416,7 +384,7 @@ def recipient_decline(*, actor: Any, recipient: AlertRecipient, reason: str) -> 
 
 
 def _answer(
-    actor: Any, recipient: AlertRecipient, status: str, reason: str, event: EventType
+    actor: User, recipient: AlertRecipient, status: str, reason: str, event: EventType
 ) -> AlertRecipient:
     now = timezone.now()
     recipient.status = status
@@ -436,7 +404,7 @@ def _answer(
 
 
 @transaction.atomic
-def recipient_processed(*, actor: Any, recipient: AlertRecipient) -> AlertRecipient:
+def recipient_processed(*, actor: User, recipient: AlertRecipient) -> AlertRecipient:
     """Once the accepted recommendations are applied (R67.13)."""
     locked = _own_recipient(actor, recipient, Perm.ALERT_PROCESS)
     if locked.status != RecipientStatus.ACCEPTED:
@@ -460,22 +428,20 @@ def recipient_processed(*, actor: Any, recipient: AlertRecipient) -> AlertRecipi
 
 
 @transaction.atomic
-def alert_viewed(*, actor: Any, alert: Alert) -> None:
+def alert_viewed(*, actor: Actor, alert: Alert) -> None:
     if alert.is_restricted:
         record(
             actor=actor,
             event=EventType.ALERT_VIEWED,
             target=alert,
-            organization_id=getattr(actor, "organization_id", None),
+            organization_id=actor.organization_id,
             details={"tlp": alert.tlp},
         )
 
 
 @transaction.atomic
-def alert_import(*, actor: Any, data: bytes, tlp: str = Tlp.AMBER, level: str = "") -> Alert:
+def alert_import(*, actor: User, data: bytes, tlp: str = Tlp.AMBER, level: str = "") -> Alert:
     """A draft vulnerability alert from a CSAF 2.0 advisory or an NVD CVE JSON 2.0 record."""
-    from aips.alerts.importers import ImportProblem, detect_and_parse
-
     ensure_perm(actor, Perm.ALERT_EDIT)
     try:
         draft = detect_and_parse(data)
@@ -500,19 +466,19 @@ def alert_import(*, actor: Any, data: bytes, tlp: str = Tlp.AMBER, level: str = 
 
 
 @transaction.atomic
-def compliance_exported(*, actor: Any, rows: int) -> None:
+def compliance_exported(*, actor: Actor, rows: int) -> None:
     """Exports are audited (R57.17), before the file leaves the server."""
     record(
         actor=actor,
         event=EventType.ALERT_COMPLIANCE_EXPORTED,
-        organization_id=getattr(actor, "organization_id", None),
+        organization_id=actor.organization_id,
         details={"rows": rows, "format": "csv"},
     )
 
 
 @transaction.atomic
 def threat_type_set(
-    *, actor: Any, code: str, name_en: str, name_ru: str, name_kk: str, active: bool = True
+    *, actor: Actor, code: str, name_en: str, name_ru: str, name_kk: str, active: bool = True
 ) -> ThreatType:
     """The managed list of threat types (R67.10): center admins add, rename or retire entries;
     a retired type stays on the alerts that used it."""

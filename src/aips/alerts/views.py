@@ -10,13 +10,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aips.accounts.models import User
+from aips.accounts.sessions import acting_person
 from aips.alerts import selectors, services
 from aips.alerts.forms import (
     IMPORT_MAX_BYTES,
@@ -27,15 +29,17 @@ from aips.alerts.forms import (
     ThreatTypeForm,
     TransitionForm,
 )
+from aips.alerts.lifecycle import ALERT_MACHINE
 from aips.alerts.models import Alert, AlertRecipient, RecipientStatus
-from aips.alerts.workflow import ALERT_MACHINE
 from aips.core.access import has_perm, require
+from aips.core.actors import acting
 from aips.core.csv_export import csv_row, csv_writer
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.numbers import BIGINT_MAX
 from aips.core.permissions import Perm
 from aips.organizations.selectors import organization_list
+from aips.workflow.web import form_status, raise_for_status, run_action, save_form
 
 # Published alerts shown as rows of the compliance matrix (the CSV has them all).
 MATRIX_ALERTS = 50
@@ -53,24 +57,9 @@ def _author(alert: Alert, user: Any) -> str:
     return alert.organization.display_name
 
 
-def _raise_for(exc: AppError) -> None:
-    if exc.status == 404:
-        raise Http404 from exc
-    if exc.status == 403:
-        raise PermissionDenied from exc
-
-
-def _flash_errors(request: HttpRequest, exc: ValidationFailed) -> None:
-    for errors in exc.fields.values():
-        for message in errors:
-            messages.error(request, message)
-    if not exc.fields:
-        messages.error(request, exc.message)
-
-
 @require(Perm.ALERT_VIEW)
 def alert_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     form = FilterForm(request.GET or None)
     filters: dict[str, str] = {}
     if form.is_valid():
@@ -91,36 +80,32 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 @require(Perm.ALERT_EDIT)
 def alert_create(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     form = AlertForm(
         request.POST or None,
         threat_types=_threat_types(),
         center=user.is_center,
         initial={"kind": "threat", "tlp": "AMBER", "level": "medium"},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            alert = services.alert_create(actor=user, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Draft %(ref)s saved.") % {"ref": alert.reference})
-            return redirect("alert_detail", pk=alert.pk)
+    alert = save_form(request, form, lambda data: services.alert_create(actor=user, **data))
+    if alert is not None:
+        messages.success(request, _("Draft %(ref)s saved.") % {"ref": alert.reference})
+        return redirect("alerts:detail", pk=alert.pk)
     return render(
         request,
         "alerts/form.html",
         {"form": form, "title": _("New alert")},
-        status=422 if form.errors else 200,
+        status=form_status(form),
     )
 
 
 @require(Perm.ALERT_EDIT)
 def alert_update(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     alert = selectors.get_alert_for(user, pk)
     if alert.state not in services.EDITABLE or alert.organization_id != user.organization_id:
         messages.error(request, _("Only a draft or a returned alert can be changed."))
-        return redirect("alert_detail", pk=alert.pk)
+        return redirect("alerts:detail", pk=alert.pk)
     initial = {name: getattr(alert, name) for name in services.FIELDS}
     form = AlertForm(
         request.POST or None,
@@ -128,23 +113,22 @@ def alert_update(request: HttpRequest, pk: int) -> HttpResponse:
         center=user.is_center,
         initial=initial,
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.alert_update(actor=user, alert=alert, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except AppError as exc:
-            _raise_for(exc)
-            messages.error(request, exc.message)
-            return redirect("alert_detail", pk=alert.pk)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("alert_detail", pk=alert.pk)
+    try:
+        saved = save_form(
+            request, form, lambda data: services.alert_update(actor=user, alert=alert, **data)
+        )
+    except AppError as exc:
+        raise_for_status(exc)
+        messages.error(request, exc.message)
+        return redirect("alerts:detail", pk=alert.pk)
+    if saved is not None:
+        messages.success(request, _("Changes saved."))
+        return redirect("alerts:detail", pk=alert.pk)
     return render(
         request,
         "alerts/form.html",
         {"form": form, "title": _("Edit %(ref)s") % {"ref": alert.reference}, "alert": alert},
-        status=422 if form.errors else 200,
+        status=form_status(form),
     )
 
 
@@ -157,7 +141,7 @@ def alert_import(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data["file"].read(IMPORT_MAX_BYTES + 1)
         try:
             alert = services.alert_import(
-                actor=request.user,
+                actor=acting_person(request),
                 data=data,
                 tlp=form.cleaned_data["tlp"],
                 level=form.cleaned_data.get("level") or "",
@@ -170,13 +154,13 @@ def alert_import(request: HttpRequest) -> HttpResponse:
                 _("Draft %(ref)s made from the file; check it before sending it on.")
                 % {"ref": alert.reference},
             )
-            return redirect("alert_detail", pk=alert.pk)
+            return redirect("alerts:detail", pk=alert.pk)
     return render(request, "alerts/import.html", {"form": form}, status=422 if form.errors else 200)
 
 
 @require(Perm.ALERT_VIEW)
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     alert = selectors.get_alert_for(user, pk)
     services.alert_viewed(actor=user, alert=alert)
     actions = ALERT_MACHINE.allowed(user, alert)
@@ -238,7 +222,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require(Perm.ALERT_VIEW)
 @require_POST
 def alert_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     alert = selectors.get_alert_for(user, pk)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
@@ -248,22 +232,18 @@ def alert_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         for value in request.POST.getlist("organizations")
         if re.fullmatch(r"[0-9]{1,19}", value.strip()) and 0 < int(value) <= BIGINT_MAX
     ]
-    try:
-        alert = services.alert_transition(
+
+    def act() -> str:
+        done = services.alert_transition(
             actor=user,
             alert=alert,
             name=name,
             comment=comment,
             organization_ids=organization_ids or None,
         )
-    except ValidationFailed as exc:
-        _flash_errors(request, exc)
-    except AppError as exc:
-        _raise_for(exc)
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Status: %(state)s.") % {"state": alert.state_label})
-    return redirect("alert_detail", pk=pk)
+        return _("Status: %(state)s.") % {"state": done.state_label}
+
+    return run_action(request, act, then=lambda: redirect("alerts:detail", pk=pk))
 
 
 def _answer(
@@ -273,26 +253,23 @@ def _answer(
     act: Callable[[AlertRecipient], AlertRecipient],
 ) -> HttpResponse:
     """An organization's acknowledgement of its copy; another organization's row is a 404."""
-    recipient = selectors.get_recipient_for(request.user, pk, rid)
-    try:
+    recipient = selectors.get_recipient_for(acting(request), pk, rid)
+
+    def answer() -> str:
         answered = act(recipient)
-    except ValidationFailed as exc:
-        _flash_errors(request, exc)
-    except AppError as exc:
-        _raise_for(exc)
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, _("Acknowledgement: %(status)s.") % {"status": answered.status_label}
-        )
-    return redirect("alert_detail", pk=pk)
+        return _("Acknowledgement: %(status)s.") % {"status": answered.status_label}
+
+    return run_action(request, answer, then=lambda: redirect("alerts:detail", pk=pk))
 
 
 @require(Perm.ALERT_ACKNOWLEDGE)
 @require_POST
 def recipient_accept(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     return _answer(
-        request, pk, rid, lambda r: services.recipient_accept(actor=request.user, recipient=r)
+        request,
+        pk,
+        rid,
+        lambda r: services.recipient_accept(actor=acting_person(request), recipient=r),
     )
 
 
@@ -305,7 +282,9 @@ def recipient_decline(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
         request,
         pk,
         rid,
-        lambda r: services.recipient_decline(actor=request.user, recipient=r, reason=reason),
+        lambda r: services.recipient_decline(
+            actor=acting_person(request), recipient=r, reason=reason
+        ),
     )
 
 
@@ -313,16 +292,19 @@ def recipient_decline(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
 @require_POST
 def recipient_processed(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     return _answer(
-        request, pk, rid, lambda r: services.recipient_processed(actor=request.user, recipient=r)
+        request,
+        pk,
+        rid,
+        lambda r: services.recipient_processed(actor=acting_person(request), recipient=r),
     )
 
 
 # --- the center's compliance view (R67.13) -------------------------------------------------------
 
 
-def _center_only(request: HttpRequest) -> Any:
+def _center_only(request: HttpRequest) -> User:
     """The center's staff (administrators, analysts, auditors): every organization's answers."""
-    user: Any = request.user
+    user = acting_person(request)
     if not user.is_center:
         raise PermissionDenied
     return user
@@ -454,12 +436,12 @@ def threat_types(request: HttpRequest) -> HttpResponse:
     form = ThreatTypeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.threat_type_set(actor=request.user, **form.cleaned_data)
+            services.threat_type_set(actor=acting(request), **form.cleaned_data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
-            return redirect("alert_threat_types")
+            return redirect("alerts:threat_types")
     return render(
         request,
         "alerts/threat_types.html",

@@ -4,7 +4,7 @@ from the checkpoint anchored before it, and optionally shipped to witnesses (a s
 auditors' mailboxes). `aips audit verify` then checks the database against the anchor, so whoever
 can rewrite the database (its owner, a superuser) can no longer roll back, truncate or rewrite
 anything already anchored unseen. Only the entries since the newest anchored checkpoint remain
-unprotected (docs/architecture.md, "The external anchor").
+unprotected (docs/domains/audit.md, "The external anchor").
 
 The database is the source and the file follows: a checkpoint is anchored after it committed (the
 worker's `audit.anchor` job, `aips audit checkpoint`), so every anchored checkpoint is one the
@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aips.audit import signing
-from aips.audit.archive import try_xact_lock
 from aips.audit.models import AuditCheckpoint
 from aips.audit.services import leaf_hashes
 from aips.audit.verifier import (
@@ -40,6 +40,7 @@ from aips.audit.verifier import (
     verify_consistency,
     verify_signature,
 )
+from aips.core.db_locks import try_xact_lock
 from aips.core.logging import get_logger
 
 LOCK_NAME = "aips.audit.anchor"
@@ -327,9 +328,21 @@ def _mail_due(state: dict[str, Any], now: datetime) -> bool:
     return now.timestamp() - last >= settings.AIPS_AUDIT_WITNESS_EMAIL_MINUTES * 60
 
 
-def _enqueue_mail(addresses: list[str], anchors: list[Anchor]) -> None:
-    from aips.notifications.services import enqueue_mail
+# How a witness e-mail is queued: the outbox belongs to notifications, which sits on top of the
+# journal (it records its own events here), so it plugs its `enqueue_mail` in from
+# NotificationsConfig.ready() instead of audit importing it.
+Mailer = Callable[..., object]
+_mailer: list[Mailer] = []
 
+
+def set_witness_mailer(mailer: Mailer) -> None:
+    _mailer[:] = [mailer]
+
+
+def _enqueue_mail(addresses: list[str], anchors: list[Anchor]) -> None:
+    if not _mailer:
+        raise RuntimeError("no outbox for the e-mail witness (aips.notifications is not installed)")
+    enqueue_mail = _mailer[0]
     newest = anchors[-1]
     subject = _("AIPS audit journal: checkpoint at %(size)s entries") % {"size": newest.tree_size}
     body = "\n".join(

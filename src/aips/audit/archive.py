@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from aips.audit import signing
@@ -47,6 +47,10 @@ from aips.audit.verifier import (
     years_before,
 )
 from aips.core.actors import SystemActor
+
+# lock_key is re-exported: tests and operators compute the archiver's lock key from here.
+from aips.core.db_locks import lock_key as lock_key
+from aips.core.db_locks import try_xact_lock
 from aips.core.logging import get_logger
 
 # R57.17's three months, enforced here as well as in settings: a test or a hand-edited settings
@@ -82,27 +86,6 @@ def archive_dir() -> Path:
 def segment_names(first: int, last: int) -> tuple[str, str]:
     stem = f"audit-{first:012d}-{last:012d}"
     return f"{stem}.jsonl.gz", f"{stem}.manifest.json"
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit key for pg_try_advisory_xact_lock."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
-def try_xact_lock(name: str) -> bool:
-    """Take a cluster-wide lock until the current transaction ends; False if someone holds it.
-
-    PostgreSQL: a transaction-scoped advisory lock, released by COMMIT or ROLLBACK, also when the
-    process dies. SQLite: nothing to do: settings open every transaction with BEGIN IMMEDIATE,
-    which takes the database's single write lock, so transactions already run one at a time."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("try_xact_lock must run inside a transaction")
-    if connection.vendor != "postgresql":
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_key(name)])
-        row = cursor.fetchone()
-    return bool(row and row[0])
 
 
 @transaction.atomic

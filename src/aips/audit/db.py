@@ -6,6 +6,7 @@ from typing import Any
 
 APPEND_ONLY = ["audit_auditentry", "audit_auditcheckpoint", "audit_auditsegment"]
 CONTENT = "audit_auditevent"
+HEAD = "audit_audithead"
 ARCHIVED = (
     "EXISTS (SELECT 1 FROM audit_auditsegment s WHERE {old}.seq BETWEEN s.first_seq AND s.last_seq)"
 )
@@ -64,3 +65,19 @@ def remove_guards(connection: Any) -> None:
     with connection.cursor() as cursor:
         for statement in unguard_statements(connection.vendor):
             cursor.execute(statement)
+
+
+def app_role_grants(app: str) -> list[str]:
+    """The journal's part of `aips db grants` (aips.core.db_grants), registered by AuditConfig."""
+    journal = ", ".join([CONTENT, *APPEND_ONLY, HEAD])
+    return [
+        "-- The audit journal (R57.17): append and read. No UPDATE, no TRUNCATE, no DELETE on the",
+        "-- chain, the checkpoints or the segments.",
+        f"REVOKE ALL ON {journal} FROM {app}",
+        f"GRANT SELECT, INSERT ON {', '.join(APPEND_ONLY)} TO {app}",
+        "-- DELETE only for the archiver, which removes content it has sealed; the trigger refuses",
+        "-- any row outside a recorded archive segment.",
+        f"GRANT SELECT, INSERT, DELETE ON {CONTENT} TO {app}",
+        "-- The head row (last sequence number and chain hash) moves with every append.",
+        f"GRANT SELECT, INSERT, UPDATE ON {HEAD} TO {app}",
+    ]

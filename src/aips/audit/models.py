@@ -8,6 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aips.core.permissions import Perm
+from aips.core.tenancy import TenantQuerySet
+
 
 class EventType(models.TextChoices):
     LOGIN_SUCCEEDED = "auth:login_succeeded", _("Signed in")
@@ -108,18 +111,11 @@ class EventType(models.TextChoices):
     MAIL_FAILED = "mail:failed", _("E-mail could not be delivered")
 
 
-class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
-    def visible_to(self, actor: Any) -> "AuditEventQuerySet":
-        """Auditors and the center's administrators see the whole journal; an organization's head
-        only its own organization's entries; nobody else anything."""
-        from aips.core.access import has_perm
-        from aips.core.permissions import Perm
+class AuditEventQuerySet(TenantQuerySet["AuditEvent"]):
+    """Auditors and the center's administrators see the whole journal; an organization's head
+    only its own organization's entries; nobody else anything."""
 
-        if actor is None or not actor.is_authenticated or not has_perm(actor, Perm.AUDIT_VIEW):
-            return self.none()
-        if actor.is_center:
-            return self.all()
-        return self.filter(organization_id=actor.organization_id)
+    view_perm = Perm.AUDIT_VIEW
 
 
 class AuditEvent(models.Model):

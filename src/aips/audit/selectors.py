@@ -3,22 +3,22 @@ stream (operators only, from the command line)."""
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Q
 from django.http import Http404
 
 from aips.audit.models import AuditCheckpoint, AuditEntry, AuditEvent, AuditEventQuerySet, AuditHead
 from aips.audit.verifier import Checkpoint, Entry
+from aips.core.actors import Viewer
 
 CHUNK = 5000
 
 
-def event_list(*, actor: Any) -> AuditEventQuerySet:
+def event_list(*, actor: Viewer) -> AuditEventQuerySet:
     return AuditEvent.objects.visible_to(actor).select_related("organization").order_by("-seq")
 
 
-def get_event_for(actor: Any, seq: int) -> AuditEvent:
+def get_event_for(actor: Viewer, seq: int) -> AuditEvent:
     try:
         return AuditEvent.objects.visible_to(actor).get(seq=seq)
     except AuditEvent.DoesNotExist as exc:
@@ -68,7 +68,7 @@ EXPORT_CHUNK = 1000
 
 def event_search(
     *,
-    actor: Any,
+    actor: Viewer,
     actor_contains: str = "",
     organization_id: int | None = None,
     event: str = "",

@@ -18,10 +18,11 @@ from aips.audit.verifier import (
 )
 from aips.core import request_context
 from aips.core.access import ensure_perm
+from aips.core.actors import Actor
 from aips.core.permissions import Perm
 
 
-def _actor_kind(actor: Any) -> str:
+def _actor_kind(actor: Actor | None) -> str:
     if isinstance(actor, models.Model):
         return "user"
     if actor is None:
@@ -31,7 +32,7 @@ def _actor_kind(actor: Any) -> str:
 
 def record(
     *,
-    actor: Any,
+    actor: Actor | None,
     event: EventType,
     target: models.Model | None = None,
     organization_id: int | None = None,
@@ -107,7 +108,7 @@ EXPORT_FORMATS = ("csv", "jsonl")
 @transaction.atomic
 def export_recorded(
     *,
-    actor: Any,
+    actor: Actor,
     filters: dict[str, Any],
     export_format: str,
     upto_seq: int,

@@ -10,6 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
+from aips.audit.models import AuditCheckpoint
+
 
 def _key_path() -> Path:
     return Path(settings.AIPS_AUDIT_KEY_FILE)
@@ -62,8 +64,6 @@ def _refuse_a_new_key_for_a_signed_journal(file: Path) -> None:
     """A lost key file must be restored from backup, not silently replaced: a new key would make
     every earlier checkpoint look forged ("signed by an unknown key")."""
     from django.core.exceptions import ImproperlyConfigured
-
-    from aips.audit.models import AuditCheckpoint
 
     if AuditCheckpoint.objects.exists():
         raise ImproperlyConfigured(

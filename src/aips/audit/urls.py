@@ -2,8 +2,10 @@ from django.urls import path
 
 from aips.audit import views
 
+app_name = "audit"
+
 urlpatterns = [
-    path("", views.audit_list, name="audit_list"),
-    path("export/", views.audit_export, name="audit_export"),
-    path("<int:seq>/", views.audit_detail, name="audit_detail"),
+    path("", views.audit_list, name="list"),
+    path("export/", views.audit_export, name="export"),
+    path("<int:seq>/", views.audit_detail, name="detail"),
 ]

@@ -16,6 +16,7 @@ from aips.audit import selectors, services
 from aips.audit.forms import LOCAL_TIME_ZONE, AuditExportForm, AuditFilterForm
 from aips.audit.models import AuditEvent
 from aips.core.access import has_perm, require
+from aips.core.actors import acting
 from aips.core.csv_export import csv_safe, csv_writer
 from aips.core.permissions import Perm
 from aips.organizations.selectors import organization_list
@@ -190,7 +191,7 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
     rows, truncated = min(matching, limit), matching > limit
     # On the record before the first byte is sent, committed on its own.
     services.export_recorded(
-        actor=request.user,
+        actor=acting(request),
         filters=form.filters_for_record(),
         export_format=export_format,
         upto_seq=upto,

@@ -15,8 +15,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from aips.core.actors import Viewer, actor_perms, has_perm
+
+__all__ = ["PUBLIC", "actor_perms", "ensure_perm", "has_perm", "public", "require"]
 from aips.core.errors import Forbidden
-from aips.core.permissions import AGENT_PERMISSIONS, ROLE_PERMISSIONS, Perm, Role
+from aips.core.permissions import Perm
 
 PUBLIC: Final = "public"
 # Set in the session at sign-in and on re-authentication (aips.accounts.sessions).
@@ -24,23 +27,7 @@ REAUTH_SESSION_KEY: Final = "aips_reauth_at"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def actor_perms(user: Any) -> frozenset[Perm]:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return frozenset()
-    if getattr(user, "actor_kind", None) == "agent":
-        # An integration module acts only through the signal API, never with a person's role.
-        return AGENT_PERMISSIONS
-    try:
-        return ROLE_PERMISSIONS[Role(user.role)]
-    except ValueError:
-        return frozenset()
-
-
-def has_perm(user: Any, perm: Perm) -> bool:
-    return perm in actor_perms(user)
-
-
-def ensure_perm(user: Any, perm: Perm) -> None:
+def ensure_perm(user: Viewer, perm: Perm) -> None:
     """For services: the same rule the views apply, so no caller can skip it."""
     if not has_perm(user, perm):
         raise Forbidden()
@@ -64,7 +51,7 @@ def require(perm: Perm, *, fresh: bool = False) -> Callable[[F], F]:
                 raise PermissionDenied
             if fresh and not recently_authenticated(request):
                 target = request.get_full_path() if request.method == "GET" else ""
-                url = reverse("reauthenticate")
+                url = reverse("accounts:reauthenticate")
                 return redirect(f"{url}?{urlencode({'next': target})}" if target else url)
             return view(request, *args, **kwargs)
 

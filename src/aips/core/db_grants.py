@@ -7,13 +7,21 @@ Run as the owner role (it owns the database, the schema's objects and the tables
 `aips migrate`. Idempotent: every statement can be repeated."""
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from aips.audit.db import APPEND_ONLY, CONTENT
-from aips.signals import partitions
+# An app's own part: given the application role (quoted), statements that narrow the general
+# grants for its tables or grant what they leave out. Apps register it from AppConfig.ready()
+# (audit: the journal; signals: the partition functions), so core names no app above it.
+GrantPart = Callable[[str], list[str]]
+_PARTS: dict[str, GrantPart] = {}
 
-HEAD = "audit_audithead"
-JOURNAL = [CONTENT, *APPEND_ONLY, HEAD]
+
+def register_grants(name: str, part: GrantPart) -> None:
+    """Idempotent: registering a name again replaces its part and keeps its place."""
+    _PARTS[name] = part
+
+
 _ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -35,9 +43,7 @@ def statements(*, app_role: str, owner_role: str, database: str, schema: str) ->
         if not valid_role(role):
             raise GrantError(f"not a plain role name: {role!r}")
     app, owner, db, ns = _ident(app_role), _ident(owner_role), _ident(database), _ident(schema)
-    journal = ", ".join(JOURNAL)
-    functions = f"{partitions.CREATE_FUNCTION}(date), {partitions.DROP_FUNCTION}(date)"
-    return [
+    general = [
         "-- Only the owner creates objects; the application connects and uses temporary tables",
         "-- (ingest stages each batch in one).",
         f"REVOKE ALL ON DATABASE {db} FROM PUBLIC",
@@ -55,20 +61,9 @@ def statements(*, app_role: str, owner_role: str, database: str, schema: str) ->
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}",
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {ns} "
         f"GRANT USAGE, SELECT ON SEQUENCES TO {app}",
-        "-- The audit journal (R57.17): append and read. No UPDATE, no TRUNCATE, no DELETE on the",
-        "-- chain, the checkpoints or the segments.",
-        f"REVOKE ALL ON {journal} FROM {app}",
-        f"GRANT SELECT, INSERT ON {', '.join(APPEND_ONLY)} TO {app}",
-        "-- DELETE only for the archiver, which removes content it has sealed; the trigger refuses",
-        "-- any row outside a recorded archive segment.",
-        f"GRANT SELECT, INSERT, DELETE ON {CONTENT} TO {app}",
-        "-- The head row (last sequence number and chain hash) moves with every append.",
-        f"GRANT SELECT, INSERT, UPDATE ON {HEAD} TO {app}",
-        "-- Monthly signal partitions: made and dropped by the owner's SECURITY DEFINER functions",
-        "-- (migration signals/0004), the application may only call them.",
-        f"REVOKE ALL ON FUNCTION {functions} FROM PUBLIC",
-        f"GRANT EXECUTE ON FUNCTION {functions} TO {app}",
     ]
+    # Registered parts run after the general grants, which they narrow.
+    return general + [statement for part in _PARTS.values() for statement in part(app)]
 
 
 def script(statements_: list[str]) -> str:
@@ -87,17 +82,17 @@ def prepare(connection: Any, *, app_role: str) -> list[str]:
             "SELECT current_user, current_database(), current_schema(), "
             "(SELECT rolsuper FROM pg_roles WHERE rolname = %s), "
             "(SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass(%s))",
-            [app_role, CONTENT],
+            [app_role, "django_migrations"],
         )
         row = cursor.fetchone()
-    user, database, schema, app_super, journal_owner = row
+    user, database, schema, app_super, tables_owner = row
     if app_super is None:
         raise GrantError(f"role {app_role} does not exist (create it first: createuser)")
     if app_super:
         raise GrantError(f"role {app_role} is a superuser, which passes every guard")
-    if journal_owner is None:
-        raise GrantError("the audit journal's tables are missing: run `aips migrate` first")
-    if app_role == journal_owner:
+    if tables_owner is None:
+        raise GrantError("the database's tables are missing: run `aips migrate` first")
+    if app_role == tables_owner:
         raise GrantError(
             f"role {app_role} owns the tables; the application must connect as a role that "
             "owns nothing"
@@ -107,7 +102,7 @@ def prepare(connection: Any, *, app_role: str) -> list[str]:
             f"connected as {app_role} itself: run this with the owner role's "
             "AIPS_DATABASE_URL (/etc/aips/migrate.env)"
         )
-    return statements(app_role=app_role, owner_role=journal_owner, database=database, schema=schema)
+    return statements(app_role=app_role, owner_role=tables_owner, database=database, schema=schema)
 
 
 def apply(connection: Any, *, app_role: str) -> list[str]:

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from aips.core import request_context
+from aips.core.api_errors import error_response
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -114,8 +115,6 @@ class MethodGuardMiddleware:
         message = _("This HTTP method is not allowed.")
         response: HttpResponse
         if request.path.startswith("/api/"):
-            from aips.core.api_errors import error_response
-
             response = error_response(request, 405, message)
         else:
             response = HttpResponse(message, status=405, content_type="text/plain; charset=utf-8")

@@ -7,13 +7,18 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from aips.accounts.api_auth import api_auth
+from aips.accounts.sessions import acting_person
+from aips.core.actors import acting
 from aips.core.moments import Moment
 from aips.core.numbers import AmountKzt, Count, Id, Minutes, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.strings import RequiredText
+from aips.core.tlp import TlpLevel
+from aips.files.schemas import AttachmentOut
 from aips.incidents import selectors, services
 from aips.incidents.models import IncidentCard
+from aips.workflow.api_schemas import CommentIn, CommentOut, TransitionIn
 
 router = Router(tags=["incidents"])
 
@@ -25,7 +30,6 @@ Kind = Literal[
     "unsanctioned_transfer",
     "other_outage",
 ]
-TlpLevel = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 State = Literal["draft", "awaiting_approval", "submitted", "returned", "accepted", "closed"]
 
 
@@ -111,24 +115,6 @@ class IncidentFilter(Schema):
     overdue: bool = False
 
 
-class TransitionIn(Schema):
-    comment: str = ""
-
-
-class CommentIn(Schema):
-    body: RequiredText
-    internal: bool = False
-
-
-class CommentOut(Schema):
-    id: int
-    author_id: int
-    body: str
-    internal: bool
-    transition: str
-    created_at: datetime
-
-
 class VersionOut(Schema):
     number: int
     snapshot: dict[str, Any]
@@ -136,18 +122,8 @@ class VersionOut(Schema):
     created_at: datetime
 
 
-class AttachmentOut(Schema):
-    id: int
-    file_name: str
-    content_type: str
-    size: int
-    sha256: str
-    scan_status: str
-    uploaded_at: datetime
-
-
 def _shown(request: HttpRequest, card: IncidentCard) -> IncidentCard:
-    services.card_viewed(actor=request.user, card=card)
+    services.card_viewed(actor=acting(request), card=card)
     return card
 
 
@@ -167,7 +143,7 @@ def incidents_list(request: HttpRequest, filters: Query[IncidentFilter]) -> Any:
     )
     page = keyset_page(qs, after=filters.after, limit=filters.limit)
     for card in page["items"]:
-        services.card_viewed(actor=request.user, card=card)
+        services.card_viewed(actor=acting(request), card=card)
     return page
 
 
@@ -178,7 +154,7 @@ def incidents_list(request: HttpRequest, filters: Query[IncidentFilter]) -> Any:
     auth=api_auth(Perm.INCIDENT_EDIT),
 )
 def incidents_create(request: HttpRequest, payload: IncidentIn) -> Any:
-    return Status(201, services.card_create(actor=request.user, **payload.dict()))
+    return Status(201, services.card_create(actor=acting_person(request), **payload.dict()))
 
 
 @router.get(
@@ -199,7 +175,9 @@ def incidents_get(request: HttpRequest, card_id: Id) -> Any:
 )
 def incidents_update(request: HttpRequest, card_id: Id, payload: IncidentPatch) -> Any:
     card = selectors.get_card_for(request.user, card_id)
-    return services.card_update(actor=request.user, card=card, **payload.dict(exclude_unset=True))
+    return services.card_update(
+        actor=acting(request), card=card, **payload.dict(exclude_unset=True)
+    )
 
 
 @router.post(
@@ -214,7 +192,7 @@ def incidents_transition(
     """request_approval, approve, send_back (comment), return (comment), accept, close."""
     card = selectors.get_card_for(request.user, card_id)
     return services.card_transition(
-        actor=request.user, card=card, name=name, comment=payload.comment
+        actor=acting_person(request), card=card, name=name, comment=payload.comment
     )
 
 
@@ -240,7 +218,7 @@ def incidents_comment_add(request: HttpRequest, card_id: Id, payload: CommentIn)
     return Status(
         201,
         services.comment_add(
-            actor=request.user, card=card, body=payload.body, internal=payload.internal
+            actor=acting_person(request), card=card, body=payload.body, internal=payload.internal
         ),
     )
 
@@ -263,4 +241,6 @@ def incidents_versions(request: HttpRequest, card_id: Id) -> Any:
 )
 def incidents_attachment_add(request: HttpRequest, card_id: Id, file: File[UploadedFile]) -> Any:
     card = selectors.get_card_for(request.user, card_id)
-    return Status(201, services.attachment_add(actor=request.user, card=card, upload=file))
+    return Status(
+        201, services.attachment_add(actor=acting_person(request), card=card, upload=file)
+    )

@@ -4,7 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aips.core.numbers import form_bounds
-from aips.incidents.models import CardState, IncidentKind, Tlp
+from aips.core.tlp import Tlp
+from aips.incidents.models import CardState, IncidentKind
 
 
 class LinesField(forms.CharField):

@@ -4,10 +4,14 @@ to the center."""
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aips.core.actors import Actor
+from aips.core.permissions import Perm
+from aips.core.tenancy import TenantQuerySet
+from aips.core.tlp import RESTRICTED_TLP, Tlp
+from aips.files.models import StoredFile
 from aips.workflow.engine import EDITABLE_STATES
 from aips.workflow.models import WorkflowItem
 
@@ -38,19 +42,6 @@ class IncidentKind(models.TextChoices):
     )
 
 
-class Tlp(models.TextChoices):
-    """Traffic Light Protocol 2.0."""
-
-    CLEAR = "CLEAR", "TLP:CLEAR"
-    GREEN = "GREEN", "TLP:GREEN"
-    AMBER = "AMBER", "TLP:AMBER"
-    AMBER_STRICT = "AMBER+STRICT", "TLP:AMBER+STRICT"
-    RED = "RED", "TLP:RED"
-
-
-RESTRICTED_TLP = frozenset({Tlp.RED, Tlp.AMBER_STRICT})
-
-
 class CardState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     AWAITING_APPROVAL = "awaiting_approval", _("Awaiting the head's approval")
@@ -68,20 +59,16 @@ CENTER_VISIBLE = frozenset(
 EDITABLE = EDITABLE_STATES
 
 
-class IncidentCardQuerySet(models.QuerySet["IncidentCard"]):
-    def visible_to(self, actor: Any) -> "IncidentCardQuerySet":
-        """The organization sees its own cards in every state; the center sees every
-        organization's cards once submitted (never a first draft); nobody else anything."""
-        from aips.core.access import has_perm
-        from aips.core.permissions import Perm
+class IncidentCardQuerySet(TenantQuerySet["IncidentCard"]):
+    """The organization sees its own cards in every state; the center sees every organization's
+    cards once submitted (never a first draft); nobody else anything."""
 
-        if actor is None or not actor.is_authenticated or not has_perm(actor, Perm.INCIDENT_VIEW):
-            return self.none()
-        if actor.is_center:
-            # Once submitted, a card stays in the center's sight even while it is being fixed
-            # and re-approved (its rework deadline runs meanwhile, R67.15).
-            return self.filter(models.Q(state__in=CENTER_VISIBLE) | models.Q(version__gte=1))
-        return self.filter(organization_id=actor.organization_id)
+    view_perm = Perm.INCIDENT_VIEW
+
+    def center_scope(self, actor: Actor) -> "IncidentCardQuerySet":
+        # Once submitted, a card stays in the center's sight even while it is being fixed and
+        # re-approved (its rework deadline runs meanwhile, R67.15).
+        return self.filter(models.Q(state__in=CENTER_VISIBLE) | models.Q(version__gte=1))
 
 
 class IncidentCard(WorkflowItem):
@@ -141,30 +128,21 @@ class IncidentCard(WorkflowItem):
         return self.tlp in RESTRICTED_TLP
 
 
-class AttachmentQuerySet(models.QuerySet["Attachment"]):
-    def visible_to(self, actor: Any) -> "AttachmentQuerySet":
+class AttachmentQuerySet(TenantQuerySet["Attachment"]):
+    """A card's files follow the card, for the center and organizations alike."""
+
+    tenant_field = None
+
+    def center_scope(self, actor: Actor) -> "AttachmentQuerySet":
         return self.filter(card__in=IncidentCard.objects.visible_to(actor))
 
+    def organization_scope(self, actor: Actor) -> "AttachmentQuerySet":
+        return self.center_scope(actor)
 
-class Attachment(models.Model):
-    """A file stored outside the web root under its SHA-256; served only as a download."""
+
+class Attachment(StoredFile):
+    """A file of an incident card (the platform's stored file, owned by the card)."""
 
     card = models.ForeignKey(IncidentCard, on_delete=models.PROTECT, related_name="attachments")
-    file_name = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    # The anti-virus seam: a later issue scans files and fills this in.
-    scan_status = models.CharField(max_length=16, default="not_scanned")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
     objects = AttachmentQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return self.file_name

@@ -1,9 +1,8 @@
-from typing import Any
-
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from aips.core.actors import Viewer
 from aips.incidents.models import Attachment, IncidentCard, IncidentCardQuerySet
 from aips.workflow.engine import versions_of
 from aips.workflow.models import Comment, Version
@@ -11,7 +10,7 @@ from aips.workflow.models import Comment, Version
 
 def card_list(
     *,
-    actor: Any,
+    actor: Viewer,
     kind: str = "",
     state: str = "",
     organization_id: int | None = None,
@@ -32,7 +31,7 @@ def card_list(
     return qs.order_by("-id")
 
 
-def get_card_for(actor: Any, pk: int) -> IncidentCard:
+def get_card_for(actor: Viewer, pk: int) -> IncidentCard:
     """404 for a missing card and for one the actor may not see, alike."""
     try:
         return IncidentCard.objects.visible_to(actor).select_related("organization").get(pk=pk)
@@ -40,7 +39,7 @@ def get_card_for(actor: Any, pk: int) -> IncidentCard:
         raise Http404 from exc
 
 
-def get_attachment_for(actor: Any, card_pk: int, pk: int) -> Attachment:
+def get_attachment_for(actor: Viewer, card_pk: int, pk: int) -> Attachment:
     try:
         return (
             Attachment.objects.visible_to(actor).select_related("card").get(pk=pk, card_id=card_pk)
@@ -49,7 +48,7 @@ def get_attachment_for(actor: Any, card_pk: int, pk: int) -> Attachment:
         raise Http404 from exc
 
 
-def timeline(*, actor: Any, card: IncidentCard) -> list[Comment]:
+def timeline(*, actor: Viewer, card: IncidentCard) -> list[Comment]:
     return list(Comment.objects.for_item(card).visible_to(actor).select_related("author"))
 
 

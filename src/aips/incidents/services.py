@@ -1,29 +1,29 @@
 """Every change to incident cards: create and edit (maker), the lifecycle on the shared engine,
 attachments and comments — each with its audit event in the same transaction."""
 
-import hashlib
-import os
-import tempfile
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aips.accounts.models import User
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
-from aips.core.errors import AppError, Forbidden, ValidationFailed
+from aips.core.actors import Actor
+from aips.core.errors import AppError, Forbidden
 from aips.core.indicators import normalize_cves, normalize_indicators
 from aips.core.permissions import Perm
+from aips.core.tlp import Tlp
 from aips.core.validation import Fields
-from aips.incidents.models import EDITABLE, Attachment, IncidentCard, IncidentKind, Tlp
-from aips.incidents.workflow import CARD_MACHINE
+from aips.files import services as file_services
+from aips.incidents.lifecycle import CARD_MACHINE
+from aips.incidents.models import EDITABLE, Attachment, IncidentCard, IncidentKind
+from aips.incidents.notices import card_transitioned
 from aips.workflow import engine
 
 FIELDS = (
@@ -44,11 +44,6 @@ FIELDS = (
     "measures",
     "tlp",
 )
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-ALLOWED_EXTENSIONS = frozenset(
-    {".pdf", ".txt", ".log", ".csv", ".json", ".xml", ".png", ".jpg", ".jpeg", ".docx",
-     ".xlsx", ".zip", ".7z", ".pcap", ".pcapng", ".eml", ".msg"}
-)  # fmt: skip
 _UNSET: Any = object()
 
 
@@ -131,7 +126,7 @@ def snapshot(card: Any) -> dict[str, Any]:
 
 
 @transaction.atomic
-def card_create(*, actor: Any, **data: Any) -> IncidentCard:
+def card_create(*, actor: User, **data: Any) -> IncidentCard:
     """A draft card of the actor's own organization (the responsible employee, R67.12)."""
     ensure_perm(actor, Perm.INCIDENT_EDIT)
     if actor.is_center:
@@ -151,7 +146,7 @@ def card_create(*, actor: Any, **data: Any) -> IncidentCard:
 
 
 @transaction.atomic
-def card_update(*, actor: Any, card: IncidentCard, **changes: Any) -> IncidentCard:
+def card_update(*, actor: Actor, card: IncidentCard, **changes: Any) -> IncidentCard:
     """Edit a draft or a returned card; the audit event lists what changed."""
     locked: IncidentCard = engine.lock_for_edit(
         actor=actor, item=card, perm=Perm.INCIDENT_EDIT, fields=FIELDS, changes=changes
@@ -176,11 +171,9 @@ def card_update(*, actor: Any, card: IncidentCard, **changes: Any) -> IncidentCa
 
 @transaction.atomic
 def card_transition(
-    *, actor: Any, card: IncidentCard, name: str, comment: str = ""
+    *, actor: User, card: IncidentCard, name: str, comment: str = ""
 ) -> IncidentCard:
     """One transaction: the move, its audit event and the notifications it causes (R67.12)."""
-    from aips.notifications.incidents import card_transitioned
-
     result = engine.apply(
         actor=actor,
         item=card,
@@ -205,14 +198,14 @@ def _mark_first_submission(card: IncidentCard) -> None:
     card.first_submitted_at = card.submitted_at
 
 
-def comment_add(*, actor: Any, card: IncidentCard, body: str, internal: bool = False) -> Any:
+def comment_add(*, actor: User, card: IncidentCard, body: str, internal: bool = False) -> Any:
     return engine.comment_add(
         actor=actor, item=card, body=body, internal=internal, perm=Perm.INCIDENT_COMMENT
     )
 
 
 @transaction.atomic
-def card_viewed(*, actor: Any, card: IncidentCard) -> None:
+def card_viewed(*, actor: Actor, card: IncidentCard) -> None:
     """Every view of a TLP:RED or TLP:AMBER+STRICT card is audited (R57.17)."""
     if card.is_restricted:
         record(
@@ -224,18 +217,8 @@ def card_viewed(*, actor: Any, card: IncidentCard) -> None:
         )
 
 
-def storage_dir() -> Path:
-    path = Path(settings.AIPS_ATTACHMENT_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def attachment_path(sha256: str) -> Path:
-    return storage_dir() / sha256[:2] / sha256
-
-
 @transaction.atomic
-def attachment_add(*, actor: Any, card: IncidentCard, upload: "UploadedFile[Any]") -> Attachment:
+def attachment_add(*, actor: User, card: IncidentCard, upload: "UploadedFile[Any]") -> Attachment:
     """Store a file outside the web root under its SHA-256 (R57.3.2); the anti-virus scan is a
     later issue's job (scan_status stays "not_scanned")."""
     ensure_perm(actor, Perm.INCIDENT_EDIT)
@@ -247,58 +230,25 @@ def attachment_add(*, actor: Any, card: IncidentCard, upload: "UploadedFile[Any]
         raise AppError(
             _("Only a draft or a returned card can be changed."), code="not_editable", status=409
         )
-    name, size, sha256 = store_upload(upload)
     attachment = Attachment.objects.create(
-        card=card,
-        file_name=name,
-        content_type=(upload.content_type or "application/octet-stream")[:100],
-        size=size,
-        sha256=sha256,
-        uploaded_by=actor,
+        card=card, uploaded_by=actor, **file_services.stored_fields(upload)
     )
     record(
         actor=actor,
         event=EventType.ATTACHMENT_ADDED,
         target=card,
         organization_id=card.organization_id,
-        details={"attachment_id": attachment.pk, "sha256": attachment.sha256, "size": size},
+        details={
+            "attachment_id": attachment.pk,
+            "sha256": attachment.sha256,
+            "size": attachment.size,
+        },
     )
     return attachment
 
 
-def store_upload(upload: "UploadedFile[Any]") -> tuple[str, int, str]:
-    """Check an upload (allowed extension, size) and store it outside the web root under its
-    SHA-256; returns (file name, size, sha256). Shared by every item type with attachments
-    (incident cards, requests); the caller checks its item and writes the row."""
-    name = Path(upload.name or "file").name[:255]
-    if Path(name).suffix.lower() not in ALLOWED_EXTENSIONS:
-        raise ValidationFailed.field("file", _("This type of file is not accepted."))
-    if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed.field(
-            "file", _("The file is larger than %(mb)d MB.") % {"mb": MAX_ATTACHMENT_BYTES // 2**20}
-        )
-    digest = hashlib.sha256()
-    size = 0
-    fd, temp = tempfile.mkstemp(dir=storage_dir())
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in upload.chunks():
-                size += len(chunk)
-                if size > MAX_ATTACHMENT_BYTES:
-                    raise ValidationFailed.field("file", _("The file is too large."))
-                digest.update(chunk)
-                out.write(chunk)
-        target = attachment_path(digest.hexdigest())
-        target.parent.mkdir(exist_ok=True)
-        os.replace(temp, target)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-    return name, size, digest.hexdigest()
-
-
 @transaction.atomic
-def attachment_downloaded(*, actor: Any, attachment: Attachment) -> None:
+def attachment_downloaded(*, actor: Actor, attachment: Attachment) -> None:
     record(
         actor=actor,
         event=EventType.ATTACHMENT_DOWNLOADED,

@@ -1,16 +1,17 @@
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aips.accounts.sessions import acting_person
 from aips.core.access import has_perm, require
+from aips.core.actors import acting
 from aips.core.errors import AppError, ValidationFailed
-from aips.core.forms import apply_errors
 from aips.core.permissions import Perm
+from aips.files.web import download_response
 from aips.incidents import selectors, services
 from aips.incidents.forms import (
     AttachmentForm,
@@ -19,15 +20,16 @@ from aips.incidents.forms import (
     IncidentForm,
     TransitionForm,
 )
+from aips.incidents.lifecycle import CARD_MACHINE
 from aips.incidents.models import EDITABLE, IncidentCard
-from aips.incidents.workflow import CARD_MACHINE
 from aips.organizations.selectors import organization_list
 from aips.workflow.engine import diff
+from aips.workflow.web import flash_errors, form_status, raise_for_status, save_form
 
 
 @require(Perm.INCIDENT_VIEW)
 def incident_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     orgs = (
         [(o.pk, o.display_name) for o in organization_list(actor=user) if not o.is_center]
         if user.is_center
@@ -50,19 +52,17 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 @require(Perm.INCIDENT_EDIT)
 def incident_create(request: HttpRequest) -> HttpResponse:
     form = IncidentForm(request.POST or None, initial={"tlp": "AMBER"})
-    if request.method == "POST" and form.is_valid():
-        try:
-            card = services.card_create(actor=request.user, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Draft %(ref)s saved.") % {"ref": card.reference})
-            return redirect("incident_detail", pk=card.pk)
+    card = save_form(
+        request, form, lambda data: services.card_create(actor=acting_person(request), **data)
+    )
+    if card is not None:
+        messages.success(request, _("Draft %(ref)s saved.") % {"ref": card.reference})
+        return redirect("incidents:detail", pk=card.pk)
     return render(
         request,
         "incidents/form.html",
         {"form": form, "title": _("New incident card")},
-        status=422 if form.errors else 200,
+        status=form_status(form),
     )
 
 
@@ -73,31 +73,32 @@ def incident_update(request: HttpRequest, pk: int) -> HttpResponse:
         request.user, "organization_id", None
     ):
         messages.error(request, _("Only a draft or a returned card can be changed."))
-        return redirect("incident_detail", pk=card.pk)
+        return redirect("incidents:detail", pk=card.pk)
     initial = {name: getattr(card, name) for name in services.FIELDS}
     form = IncidentForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.card_update(actor=request.user, card=card, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except AppError as exc:
-            messages.error(request, exc.message)
-            return redirect("incident_detail", pk=card.pk)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("incident_detail", pk=card.pk)
+    try:
+        saved = save_form(
+            request,
+            form,
+            lambda data: services.card_update(actor=acting(request), card=card, **data),
+        )
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("incidents:detail", pk=card.pk)
+    if saved is not None:
+        messages.success(request, _("Changes saved."))
+        return redirect("incidents:detail", pk=card.pk)
     return render(
         request,
         "incidents/form.html",
         {"form": form, "title": _("Edit %(ref)s") % {"ref": card.reference}, "card": card},
-        status=422 if form.errors else 200,
+        status=form_status(form),
     )
 
 
 @require(Perm.INCIDENT_VIEW)
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     card = selectors.get_card_for(user, pk)
     services.card_viewed(actor=user, card=card)
     versions = selectors.versions(card)
@@ -140,24 +141,23 @@ def incident_transition(request: HttpRequest, pk: int, name: str) -> HttpRespons
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
-        card = services.card_transition(actor=request.user, card=card, name=name, comment=comment)
+        card = services.card_transition(
+            actor=acting_person(request), card=card, name=name, comment=comment
+        )
     except ValidationFailed:
         messages.error(request, _("Give a reason in the comment."))
     except AppError as exc:
-        if exc.status == 404:
-            raise Http404 from exc
-        if exc.status == 403:
-            raise PermissionDenied from exc
+        raise_for_status(exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Status: %(state)s.") % {"state": card.state_label})
-    return redirect("incident_detail", pk=pk)
+    return redirect("incidents:detail", pk=pk)
 
 
 @require(Perm.INCIDENT_COMMENT)
 @require_POST
 def incident_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     card = selectors.get_card_for(user, pk)
     form = CommentForm(request.POST, center=user.is_center)
     if form.is_valid():
@@ -170,7 +170,7 @@ def incident_comment(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Comment added."))
     else:
         messages.error(request, _("Write something first."))
-    return redirect("incident_detail", pk=pk)
+    return redirect("incidents:detail", pk=pk)
 
 
 @require(Perm.INCIDENT_EDIT)
@@ -180,18 +180,18 @@ def incident_attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a file."))
-        return redirect("incident_detail", pk=pk)
+        return redirect("incidents:detail", pk=pk)
     try:
-        services.attachment_add(actor=request.user, card=card, upload=form.cleaned_data["file"])
+        services.attachment_add(
+            actor=acting_person(request), card=card, upload=form.cleaned_data["file"]
+        )
     except ValidationFailed as exc:
-        for errors in exc.fields.values():
-            for message in errors:
-                messages.error(request, message)
+        flash_errors(request, exc)
     except AppError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("File attached."))
-    return redirect("incident_detail", pk=pk)
+    return redirect("incidents:detail", pk=pk)
 
 
 @require(Perm.INCIDENT_VIEW)
@@ -200,16 +200,7 @@ def incident_attachment_download(
 ) -> HttpResponseBase:
     """Always a download, never rendered inline: the browser must not interpret the file."""
     attachment = selectors.get_attachment_for(request.user, pk, attachment_pk)
-    path = services.attachment_path(attachment.sha256)
-    if not path.exists():
-        raise Http404
-    services.attachment_downloaded(actor=request.user, attachment=attachment)
-    response = FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=attachment.file_name,
-        content_type="application/octet-stream",
+    return download_response(
+        attachment,
+        served=lambda: services.attachment_downloaded(actor=acting(request), attachment=attachment),
     )
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -1,22 +1,32 @@
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from ninja.params.functions import Path
 
 from aips.accounts.api_auth import api_auth
+from aips.accounts.sessions import acting_person
+from aips.core.actors import acting
 from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.strings import RequiredText
+from aips.core.tlp import TlpLevel
+from aips.files.schemas import AttachmentOut
 from aips.inquiries import selectors, services
 from aips.inquiries.models import Inquiry, InquiryThread
+from aips.workflow.api_schemas import CommentIn, CommentOut, TransitionIn
 
 router = Router(tags=["requests"])
 
+# The public API calls an inquiry a "request" (`/api/v1/requests/{request_id}`), and that name
+# stays on the wire; in Python `request` is Django's HttpRequest, so the handlers receive the
+# inquiry's id as `inquiry_id`. The title keeps the published schema as it was.
+InquiryId = Annotated[Id, Path(alias="request_id", title="Request Id")]
+
 Category = Literal["threat", "indicators", "vulnerability", "fraud", "regulatory", "other"]
-TlpLevel = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 State = Literal["draft", "awaiting_approval", "sent", "returned"]
 ThreadStateName = Literal[
     "received",
@@ -91,36 +101,8 @@ class RequestFilter(Schema):
     overdue: bool = False
 
 
-class TransitionIn(Schema):
-    comment: str = ""
-
-
 class AnswerIn(Schema):
     answer: str
-
-
-class CommentIn(Schema):
-    body: RequiredText
-    internal: bool = False
-
-
-class CommentOut(Schema):
-    id: int
-    author_id: int
-    body: str
-    internal: bool
-    transition: str
-    created_at: datetime
-
-
-class AttachmentOut(Schema):
-    id: int
-    file_name: str
-    content_type: str
-    size: int
-    sha256: str
-    scan_status: str
-    uploaded_at: datetime
 
 
 def _thread(user: Any, thread: InquiryThread) -> dict[str, Any]:
@@ -145,7 +127,7 @@ def _thread(user: Any, thread: InquiryThread) -> dict[str, Any]:
 def _out(request: HttpRequest, inquiry: Inquiry) -> dict[str, Any]:
     """What this caller may see: an addressee sees its own thread only, not the other
     addressees (nor who they are)."""
-    user: Any = request.user
+    user = acting_person(request)
     requester = user.is_center or user.organization_id == inquiry.organization_id
     return {
         "id": inquiry.pk,
@@ -169,7 +151,7 @@ def _out(request: HttpRequest, inquiry: Inquiry) -> dict[str, Any]:
 
 def _shown(request: HttpRequest, inquiry: Inquiry) -> dict[str, Any]:
     # Every view of a TLP:AMBER or stricter request is on the record.
-    services.inquiry_viewed(actor=request.user, inquiry=inquiry)
+    services.inquiry_viewed(actor=acting(request), inquiry=inquiry)
     return _out(request, inquiry)
 
 
@@ -178,7 +160,7 @@ def _shown(request: HttpRequest, inquiry: Inquiry) -> dict[str, Any]:
 )
 def requests_list(request: HttpRequest, filters: Query[RequestFilter]) -> Any:
     qs = selectors.inquiry_list(
-        actor=request.user,
+        actor=acting(request),
         box=filters.box or "",
         state=filters.state or "",
         category=filters.category or "",
@@ -194,7 +176,9 @@ def requests_list(request: HttpRequest, filters: Query[RequestFilter]) -> Any:
     "", response={201: RequestOut}, operation_id="requests_create", auth=api_auth(Perm.REQUEST_EDIT)
 )
 def requests_create(request: HttpRequest, payload: RequestIn) -> Any:
-    return Status(201, _out(request, services.inquiry_create(actor=request.user, **payload.dict())))
+    return Status(
+        201, _out(request, services.inquiry_create(actor=acting_person(request), **payload.dict()))
+    )
 
 
 @router.get(
@@ -203,8 +187,8 @@ def requests_create(request: HttpRequest, payload: RequestIn) -> Any:
     operation_id="requests_get",
     auth=api_auth(Perm.REQUEST_VIEW),
 )
-def requests_get(request: HttpRequest, request_id: Id) -> Any:
-    return _shown(request, selectors.get_inquiry_for(request.user, request_id))
+def requests_get(request: HttpRequest, inquiry_id: InquiryId) -> Any:
+    return _shown(request, selectors.get_inquiry_for(acting(request), inquiry_id))
 
 
 @router.patch(
@@ -213,10 +197,10 @@ def requests_get(request: HttpRequest, request_id: Id) -> Any:
     operation_id="requests_update",
     auth=api_auth(Perm.REQUEST_EDIT),
 )
-def requests_update(request: HttpRequest, request_id: Id, payload: RequestPatch) -> Any:
-    inquiry = selectors.get_inquiry_for(request.user, request_id)
+def requests_update(request: HttpRequest, inquiry_id: InquiryId, payload: RequestPatch) -> Any:
+    inquiry = selectors.get_inquiry_for(acting(request), inquiry_id)
     changes = payload.dict(exclude_unset=True)
-    return _out(request, services.inquiry_update(actor=request.user, inquiry=inquiry, **changes))
+    return _out(request, services.inquiry_update(actor=acting(request), inquiry=inquiry, **changes))
 
 
 @router.post(
@@ -226,13 +210,13 @@ def requests_update(request: HttpRequest, request_id: Id, payload: RequestPatch)
     auth=api_auth(Perm.REQUEST_VIEW),
 )
 def requests_transition(
-    request: HttpRequest, request_id: Id, name: str, payload: TransitionIn
+    request: HttpRequest, inquiry_id: InquiryId, name: str, payload: TransitionIn
 ) -> Any:
     """request_approval, approve, send_back (comment), return (comment, the center),
     send_direct (the center's own request)."""
-    inquiry = selectors.get_inquiry_for(request.user, request_id)
+    inquiry = selectors.get_inquiry_for(acting(request), inquiry_id)
     moved = services.inquiry_transition(
-        actor=request.user, inquiry=inquiry, name=name, comment=payload.comment
+        actor=acting_person(request), inquiry=inquiry, name=name, comment=payload.comment
     )
     return _out(request, moved)
 
@@ -243,9 +227,9 @@ def requests_transition(
     operation_id="requests_comments",
     auth=api_auth(Perm.REQUEST_VIEW),
 )
-def requests_comments(request: HttpRequest, request_id: Id) -> Any:
-    inquiry = selectors.get_inquiry_for(request.user, request_id)
-    return selectors.timeline(actor=request.user, inquiry=inquiry)
+def requests_comments(request: HttpRequest, inquiry_id: InquiryId) -> Any:
+    inquiry = selectors.get_inquiry_for(acting(request), inquiry_id)
+    return selectors.timeline(actor=acting(request), inquiry=inquiry)
 
 
 @router.post(
@@ -254,10 +238,10 @@ def requests_comments(request: HttpRequest, request_id: Id) -> Any:
     operation_id="requests_comment_add",
     auth=api_auth(Perm.REQUEST_COMMENT),
 )
-def requests_comment_add(request: HttpRequest, request_id: Id, payload: CommentIn) -> Any:
-    inquiry = selectors.get_inquiry_for(request.user, request_id)
+def requests_comment_add(request: HttpRequest, inquiry_id: InquiryId, payload: CommentIn) -> Any:
+    inquiry = selectors.get_inquiry_for(acting(request), inquiry_id)
     comment = services.comment_add(
-        actor=request.user, inquiry=inquiry, body=payload.body, internal=payload.internal
+        actor=acting_person(request), inquiry=inquiry, body=payload.body, internal=payload.internal
     )
     return Status(201, comment)
 
@@ -268,9 +252,13 @@ def requests_comment_add(request: HttpRequest, request_id: Id, payload: CommentI
     operation_id="requests_attachment_add",
     auth=api_auth(Perm.REQUEST_EDIT),
 )
-def requests_attachment_add(request: HttpRequest, request_id: Id, file: File[UploadedFile]) -> Any:
-    inquiry = selectors.get_inquiry_for(request.user, request_id)
-    return Status(201, services.attachment_add(actor=request.user, inquiry=inquiry, upload=file))
+def requests_attachment_add(
+    request: HttpRequest, inquiry_id: InquiryId, file: File[UploadedFile]
+) -> Any:
+    inquiry = selectors.get_inquiry_for(acting(request), inquiry_id)
+    return Status(
+        201, services.attachment_add(actor=acting_person(request), inquiry=inquiry, upload=file)
+    )
 
 
 @router.get(
@@ -279,9 +267,9 @@ def requests_attachment_add(request: HttpRequest, request_id: Id, file: File[Upl
     operation_id="requests_thread_get",
     auth=api_auth(Perm.REQUEST_VIEW),
 )
-def requests_thread_get(request: HttpRequest, request_id: Id, thread_id: Id) -> Any:
-    thread = selectors.get_thread_for(request.user, request_id, thread_id)
-    services.inquiry_viewed(actor=request.user, inquiry=thread.inquiry)
+def requests_thread_get(request: HttpRequest, inquiry_id: InquiryId, thread_id: Id) -> Any:
+    thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
+    services.inquiry_viewed(actor=acting(request), inquiry=thread.inquiry)
     return _thread(request.user, thread)
 
 
@@ -292,11 +280,11 @@ def requests_thread_get(request: HttpRequest, request_id: Id, thread_id: Id) -> 
     auth=api_auth(Perm.REQUEST_EDIT),
 )
 def requests_answer_update(
-    request: HttpRequest, request_id: Id, thread_id: Id, payload: AnswerIn
+    request: HttpRequest, inquiry_id: InquiryId, thread_id: Id, payload: AnswerIn
 ) -> Any:
     """The addressee writes its answer while the thread is accepted or returned (R67.14)."""
-    thread = selectors.get_thread_for(request.user, request_id, thread_id)
-    saved = services.answer_update(actor=request.user, thread=thread, answer=payload.answer)
+    thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
+    saved = services.answer_update(actor=acting(request), thread=thread, answer=payload.answer)
     return _thread(request.user, saved)
 
 
@@ -307,14 +295,14 @@ def requests_answer_update(
     auth=api_auth(Perm.REQUEST_VIEW),
 )
 def requests_thread_transition(
-    request: HttpRequest, request_id: Id, thread_id: Id, name: str, payload: TransitionIn
+    request: HttpRequest, inquiry_id: InquiryId, thread_id: Id, name: str, payload: TransitionIn
 ) -> Any:
     """accept, decline (comment), request_approval, approve, send_back (comment), answer_direct
     (the center's own thread), return_answer (the requester, comment), center_return_answer
     (comment), close (the requester)."""
-    thread = selectors.get_thread_for(request.user, request_id, thread_id)
+    thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
     moved = services.thread_transition(
-        actor=request.user, thread=thread, name=name, comment=payload.comment
+        actor=acting_person(request), thread=thread, name=name, comment=payload.comment
     )
     return _thread(request.user, moved)
 
@@ -325,9 +313,9 @@ def requests_thread_transition(
     operation_id="requests_thread_comments",
     auth=api_auth(Perm.REQUEST_VIEW),
 )
-def requests_thread_comments(request: HttpRequest, request_id: Id, thread_id: Id) -> Any:
-    thread = selectors.get_thread_for(request.user, request_id, thread_id)
-    return selectors.thread_timeline(actor=request.user, thread=thread)
+def requests_thread_comments(request: HttpRequest, inquiry_id: InquiryId, thread_id: Id) -> Any:
+    thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
+    return selectors.thread_timeline(actor=acting(request), thread=thread)
 
 
 @router.post(
@@ -337,11 +325,11 @@ def requests_thread_comments(request: HttpRequest, request_id: Id, thread_id: Id
     auth=api_auth(Perm.REQUEST_COMMENT),
 )
 def requests_thread_comment_add(
-    request: HttpRequest, request_id: Id, thread_id: Id, payload: CommentIn
+    request: HttpRequest, inquiry_id: InquiryId, thread_id: Id, payload: CommentIn
 ) -> Any:
-    thread = selectors.get_thread_for(request.user, request_id, thread_id)
+    thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
     comment = services.thread_comment_add(
-        actor=request.user, thread=thread, body=payload.body, internal=payload.internal
+        actor=acting_person(request), thread=thread, body=payload.body, internal=payload.internal
     )
     return Status(201, comment)
 
@@ -353,9 +341,10 @@ def requests_thread_comment_add(
     auth=api_auth(Perm.REQUEST_EDIT),
 )
 def requests_thread_attachment_add(
-    request: HttpRequest, request_id: Id, thread_id: Id, file: File[UploadedFile]
+    request: HttpRequest, inquiry_id: InquiryId, thread_id: Id, file: File[UploadedFile]
 ) -> Any:
-    thread = selectors.get_thread_for(request.user, request_id, thread_id)
+    thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
     return Status(
-        201, services.answer_attachment_add(actor=request.user, thread=thread, upload=file)
+        201,
+        services.answer_attachment_add(actor=acting_person(request), thread=thread, upload=file),
     )

@@ -3,7 +3,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aips.inquiries.models import InquiryCategory, InquiryState, ThreadState, Tlp
+from aips.core.tlp import Tlp
+from aips.inquiries.models import InquiryCategory, InquiryState, ThreadState
 
 
 class InquiryForm(forms.Form):

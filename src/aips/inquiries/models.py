@@ -7,20 +7,20 @@ An `Inquiry` is the requester's document: written by the responsible employee, a
 IS-unit head, sent. Each addressee gets its own `InquiryThread`, with its own state, clocks,
 answer and clarification comments, so several addressees progress independently."""
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from aips.incidents.models import RESTRICTED_TLP, Tlp
+from aips.core.actors import Actor
+from aips.core.permissions import Perm
+from aips.core.tenancy import TenantQuerySet
+from aips.core.tlp import AMBER_OR_STRICTER, Tlp
+from aips.files.models import StoredFile
 from aips.workflow.models import WorkflowItem
 
-__all__ = ["AUDITED_TLP", "RESTRICTED_TLP", "Tlp"]
-
 # Every view of a request at TLP:AMBER or stricter is audited (issue 7, item 5).
-AUDITED_TLP = frozenset({Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED})
+AUDITED_TLP = AMBER_OR_STRICTER
 
 
 class InquiryCategory(models.TextChoices):
@@ -62,24 +62,23 @@ WAITING_ON_ADDRESSEE = frozenset(
 ANSWER_EDITABLE = frozenset({ThreadState.ACCEPTED, ThreadState.ANSWER_RETURNED})
 
 
-class InquiryQuerySet(models.QuerySet["Inquiry"]):
-    def visible_to(self, actor: Any) -> "InquiryQuerySet":
-        """The requester's organization sees its requests in every state. An addressee sees a
-        request only while it stands sent (never the requester's drafts or rework). The center
-        sees its own requests and every request once sent (`version >= 1`, so one it returned
-        stays in sight, with its deadline, while it is fixed). Nobody else sees anything."""
-        from aips.core.access import has_perm
-        from aips.core.permissions import Perm
+class InquiryQuerySet(TenantQuerySet["Inquiry"]):
+    """The requester's organization sees its requests in every state. An addressee sees a request
+    only while it stands sent (never the requester's drafts or rework). The center sees its own
+    requests and every request once sent (`version >= 1`, so one it returned stays in sight, with
+    its deadline, while it is fixed). Nobody else sees anything."""
 
-        if actor is None or not actor.is_authenticated or not has_perm(actor, Perm.REQUEST_VIEW):
-            return self.none()
-        if actor.is_center:
-            return self.filter(
-                models.Q(organization_id=actor.organization_id) | models.Q(version__gte=1)
-            )
-        received = InquiryThread.objects.filter(organization_id=actor.organization_id).values(
-            "inquiry_id"
+    view_perm = Perm.REQUEST_VIEW
+
+    def center_scope(self, actor: Actor) -> "InquiryQuerySet":
+        return self.filter(
+            models.Q(organization_id=actor.organization_id) | models.Q(version__gte=1)
         )
+
+    def organization_scope(self, actor: Actor) -> "InquiryQuerySet":
+        received = InquiryThread.objects.filter(
+            models.Q(organization_id=actor.organization_id)
+        ).values("inquiry_id")
         return self.filter(
             models.Q(organization_id=actor.organization_id)
             | models.Q(state=InquiryState.SENT, pk__in=received)
@@ -122,17 +121,13 @@ class Inquiry(WorkflowItem):
         return self.tlp in AUDITED_TLP
 
 
-class ThreadQuerySet(models.QuerySet["InquiryThread"]):
-    def visible_to(self, actor: Any) -> "ThreadQuerySet":
-        """The requester sees every addressee's thread; an addressee only its own, and only while
-        the request stands sent; the center all of them."""
-        from aips.core.access import has_perm
-        from aips.core.permissions import Perm
+class ThreadQuerySet(TenantQuerySet["InquiryThread"]):
+    """The requester sees every addressee's thread; an addressee only its own, and only while the
+    request stands sent; the center all of them."""
 
-        if actor is None or not actor.is_authenticated or not has_perm(actor, Perm.REQUEST_VIEW):
-            return self.none()
-        if actor.is_center:
-            return self.all()
+    view_perm = Perm.REQUEST_VIEW
+
+    def organization_scope(self, actor: Actor) -> "ThreadQuerySet":
         return self.filter(
             models.Q(inquiry__organization_id=actor.organization_id)
             | models.Q(organization_id=actor.organization_id, inquiry__state=InquiryState.SENT)
@@ -209,12 +204,17 @@ class InquiryThread(WorkflowItem):
         return bool(done and self.due_at and done > self.due_at)
 
 
-class InquiryAttachmentQuerySet(models.QuerySet["InquiryAttachment"]):
-    def visible_to(self, actor: Any) -> "InquiryAttachmentQuerySet":
-        """A request's files follow the request; an answer's files follow its thread, and
-        outside the addressee only once approved with the answer (uploaded before it was sent)."""
-        if actor is None or not actor.is_authenticated:
-            return self.none()
+class InquiryAttachmentQuerySet(TenantQuerySet["InquiryAttachment"]):
+    """A request's files follow the request; an answer's files follow its thread, and outside the
+    addressee only once approved with the answer (uploaded before it was sent). The same rule for
+    the center and organizations."""
+
+    tenant_field = None
+
+    def center_scope(self, actor: Actor) -> "InquiryAttachmentQuerySet":
+        return self.organization_scope(actor)
+
+    def organization_scope(self, actor: Actor) -> "InquiryAttachmentQuerySet":
         sent = models.Q(thread__organization_id=actor.organization_id) | models.Q(
             thread__answered_at__gte=models.F("uploaded_at")
         )
@@ -224,9 +224,9 @@ class InquiryAttachmentQuerySet(models.QuerySet["InquiryAttachment"]):
         )
 
 
-class InquiryAttachment(models.Model):
-    """A file of the request (thread empty) or of one addressee's answer, stored like incident
-    attachments: outside the web root under its SHA-256, served only as a download."""
+class InquiryAttachment(StoredFile):
+    """A file of the request (thread empty) or of one addressee's answer (the platform's stored
+    file, owned by the request and, for an answer, its thread)."""
 
     inquiry = models.ForeignKey(Inquiry, on_delete=models.PROTECT, related_name="attachments")
     thread = models.ForeignKey(
@@ -236,21 +236,5 @@ class InquiryAttachment(models.Model):
         on_delete=models.PROTECT,
         related_name="attachments",
     )
-    file_name = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    # The anti-virus seam, as for incident attachments.
-    scan_status = models.CharField(max_length=16, default="not_scanned")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
     objects = InquiryAttachmentQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return self.file_name

@@ -3,12 +3,12 @@ yours are the same 404."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from aips.core.actors import Actor
 from aips.inquiries.models import (
     WAITING_ON_ADDRESSEE,
     Inquiry,
@@ -18,6 +18,8 @@ from aips.inquiries.models import (
     InquiryThread,
     ThreadQuerySet,
 )
+from aips.organizations.models import Organization, OrganizationStatus
+from aips.workdays.calendar import deadline_info
 from aips.workflow.engine import versions_of
 from aips.workflow.models import Comment, Version
 
@@ -26,7 +28,7 @@ BOXES = ("sent", "received")
 
 def inquiry_list(
     *,
-    actor: Any,
+    actor: Actor,
     box: str = "",
     state: str = "",
     category: str = "",
@@ -36,13 +38,14 @@ def inquiry_list(
 ) -> InquiryQuerySet:
     """`box`: "sent" (the actor's organization's requests) or "received" (addressed to it)."""
     qs = Inquiry.objects.visible_to(actor).select_related("organization")
-    if box == "sent":
-        qs = qs.filter(organization_id=actor.organization_id)
-    elif box == "received":
+    own = actor.organization_id
+    if box in BOXES and own is None:
+        qs = qs.none()  # the system neither sends nor receives requests
+    elif box == "sent" and own is not None:
+        qs = qs.filter(organization_id=own)
+    elif box == "received" and own is not None:
         qs = qs.filter(
-            pk__in=InquiryThread.objects.filter(organization_id=actor.organization_id).values(
-                "inquiry_id"
-            )
+            pk__in=InquiryThread.objects.filter(organization_id=own).values("inquiry_id")
         )
     if state:
         qs = qs.filter(state=state)
@@ -69,7 +72,7 @@ def inquiry_list(
     return qs.order_by("-id")
 
 
-def get_inquiry_for(actor: Any, pk: int) -> Inquiry:
+def get_inquiry_for(actor: Actor, pk: int) -> Inquiry:
     """404 for a missing request and for one the actor may not see, alike."""
     try:
         return Inquiry.objects.visible_to(actor).select_related("organization").get(pk=pk)
@@ -77,7 +80,7 @@ def get_inquiry_for(actor: Any, pk: int) -> Inquiry:
         raise Http404 from exc
 
 
-def threads(*, actor: Any, inquiry: Inquiry) -> ThreadQuerySet:
+def threads(*, actor: Actor, inquiry: Inquiry) -> ThreadQuerySet:
     """The requester and the center see every addressee's thread; an addressee only its own."""
     return (
         InquiryThread.objects.visible_to(actor)
@@ -87,7 +90,7 @@ def threads(*, actor: Any, inquiry: Inquiry) -> ThreadQuerySet:
     )
 
 
-def get_thread_for(actor: Any, inquiry_pk: int, pk: int) -> InquiryThread:
+def get_thread_for(actor: Actor, inquiry_pk: int, pk: int) -> InquiryThread:
     try:
         return (
             InquiryThread.objects.visible_to(actor)
@@ -98,15 +101,17 @@ def get_thread_for(actor: Any, inquiry_pk: int, pk: int) -> InquiryThread:
         raise Http404 from exc
 
 
-def own_threads(*, actor: Any, inquiry_ids: list[int]) -> dict[int, InquiryThread]:
+def own_threads(*, actor: Actor, inquiry_ids: list[int]) -> dict[int, InquiryThread]:
     """The actor's organization's thread of each of these requests (the list page)."""
+    if actor.organization_id is None:
+        return {}
     rows = InquiryThread.objects.visible_to(actor).filter(
         inquiry_id__in=inquiry_ids, organization_id=actor.organization_id
     )
     return {t.inquiry_id: t for t in rows}
 
 
-def sent_threads(*, actor: Any, inquiry_ids: list[int]) -> dict[int, list[InquiryThread]]:
+def sent_threads(*, actor: Actor, inquiry_ids: list[int]) -> dict[int, list[InquiryThread]]:
     """Every visible thread of each of these requests (the requester's and the center's list)."""
     out: dict[int, list[InquiryThread]] = {}
     rows = (
@@ -120,7 +125,7 @@ def sent_threads(*, actor: Any, inquiry_ids: list[int]) -> dict[int, list[Inquir
     return out
 
 
-def get_attachment_for(actor: Any, inquiry_pk: int, pk: int) -> InquiryAttachment:
+def get_attachment_for(actor: Actor, inquiry_pk: int, pk: int) -> InquiryAttachment:
     try:
         return (
             InquiryAttachment.objects.visible_to(actor)
@@ -131,18 +136,18 @@ def get_attachment_for(actor: Any, inquiry_pk: int, pk: int) -> InquiryAttachmen
         raise Http404 from exc
 
 
-def attachments(*, actor: Any, inquiry: Inquiry) -> list[InquiryAttachment]:
+def attachments(*, actor: Actor, inquiry: Inquiry) -> list[InquiryAttachment]:
     """The request's own files (not the answers')."""
     return list(
         InquiryAttachment.objects.visible_to(actor).filter(inquiry=inquiry, thread__isnull=True)
     )
 
 
-def answer_attachments(*, actor: Any, thread: InquiryThread) -> list[InquiryAttachment]:
+def answer_attachments(*, actor: Actor, thread: InquiryThread) -> list[InquiryAttachment]:
     return list(InquiryAttachment.objects.visible_to(actor).filter(thread=thread))
 
 
-def timeline(*, actor: Any, inquiry: Inquiry) -> list[Comment]:
+def timeline(*, actor: Actor, inquiry: Inquiry) -> list[Comment]:
     """The request's own comments (send-back and return reasons, notes): for the requester's
     organization and the center, never for the addressees, who talk in their threads."""
     if not (actor.is_center or actor.organization_id == inquiry.organization_id):
@@ -150,7 +155,7 @@ def timeline(*, actor: Any, inquiry: Inquiry) -> list[Comment]:
     return list(Comment.objects.for_item(inquiry).visible_to(actor).select_related("author"))
 
 
-def thread_timeline(*, actor: Any, thread: InquiryThread) -> list[Comment]:
+def thread_timeline(*, actor: Actor, thread: InquiryThread) -> list[Comment]:
     """The clarification thread; the caller has established the thread's visibility."""
     return list(Comment.objects.for_item(thread).visible_to(actor).select_related("author"))
 
@@ -159,7 +164,7 @@ def versions(item: Inquiry | InquiryThread) -> list[Version]:
     return list(versions_of(item))
 
 
-def answer_for(*, actor: Any, thread: InquiryThread) -> str | None:
+def answer_for(*, actor: Actor, thread: InquiryThread) -> str | None:
     """The addressee reads its working copy; everyone else the answer as its head last approved
     it (None before the first approval), never a fix in progress."""
     if actor.organization_id == thread.organization_id:
@@ -168,15 +173,13 @@ def answer_for(*, actor: Any, thread: InquiryThread) -> str | None:
     return str(sent.snapshot.get("answer", "")) if sent is not None else None
 
 
-def addressee_choices(*, actor: Any) -> list[tuple[int, str]]:
+def addressee_choices(*, actor: Actor) -> list[tuple[int, str]]:
     """Whom a request may go to (R67.11): the center and every active organization, except the
     requester itself. Only names are listed: choosing an addressee is the one place where an
     organization learns which other organizations are connected."""
-    from aips.organizations.models import Organization, OrganizationStatus
-
-    rows = Organization.objects.filter(status=OrganizationStatus.ACTIVE).exclude(
-        pk=actor.organization_id
-    )
+    rows = Organization.objects.filter(status=OrganizationStatus.ACTIVE)
+    if actor.organization_id is not None:
+        rows = rows.exclude(pk=actor.organization_id)
     ordered = sorted(rows, key=lambda o: (not o.is_center, o.display_name.casefold()))
     return [(o.pk, o.display_name) for o in ordered]
 
@@ -197,8 +200,6 @@ class DeadlineRow:
 def deadline_status(deadline: datetime | None, waiting: bool, now: datetime) -> str:
     """On time, due soon (the deadline is today or on the next working day, as the reminders
     count), overdue; "stopped" when nobody owes anything (answered, declined, closed)."""
-    from aips.workdays.calendar import deadline_info
-
     if not waiting or deadline is None:
         return STOPPED
     info = deadline_info(deadline, now)
@@ -210,7 +211,7 @@ def deadline_status(deadline: datetime | None, waiting: bool, now: datetime) -> 
 
 
 def deadline_overview(
-    *, actor: Any, status: str = "", organization_id: int | None = None, state: str = ""
+    *, actor: Actor, status: str = "", organization_id: int | None = None, state: str = ""
 ) -> list[DeadlineRow]:
     """Every thread of every request the actor sees (the center: all sent ones), and every
     request in rework, with its deadline status; overdue first, then by deadline."""

@@ -11,12 +11,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aips.accounts.models import User
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
+from aips.core.actors import Actor
 from aips.core.errors import AppError, Forbidden, ValidationFailed
 from aips.core.permissions import Perm
+from aips.core.tlp import Tlp
 from aips.core.validation import Fields
+from aips.files import services as file_services
+from aips.inquiries.lifecycle import INQUIRY_MACHINE, REQUESTER, THREAD_MACHINE
 from aips.inquiries.models import (
     ANSWER_EDITABLE,
     WAITING_ON_ADDRESSEE,
@@ -26,10 +31,10 @@ from aips.inquiries.models import (
     InquiryState,
     InquiryThread,
     ThreadState,
-    Tlp,
 )
-from aips.inquiries.workflow import INQUIRY_MACHINE, REQUESTER, THREAD_MACHINE
+from aips.inquiries.notices import inquiry_sent, inquiry_transitioned, thread_transitioned
 from aips.organizations.models import Organization, OrganizationStatus
+from aips.workdays.calendar import add_working_days
 from aips.workflow import engine
 
 FIELDS = ("subject", "body", "category", "tlp", "addressee_ids")
@@ -37,7 +42,7 @@ EDITABLE = engine.EDITABLE_STATES
 MAX_ANSWER = 50000
 
 
-def _addressees(actor: Any, raw: Any, f: Fields) -> list[int]:
+def _addressees(actor: Actor, raw: Any, f: Fields) -> list[int]:
     """The center and/or active organizations, never the requester itself (R67.11)."""
     try:
         ids = sorted({int(value) for value in (raw or [])})
@@ -56,7 +61,7 @@ def _addressees(actor: Any, raw: Any, f: Fields) -> list[int]:
     return ids
 
 
-def _clean(actor: Any, data: dict[str, Any]) -> dict[str, Any]:
+def _clean(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """Validate a whole request; every problem is reported at once, by field."""
     f = Fields()
     out: dict[str, Any] = {}
@@ -74,7 +79,7 @@ def addressee_ids(inquiry: Inquiry) -> list[int]:
 
 
 @transaction.atomic
-def inquiry_create(*, actor: Any, **data: Any) -> Inquiry:
+def inquiry_create(*, actor: User, **data: Any) -> Inquiry:
     """A draft request of the actor's own organization (the responsible employee, R67.11)."""
     ensure_perm(actor, Perm.REQUEST_EDIT)
     clean = _clean(actor, data)
@@ -103,7 +108,7 @@ def _values(inquiry: Inquiry) -> dict[str, Any]:
 
 
 @transaction.atomic
-def inquiry_update(*, actor: Any, inquiry: Inquiry, **changes: Any) -> Inquiry:
+def inquiry_update(*, actor: Actor, inquiry: Inquiry, **changes: Any) -> Inquiry:
     """Edit a draft or a returned request; the audit event lists what changed. Once a request
     has been sent its addressees are fixed: each of them already holds a thread."""
     locked: Inquiry = engine.lock_for_edit(
@@ -144,11 +149,9 @@ def answer_snapshot(thread: Any) -> dict[str, Any]:
 
 
 @transaction.atomic
-def inquiry_transition(*, actor: Any, inquiry: Inquiry, name: str, comment: str = "") -> Inquiry:
+def inquiry_transition(*, actor: User, inquiry: Inquiry, name: str, comment: str = "") -> Inquiry:
     """One transaction: the move, its audit event, the threads it opens and the notifications."""
-    from aips.notifications.inquiries import inquiry_sent, inquiry_transitioned
-
-    if name == "request_approval" and getattr(actor, "is_center", False):
+    if name == "request_approval" and actor.is_center:
         # The center sends its own requests directly; it has no IS-unit head to ask.
         raise Forbidden()
     result = engine.apply(
@@ -185,11 +188,9 @@ def inquiry_transition(*, actor: Any, inquiry: Inquiry, name: str, comment: str 
     return result
 
 
-def _send(actor: Any, inquiry: Inquiry) -> list[InquiryThread]:
+def _send(actor: User, inquiry: Inquiry) -> list[InquiryThread]:
     """Open a thread per addressee, or restart the clock of one that waits (sent again after
     a return): 1 working day to accept or decline (R67.14)."""
-    from aips.workdays.calendar import add_working_days
-
     now = timezone.now()
     due = add_working_days(now, 1)
     inquiry.sent_at = now
@@ -221,14 +222,14 @@ def _send(actor: Any, inquiry: Inquiry) -> list[InquiryThread]:
     return opened
 
 
-def thread_actions(actor: Any, thread: InquiryThread) -> list[engine.Transition]:
+def thread_actions(actor: Actor, thread: InquiryThread) -> list[engine.Transition]:
     """What the page may offer this person on this thread."""
     if thread.inquiry.state != InquiryState.SENT:
         return []
     return [t for t in THREAD_MACHINE.allowed(actor, thread) if _refusal(actor, thread, t) is None]
 
 
-def _refusal(actor: Any, thread: InquiryThread, transition: engine.Transition) -> str | None:
+def _refusal(actor: Actor, thread: InquiryThread, transition: engine.Transition) -> str | None:
     """The checks the engine cannot make: the requester's side, and who has a head."""
     requester_id = thread.inquiry.organization_id
     if transition.side == REQUESTER and actor.organization_id != requester_id:
@@ -245,11 +246,9 @@ def _refusal(actor: Any, thread: InquiryThread, transition: engine.Transition) -
 
 @transaction.atomic
 def thread_transition(
-    *, actor: Any, thread: InquiryThread, name: str, comment: str = ""
+    *, actor: User, thread: InquiryThread, name: str, comment: str = ""
 ) -> InquiryThread:
     """One addressee's move (R67.14, R67.15), its audit event and the notifications."""
-    from aips.notifications.inquiries import thread_transitioned
-
     locked = (
         InquiryThread.objects.select_for_update()
         .select_related("inquiry", "organization")
@@ -304,7 +303,7 @@ def thread_transition(
 
 
 @transaction.atomic
-def answer_update(*, actor: Any, thread: InquiryThread, answer: str) -> InquiryThread:
+def answer_update(*, actor: Actor, thread: InquiryThread, answer: str) -> InquiryThread:
     """The addressee writes (or fixes) its answer while the thread is in work (R67.14)."""
     ensure_perm(actor, Perm.REQUEST_EDIT)
     locked = InquiryThread.objects.select_for_update().select_related("inquiry").get(pk=thread.pk)
@@ -332,7 +331,7 @@ def answer_update(*, actor: Any, thread: InquiryThread, answer: str) -> InquiryT
     return locked
 
 
-def comment_add(*, actor: Any, inquiry: Inquiry, body: str, internal: bool = False) -> Any:
+def comment_add(*, actor: User, inquiry: Inquiry, body: str, internal: bool = False) -> Any:
     """A comment on the request itself: the requester's organization and the center only (the
     addressees talk with the requester in their own threads)."""
     if not (actor.is_center or actor.organization_id == inquiry.organization_id):
@@ -343,7 +342,7 @@ def comment_add(*, actor: Any, inquiry: Inquiry, body: str, internal: bool = Fal
 
 
 def thread_comment_add(
-    *, actor: Any, thread: InquiryThread, body: str, internal: bool = False
+    *, actor: User, thread: InquiryThread, body: str, internal: bool = False
 ) -> Any:
     """The clarification thread between the requester and one addressee (the center reads it)."""
     parties = {thread.organization_id, thread.inquiry.organization_id}
@@ -355,7 +354,7 @@ def thread_comment_add(
 
 
 @transaction.atomic
-def inquiry_viewed(*, actor: Any, inquiry: Inquiry) -> None:
+def inquiry_viewed(*, actor: Actor, inquiry: Inquiry) -> None:
     """Every view of a TLP:AMBER or stricter request is audited, under the viewer's own
     organization (an organization's journal names its own people only)."""
     if inquiry.is_audited:
@@ -363,25 +362,16 @@ def inquiry_viewed(*, actor: Any, inquiry: Inquiry) -> None:
             actor=actor,
             event=EventType.REQUEST_VIEWED,
             target=inquiry,
-            organization_id=getattr(actor, "organization_id", None),
+            organization_id=actor.organization_id,
             details={"tlp": inquiry.tlp, "requester_id": inquiry.organization_id},
         )
 
 
 def _attachment(
-    actor: Any, inquiry: Inquiry, thread: InquiryThread | None, upload: "UploadedFile[Any]"
+    actor: User, inquiry: Inquiry, thread: InquiryThread | None, upload: "UploadedFile[Any]"
 ) -> InquiryAttachment:
-    from aips.incidents.services import store_upload
-
-    name, size, sha256 = store_upload(upload)
     attachment = InquiryAttachment.objects.create(
-        inquiry=inquiry,
-        thread=thread,
-        file_name=name,
-        content_type=(upload.content_type or "application/octet-stream")[:100],
-        size=size,
-        sha256=sha256,
-        uploaded_by=actor,
+        inquiry=inquiry, thread=thread, uploaded_by=actor, **file_services.stored_fields(upload)
     )
     target: Any = thread if thread is not None else inquiry
     record(
@@ -389,14 +379,18 @@ def _attachment(
         event=EventType.ATTACHMENT_ADDED,
         target=target,
         organization_id=target.organization_id,
-        details={"attachment_id": attachment.pk, "sha256": sha256, "size": size},
+        details={
+            "attachment_id": attachment.pk,
+            "sha256": attachment.sha256,
+            "size": attachment.size,
+        },
     )
     return attachment
 
 
 @transaction.atomic
 def attachment_add(
-    *, actor: Any, inquiry: Inquiry, upload: "UploadedFile[Any]"
+    *, actor: User, inquiry: Inquiry, upload: "UploadedFile[Any]"
 ) -> InquiryAttachment:
     """A file of the request, while it is a draft or returned (R67.3.7)."""
     ensure_perm(actor, Perm.REQUEST_EDIT)
@@ -415,7 +409,7 @@ def attachment_add(
 
 @transaction.atomic
 def answer_attachment_add(
-    *, actor: Any, thread: InquiryThread, upload: "UploadedFile[Any]"
+    *, actor: User, thread: InquiryThread, upload: "UploadedFile[Any]"
 ) -> InquiryAttachment:
     """A file of one addressee's answer, while the answer is being written."""
     ensure_perm(actor, Perm.REQUEST_EDIT)
@@ -431,19 +425,13 @@ def answer_attachment_add(
     return _attachment(actor, locked.inquiry, locked, upload)
 
 
-def attachment_path(sha256: str) -> Any:
-    from aips.incidents.services import attachment_path as path
-
-    return path(sha256)
-
-
 @transaction.atomic
-def attachment_downloaded(*, actor: Any, attachment: InquiryAttachment) -> None:
+def attachment_downloaded(*, actor: Actor, attachment: InquiryAttachment) -> None:
     target: Any = attachment.thread if attachment.thread_id else attachment.inquiry
     record(
         actor=actor,
         event=EventType.ATTACHMENT_DOWNLOADED,
         target=target,
-        organization_id=getattr(actor, "organization_id", None),
+        organization_id=actor.organization_id,
         details={"attachment_id": attachment.pk, "inquiry_id": attachment.inquiry_id},
     )

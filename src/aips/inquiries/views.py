@@ -7,15 +7,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aips.accounts.sessions import acting_person
 from aips.core.access import has_perm, require
+from aips.core.actors import acting
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.permissions import Perm
+from aips.files.web import download_response
 from aips.inquiries import selectors, services
 from aips.inquiries.forms import (
     AnswerForm,
@@ -26,38 +29,15 @@ from aips.inquiries.forms import (
     InquiryForm,
     TransitionForm,
 )
+from aips.inquiries.lifecycle import INQUIRY_MACHINE, THREAD_MACHINE
 from aips.inquiries.models import ANSWER_EDITABLE, InquiryState, InquiryThread
-from aips.inquiries.workflow import INQUIRY_MACHINE, THREAD_MACHINE
 from aips.organizations.selectors import organization_list
-
-
-def _raise_for(exc: AppError) -> None:
-    if exc.status == 404:
-        raise Http404 from exc
-    if exc.status == 403:
-        raise PermissionDenied from exc
-
-
-def _flash_errors(request: HttpRequest, exc: ValidationFailed) -> None:
-    for errors in exc.fields.values():
-        for message in errors:
-            messages.error(request, message)
-    if not exc.fields:
-        messages.error(request, exc.message)
+from aips.workflow.web import form_status, raise_for_status, run_action, save_form
 
 
 def _act(request: HttpRequest, pk: int, act: Callable[[], str]) -> HttpResponse:
     """Run one action; field errors and refusals become messages (403 and 404 stay statuses)."""
-    try:
-        done = act()
-    except ValidationFailed as exc:
-        _flash_errors(request, exc)
-    except AppError as exc:
-        _raise_for(exc)
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect("inquiries:detail", pk=pk)
+    return run_action(request, act, then=lambda: redirect("inquiries:detail", pk=pk))
 
 
 def _center_organizations(user: Any) -> list[tuple[int, str]] | None:
@@ -68,7 +48,7 @@ def _center_organizations(user: Any) -> list[tuple[int, str]] | None:
 
 @require(Perm.REQUEST_VIEW)
 def inquiry_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     form = FilterForm(request.GET or None, organizations=_center_organizations(user))
     filters: dict[str, Any] = {}
     if form.is_valid():
@@ -103,31 +83,27 @@ def _addressees(user: Any) -> list[tuple[int, str]]:
 
 @require(Perm.REQUEST_EDIT)
 def inquiry_create(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     form = InquiryForm(
         request.POST or None,
         addressees=_addressees(user),
         initial={"tlp": "AMBER", "category": "threat"},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            inquiry = services.inquiry_create(actor=user, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Draft %(ref)s saved.") % {"ref": inquiry.reference})
-            return redirect("inquiries:detail", pk=inquiry.pk)
+    inquiry = save_form(request, form, lambda data: services.inquiry_create(actor=user, **data))
+    if inquiry is not None:
+        messages.success(request, _("Draft %(ref)s saved.") % {"ref": inquiry.reference})
+        return redirect("inquiries:detail", pk=inquiry.pk)
     return render(
         request,
         "inquiries/form.html",
         {"form": form, "title": _("New request")},
-        status=422 if form.errors else 200,
+        status=form_status(form),
     )
 
 
 @require(Perm.REQUEST_EDIT)
 def inquiry_update(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     inquiry = selectors.get_inquiry_for(user, pk)
     if inquiry.state not in services.EDITABLE or inquiry.organization_id != user.organization_id:
         messages.error(request, _("Only a draft or a returned request can be changed."))
@@ -145,23 +121,24 @@ def inquiry_update(request: HttpRequest, pk: int) -> HttpResponse:
         locked=inquiry.version >= 1,
         initial=initial,
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.inquiry_update(actor=user, inquiry=inquiry, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except AppError as exc:
-            _raise_for(exc)
-            messages.error(request, exc.message)
-            return redirect("inquiries:detail", pk=inquiry.pk)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("inquiries:detail", pk=inquiry.pk)
+    try:
+        saved = save_form(
+            request,
+            form,
+            lambda data: services.inquiry_update(actor=user, inquiry=inquiry, **data),
+        )
+    except AppError as exc:
+        raise_for_status(exc)
+        messages.error(request, exc.message)
+        return redirect("inquiries:detail", pk=inquiry.pk)
+    if saved is not None:
+        messages.success(request, _("Changes saved."))
+        return redirect("inquiries:detail", pk=inquiry.pk)
     return render(
         request,
         "inquiries/form.html",
         {"form": form, "title": _("Edit %(ref)s") % {"ref": inquiry.reference}, "inquiry": inquiry},
-        status=422 if form.errors else 200,
+        status=form_status(form),
     )
 
 
@@ -174,7 +151,7 @@ def _label(machine: Any, comments: list[Any]) -> list[Any]:
 
 @require(Perm.REQUEST_VIEW)
 def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     inquiry = selectors.get_inquiry_for(user, pk)
     services.inquiry_viewed(actor=user, inquiry=inquiry)
     actions = [
@@ -236,7 +213,7 @@ def _names(inquiry: Any) -> list[tuple[int, str]]:
 @require(Perm.REQUEST_VIEW)
 @require_POST
 def inquiry_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     inquiry = selectors.get_inquiry_for(user, pk)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
@@ -251,7 +228,7 @@ def inquiry_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse
 @require(Perm.REQUEST_VIEW)
 @require_POST
 def thread_transition(request: HttpRequest, pk: int, tid: int, name: str) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     thread = selectors.get_thread_for(user, pk, tid)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
@@ -269,7 +246,7 @@ def thread_transition(request: HttpRequest, pk: int, tid: int, name: str) -> Htt
 @require(Perm.REQUEST_EDIT)
 def thread_answer(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
     """The addressee writes its answer (R67.14); its head approves it from the request page."""
-    user: Any = request.user
+    user = acting_person(request)
     thread: InquiryThread = selectors.get_thread_for(user, pk, tid)
     if thread.organization_id != user.organization_id or thread.state not in ANSWER_EDITABLE:
         messages.error(request, _("The answer can be changed only while the request is in work."))
@@ -281,7 +258,7 @@ def thread_answer(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
         except ValidationFailed as exc:
             apply_errors(form, exc)
         except AppError as exc:
-            _raise_for(exc)
+            raise_for_status(exc)
             messages.error(request, exc.message)
             return redirect("inquiries:detail", pk=pk)
         else:
@@ -291,14 +268,14 @@ def thread_answer(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
         request,
         "inquiries/answer.html",
         {"form": form, "inquiry": thread.inquiry, "thread": thread},
-        status=422 if form.errors else 200,
+        status=form_status(form),
     )
 
 
 @require(Perm.REQUEST_COMMENT)
 @require_POST
 def inquiry_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     inquiry = selectors.get_inquiry_for(user, pk)
     form = CommentForm(request.POST, center=user.is_center)
     if not form.is_valid():
@@ -319,7 +296,7 @@ def inquiry_comment(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def thread_comment(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
     """The clarification thread between the requester and one addressee."""
-    user: Any = request.user
+    user = acting_person(request)
     thread = selectors.get_thread_for(user, pk, tid)
     form = CommentForm(request.POST, center=user.is_center)
     if not form.is_valid():
@@ -339,7 +316,7 @@ def thread_comment(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
 @require(Perm.REQUEST_EDIT)
 @require_POST
 def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     inquiry = selectors.get_inquiry_for(user, pk)
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -356,7 +333,7 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require(Perm.REQUEST_EDIT)
 @require_POST
 def thread_attachment_upload(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     thread = selectors.get_thread_for(user, pk, tid)
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -373,27 +350,18 @@ def thread_attachment_upload(request: HttpRequest, pk: int, tid: int) -> HttpRes
 @require(Perm.REQUEST_VIEW)
 def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponseBase:
     """Always a download, never rendered inline: the browser must not interpret the file."""
-    attachment = selectors.get_attachment_for(request.user, pk, attachment_pk)
-    path = services.attachment_path(attachment.sha256)
-    if not path.exists():
-        raise Http404
-    services.attachment_downloaded(actor=request.user, attachment=attachment)
-    response = FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=attachment.file_name,
-        content_type="application/octet-stream",
+    attachment = selectors.get_attachment_for(acting(request), pk, attachment_pk)
+    return download_response(
+        attachment,
+        served=lambda: services.attachment_downloaded(actor=acting(request), attachment=attachment),
     )
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @require(Perm.REQUEST_VIEW)
 def inquiry_deadlines(request: HttpRequest) -> HttpResponse:
     """The center's view of every request's deadlines (issue 7, item 4): each addressee's thread
     and each request in rework, on time, due soon or overdue."""
-    user: Any = request.user
+    user = acting_person(request)
     if not user.is_center:
         raise PermissionDenied
     organizations = _center_organizations(user) or []

@@ -9,13 +9,14 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from aips.accounts.api_auth import api_auth
+from aips.core.actors import acting
 from aips.core.numbers import Counter, Id, PageLimit, Seconds
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.request_context import client_ip
 from aips.core.strings import RequiredText
 from aips.integrations import selectors, services
-from aips.integrations.auth import agent_auth
+from aips.integrations.auth import acting_module, agent_auth
 from aips.integrations.ca import MAX_CSR_LENGTH
 from aips.integrations.selectors import ModuleHealth
 from aips.integrations.services import module_seen
@@ -132,7 +133,7 @@ def _out(h: ModuleHealth) -> dict[str, Any]:
 
 
 def _one(request: HttpRequest, module: Any) -> dict[str, Any]:
-    return _out(selectors.module_health(request.user, modules=[module])[0])
+    return _out(selectors.module_health(acting(request), modules=[module])[0])
 
 
 @router.get(
@@ -144,10 +145,10 @@ def _one(request: HttpRequest, module: Any) -> dict[str, Any]:
 )
 def integrations_list(request: HttpRequest, params: Query[ListParams]) -> Any:
     qs = selectors.modules_for(
-        request.user, organization_id=params.organization_id, state=params.health
+        acting(request), organization_id=params.organization_id, state=params.health
     )
     page = keyset_page(qs, after=params.after, limit=params.limit)
-    health = selectors.module_health(request.user, modules=page["items"])
+    health = selectors.module_health(acting(request), modules=page["items"])
     return {"items": [_out(h) for h in health], "next_cursor": page["next_cursor"]}
 
 
@@ -161,7 +162,7 @@ def integrations_list(request: HttpRequest, params: Query[ListParams]) -> Any:
 def integrations_create(request: HttpRequest, payload: ModuleIn) -> Any:
     organization = get_organization_for(request.user, payload.organization_id)
     module = services.module_register(
-        actor=request.user,
+        actor=acting(request),
         organization=organization,
         name=payload.name,
         kind=payload.kind,
@@ -177,7 +178,7 @@ def integrations_create(request: HttpRequest, payload: ModuleIn) -> Any:
     auth=api_auth(Perm.INTEGRATION_VIEW),
 )
 def integrations_get(request: HttpRequest, module_id: Id) -> Any:
-    return _one(request, selectors.get_module_for(request.user, module_id))
+    return _one(request, selectors.get_module_for(acting(request), module_id))
 
 
 @router.patch(
@@ -187,9 +188,9 @@ def integrations_get(request: HttpRequest, module_id: Id) -> Any:
     auth=api_auth(Perm.INTEGRATION_MANAGE),
 )
 def integrations_update(request: HttpRequest, module_id: Id, payload: ModulePatch) -> Any:
-    module = selectors.get_module_for(request.user, module_id)
+    module = selectors.get_module_for(acting(request), module_id)
     module = services.module_update(
-        actor=request.user, module=module, **payload.dict(exclude_unset=True, exclude_none=True)
+        actor=acting(request), module=module, **payload.dict(exclude_unset=True, exclude_none=True)
     )
     return _one(request, module)
 
@@ -202,8 +203,8 @@ def integrations_update(request: HttpRequest, module_id: Id, payload: ModulePatc
     summary="Issue or rotate the module's agent token (returned once; the old one stops)",
 )
 def integrations_token(request: HttpRequest, module_id: Id) -> Any:
-    module = selectors.get_module_for(request.user, module_id)
-    module, raw = services.token_issue(actor=request.user, module=module)
+    module = selectors.get_module_for(acting(request), module_id)
+    module, raw = services.token_issue(actor=acting(request), module=module)
     return {"module_id": module.pk, "token": raw, "token_prefix": module.token_prefix}
 
 
@@ -217,9 +218,9 @@ def integrations_token(request: HttpRequest, module_id: Id) -> Any:
 def integrations_certificate(
     request: HttpRequest, module_id: Id, payload: CertificateIn | None = None
 ) -> Any:
-    module = selectors.get_module_for(request.user, module_id)
+    module = selectors.get_module_for(acting(request), module_id)
     issued = services.cert_issue(
-        actor=request.user, module=module, csr_pem=payload.csr if payload else None
+        actor=acting(request), module=module, csr_pem=payload.csr if payload else None
     )
     return {
         "module_id": module.pk,
@@ -242,9 +243,9 @@ def integrations_certificate(
 def integrations_revoke(
     request: HttpRequest, module_id: Id, payload: RevokeIn | None = None
 ) -> Any:
-    module = selectors.get_module_for(request.user, module_id)
+    module = selectors.get_module_for(acting(request), module_id)
     module = services.module_revoke(
-        actor=request.user, module=module, reason=payload.reason if payload else ""
+        actor=acting(request), module=module, reason=payload.reason if payload else ""
     )
     return _one(request, module)
 
@@ -275,7 +276,7 @@ class HeartbeatOut(Schema):
     summary="An integration module reports that it is alive, its version and its queue",
 )
 def integrations_heartbeat(request: HttpRequest, payload: HeartbeatIn) -> Any:
-    actor = request.auth  # type: ignore[attr-defined]
+    actor = acting_module(request)
     module_seen(
         actor=actor,
         version=payload.version,

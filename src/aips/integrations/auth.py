@@ -18,9 +18,11 @@ from ninja.security.base import AuthBase
 
 from aips.core import ratelimit
 from aips.core.access import has_perm
+from aips.core.errors import Forbidden
 from aips.core.permissions import Perm
 from aips.core.request_context import client_ip
 from aips.integrations.ca import fingerprint_from_header
+from aips.integrations.models import ModuleActor
 from aips.integrations.services import module_authenticate
 
 
@@ -33,7 +35,7 @@ def _certificate(request: HttpRequest) -> str | None:
     return fingerprint_from_header(value) if value else None
 
 
-def _admit(request: HttpRequest, actor: Any, perm: Perm) -> Any:
+def _admit(request: HttpRequest, actor: ModuleActor | None, perm: Perm) -> ModuleActor | None:
     if actor is None:
         return None
     if not has_perm(actor, perm):
@@ -48,7 +50,7 @@ class AgentToken(HttpBearer):
         self.perm = perm
         super().__init__()
 
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
+    def authenticate(self, request: HttpRequest, token: str) -> ModuleActor | None:
         actor = module_authenticate(token=token, cert_fingerprint=_certificate(request))
         if actor is None:
             # Guessing is limited per address (each 401 counts); a valid 256-bit token skips
@@ -70,13 +72,22 @@ class AgentCertificate(AuthBase):
         self.perm = perm
         super().__init__()
 
-    def __call__(self, request: HttpRequest) -> Any:
+    def __call__(self, request: HttpRequest) -> ModuleActor | None:
         if request.headers.get("Authorization"):
             return None  # a token was offered: AgentToken decided
         fingerprint = _certificate(request)
         if fingerprint is None:
             return None
         return _admit(request, module_authenticate(cert_fingerprint=fingerprint), self.perm)
+
+
+def acting_module(request: HttpRequest) -> ModuleActor:
+    """The module an operation guarded by `agent_auth` admitted (django-ninja keeps it in
+    `request.auth`); the Forbidden is a guard that does not fire in practice."""
+    actor = getattr(request, "auth", None)
+    if not isinstance(actor, ModuleActor):
+        raise Forbidden()
+    return actor
 
 
 def agent_auth(perm: Perm = Perm.SIGNAL_INGEST) -> list[Any]:

@@ -4,11 +4,13 @@ SHA-256 is kept) and/or a client certificate from the center's CA (R57.28.3)."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from aips.core.permissions import Perm
+from aips.core.tenancy import TenantQuerySet
 
 
 class ModuleKind(models.TextChoices):
@@ -18,19 +20,10 @@ class ModuleKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class IntegrationModuleQuerySet(models.QuerySet["IntegrationModule"]):
-    def visible_to(self, actor: Any) -> "IntegrationModuleQuerySet":
-        """The center sees every organization's modules; an organization's head sees its own."""
-        from aips.core.access import has_perm
-        from aips.core.permissions import Perm
+class IntegrationModuleQuerySet(TenantQuerySet["IntegrationModule"]):
+    """The center sees every organization's modules; an organization's head sees its own."""
 
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        if not has_perm(actor, Perm.INTEGRATION_VIEW):
-            return self.none()
-        if actor.is_center:
-            return self
-        return self.filter(organization_id=actor.organization_id)
+    view_perm = Perm.INTEGRATION_VIEW
 
 
 class IntegrationModule(models.Model):

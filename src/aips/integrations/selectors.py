@@ -7,12 +7,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aips.core.actors import Actor
+from aips.integrations import ca
 from aips.integrations.models import IntegrationModule, IntegrationModuleQuerySet
+from aips.integrations.traffic import traffic
+from aips.organizations.models import Organization
 
 LATE_AFTER = timedelta(minutes=5)
 SILENT_AFTER = timedelta(hours=1)
@@ -74,7 +78,7 @@ def health_of(module: IntegrationModule, now: datetime) -> Health:
 
 
 def modules_for(
-    actor: Any,
+    actor: Actor,
     *,
     organization_id: int | None = None,
     state: str | None = None,
@@ -88,7 +92,7 @@ def modules_for(
     return qs.order_by("organization__name", "name", "pk")
 
 
-def get_module_for(actor: Any, pk: int) -> IntegrationModule:
+def get_module_for(actor: Actor, pk: int) -> IntegrationModule:
     """404 both for a missing module and for another organization's."""
     try:
         return IntegrationModule.objects.visible_to(actor).select_related("organization").get(pk=pk)
@@ -127,7 +131,7 @@ def _hour(at: datetime) -> datetime:
 
 
 def module_health(
-    actor: Any,
+    actor: Actor,
     *,
     modules: list[IntegrationModule] | None = None,
     organization_id: int | None = None,
@@ -139,8 +143,6 @@ def module_health(
     and the 24 before it. The rollups are read by module id, not through their own
     visible_to(): who may see a module (auditors too) may see its counts, which carry no
     signal content."""
-    from aips.signals.models import SignalRollup  # signals builds on integrations, not back
-
     now = now or timezone.now()
     if modules is None:
         modules = list(modules_for(actor, organization_id=organization_id, state=state, now=now))
@@ -158,27 +160,7 @@ def module_health(
         return []
     start_1h = _hour(now) - timedelta(hours=1)
     start_24h = _hour(now) - timedelta(hours=24)
-    rows = (
-        SignalRollup.objects.filter(module_id__in=[m.pk for m in modules], bucket__gte=start_24h)
-        .values("module_id")
-        .annotate(
-            accepted_24h=Sum("accepted"),
-            rejected_24h=Sum("rejected"),
-            duplicates_24h=Sum("duplicates"),
-            accepted_1h=Sum("accepted", filter=Q(bucket__gte=start_1h)),
-            rejected_1h=Sum("rejected", filter=Q(bucket__gte=start_1h)),
-        )
-    )
-    counts: dict[int, dict[str, int]] = {
-        row["module_id"]: {
-            "accepted_1h": int(row["accepted_1h"] or 0),
-            "rejected_1h": int(row["rejected_1h"] or 0),
-            "accepted_24h": int(row["accepted_24h"] or 0),
-            "rejected_24h": int(row["rejected_24h"] or 0),
-            "duplicates_24h": int(row["duplicates_24h"] or 0),
-        }
-        for row in rows
-    }
+    counts = traffic().per_module([m.pk for m in modules], start_1h, start_24h)
     return [
         ModuleHealth(module=m, state=health_of(m, now), **counts.get(m.pk, {})) for m in modules
     ]
@@ -193,23 +175,14 @@ class HourCount:
 
 
 def module_hourly(
-    actor: Any, module: IntegrationModule, *, hours: int = 24, now: datetime | None = None
+    actor: Actor, module: IntegrationModule, *, hours: int = 24, now: datetime | None = None
 ) -> list[HourCount]:
     """Accepted, rejected and duplicate signals per hour for the last `hours` hours, oldest
     first, with empty hours as zeros."""
-    from aips.signals.models import SignalRollup
-
     module = get_module_for(actor, module.pk)
     end = _hour(now or timezone.now())
     start = end - timedelta(hours=hours - 1)
-    rows = (
-        SignalRollup.objects.filter(module_id=module.pk, bucket__gte=start)
-        .values("bucket")
-        .annotate(a=Sum("accepted"), r=Sum("rejected"), d=Sum("duplicates"))
-    )
-    by_hour: dict[datetime, tuple[int, int, int]] = {
-        row["bucket"]: (int(row["a"] or 0), int(row["r"] or 0), int(row["d"] or 0)) for row in rows
-    }
+    by_hour = traffic().per_hour(module.pk, start)
     result = []
     for n in range(hours):
         hour = start + timedelta(hours=n)
@@ -233,8 +206,6 @@ def ca_info() -> CAInfo | None:
     """The center's CA certificate (public), or None before `aips ca init`."""
     from cryptography import x509
 
-    from aips.integrations import ca
-
     pem = ca.certificate_pem()
     if pem is None:
         return None
@@ -248,10 +219,10 @@ def ca_info() -> CAInfo | None:
     )
 
 
-def organization_name_of(actor: Any) -> str:
+def organization_name_of(actor: Actor) -> str:
     """The official name of a module's own organization (for its heartbeat answer)."""
-    from aips.organizations.models import Organization
-
+    if actor.organization_id is None:
+        return ""
     name = (
         Organization.objects.filter(pk=actor.organization_id).values_list("name", flat=True).first()
     )

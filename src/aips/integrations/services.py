@@ -11,10 +11,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aips.accounts.models import User
 from aips.accounts.services import hash_secret
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
+from aips.core.actors import Actor
 from aips.core.errors import AppError, Conflict, ValidationFailed
 from aips.core.permissions import Perm
 from aips.integrations import ca
@@ -30,7 +32,7 @@ _SEEN_EVERY = timedelta(seconds=30)
 hash_token = hash_secret
 
 
-def _organization_for(actor: Any, organization: Organization) -> Organization:
+def _organization_for(actor: Actor, organization: Organization) -> Organization:
     if organization.is_center:
         raise ValidationFailed.field(
             "organization", _("Integration modules belong to financial organizations.")
@@ -43,7 +45,7 @@ def _organization_for(actor: Any, organization: Organization) -> Organization:
 @transaction.atomic
 def module_register(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Organization,
     name: str,
     kind: str = ModuleKind.AGENT,
@@ -63,7 +65,7 @@ def module_register(
                 name=name[:100],
                 kind=kind,
                 description=description.strip(),
-                created_by=actor if getattr(actor, "actor_kind", "user") == "user" else None,
+                created_by=actor if isinstance(actor, User) else None,
             )
     except IntegrityError:
         raise ValidationFailed.field(
@@ -80,7 +82,7 @@ def module_register(
 
 
 @transaction.atomic
-def token_issue(*, actor: Any, module: IntegrationModule) -> tuple[IntegrationModule, str]:
+def token_issue(*, actor: Actor, module: IntegrationModule) -> tuple[IntegrationModule, str]:
     """A new agent token; the previous one stops working at once. The raw token is returned
     exactly once and never stored."""
     ensure_perm(actor, Perm.INTEGRATION_MANAGE)
@@ -103,7 +105,9 @@ def token_issue(*, actor: Any, module: IntegrationModule) -> tuple[IntegrationMo
 
 
 @transaction.atomic
-def module_revoke(*, actor: Any, module: IntegrationModule, reason: str = "") -> IntegrationModule:
+def module_revoke(
+    *, actor: Actor, module: IntegrationModule, reason: str = ""
+) -> IntegrationModule:
     """Refuse the module's token and certificate from the next request on."""
     ensure_perm(actor, Perm.INTEGRATION_MANAGE)
     locked = IntegrationModule.objects.select_for_update().get(pk=module.pk)
@@ -125,7 +129,7 @@ def module_revoke(*, actor: Any, module: IntegrationModule, reason: str = "") ->
 @transaction.atomic
 def module_update(
     *,
-    actor: Any,
+    actor: Actor,
     module: IntegrationModule,
     name: str | None = None,
     description: str | None = None,
@@ -166,7 +170,7 @@ def module_update(
 
 
 @transaction.atomic
-def ca_init(*, actor: Any) -> str:
+def ca_init(*, actor: Actor) -> str:
     """Create the center's CA (key and certificate under AIPS_DATA_DIR/ca/) and return its
     certificate. Refused if a CA exists. The key stays in a file; the journal records who
     created the CA and its certificate's fingerprint."""
@@ -215,7 +219,7 @@ def common_name_for(module: IntegrationModule) -> str:
 
 @transaction.atomic
 def cert_issue(
-    *, actor: Any, module: IntegrationModule, csr_pem: str | None = None
+    *, actor: Actor, module: IntegrationModule, csr_pem: str | None = None
 ) -> CertificateIssued:
     """A client certificate for the module from the center's CA. With a CSR its key is
     certified (the module's key never leaves it); without one a key pair is generated and

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from aips.accounts.sessions import acting_person
 from aips.core.access import has_perm, require
+from aips.core.actors import Actor
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.permissions import Perm
@@ -26,7 +28,7 @@ from aips.integrations.forms import (
 from aips.organizations.selectors import get_organization_for, organization_list
 
 
-def _organizations(actor: Any) -> list[tuple[int, str]]:
+def _organizations(actor: Actor) -> list[tuple[int, str]]:
     """Organizations that can hold modules: active, and not the center itself."""
     return [
         (o.pk, o.display_name)
@@ -41,7 +43,7 @@ def _posted(request: HttpRequest) -> Any:
 
 @require(Perm.INTEGRATION_VIEW)
 def module_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     organizations = _organizations(user) if user.is_center else []
     form = FilterForm(request.GET or None, organizations=organizations)
     organization_id = state = None
@@ -58,7 +60,7 @@ def module_list(request: HttpRequest) -> HttpResponse:
 
 @require(Perm.INTEGRATION_MANAGE)
 def module_create(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     form = ModuleForm(
         _posted(request),
         organizations=_organizations(user),
@@ -94,7 +96,7 @@ def module_create(request: HttpRequest) -> HttpResponse:
 @require(Perm.INTEGRATION_VIEW)
 @never_cache
 def module_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     module = selectors.get_module_for(user, pk)
     health = selectors.module_health(user, modules=[module])[0]
     hourly = selectors.module_hourly(user, module)
@@ -115,7 +117,7 @@ def module_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require(Perm.INTEGRATION_MANAGE)
 def module_update(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     module = selectors.get_module_for(user, pk)
     form = ModuleUpdateForm(
         _posted(request), initial={"name": module.name, "description": module.description}
@@ -141,7 +143,7 @@ def module_update(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 def module_token(request: HttpRequest, pk: int) -> HttpResponse:
     """A new agent token, shown once on this response; the previous token stops at once."""
-    user: Any = request.user
+    user = acting_person(request)
     module = selectors.get_module_for(user, pk)
     try:
         module, raw = services.token_issue(actor=user, module=module)
@@ -156,7 +158,7 @@ def module_token(request: HttpRequest, pk: int) -> HttpResponse:
 def module_certificate(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue a client certificate. The answer to a successful POST is the file itself: the
     generated private key exists only in that one response."""
-    user: Any = request.user
+    user = acting_person(request)
     module = selectors.get_module_for(user, pk)
     form = CertificateForm(_posted(request))
     status = 200
@@ -195,7 +197,7 @@ def module_certificate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require(Perm.INTEGRATION_MANAGE)
 def module_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     module = selectors.get_module_for(user, pk)
     form = RevokeForm(_posted(request))
     if request.method == "POST" and form.is_valid():

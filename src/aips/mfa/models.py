@@ -7,13 +7,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aips.core.tenancy import TenantQuerySet
 
-class OwnedQuerySet(models.QuerySet[Any]):
-    def visible_to(self, actor: Any) -> "OwnedQuerySet":
-        """A person's factors are theirs alone; administrators reset them, never read them."""
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        return self.filter(user_id=actor.pk)
+
+class OwnedQuerySet(TenantQuerySet[Any]):
+    """A person's factors are theirs alone; administrators reset them, never read them."""
+
+    owner_field = "user_id"
 
 
 class RecoveryCode(models.Model):

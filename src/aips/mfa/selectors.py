@@ -1,12 +1,11 @@
-from typing import Any
-
 from django.db.models import QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from aips.core.actors import Viewer
 from aips.mfa.models import WebAuthnCredential
 
 
-def totp_devices(*, actor: Any) -> QuerySet[TOTPDevice]:
+def totp_devices(*, actor: Viewer) -> QuerySet[TOTPDevice]:
     """One's own confirmed authenticators (django-otp's model has no visible_to of its own)."""
     if actor is None or not actor.is_authenticated:
         none: QuerySet[TOTPDevice] = TOTPDevice.objects.none()
@@ -15,5 +14,5 @@ def totp_devices(*, actor: Any) -> QuerySet[TOTPDevice]:
     return mine.order_by("id")
 
 
-def webauthn_credentials(*, actor: Any) -> QuerySet[WebAuthnCredential]:
+def webauthn_credentials(*, actor: Viewer) -> QuerySet[WebAuthnCredential]:
     return WebAuthnCredential.objects.visible_to(actor)

@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from aips.audit.models import EventType
 from aips.audit.services import record
+from aips.core.actors import Actor, SystemActor
 from aips.core.errors import AppError, ValidationFailed
 from aips.mfa.models import RecoveryCode, WebAuthnCredential
 
@@ -178,7 +179,7 @@ def webauthn_remove(*, user: Any, credential_id: int) -> None:
     )
 
 
-def reset_all_factors(*, actor: Any, user: Any, reason: str) -> None:
+def reset_all_factors(*, actor: Actor, user: Any, reason: str) -> None:
     """Called by accounts.services.user_reset_second_factors inside its transaction."""
     TOTPDevice.objects.filter(user_id=user.pk).delete()
     WebAuthnCredential.objects.filter(user_id=user.pk).delete()
@@ -193,10 +194,8 @@ def reset_all_factors(*, actor: Any, user: Any, reason: str) -> None:
 
 
 @transaction.atomic
-def totp_install_known_key(*, actor: Any, user: Any, key_hex: str) -> TOTPDevice:
+def totp_install_known_key(*, actor: Actor, user: Any, key_hex: str) -> TOTPDevice:
     """Operators only (the demo data): an authenticator whose secret is printed for newcomers."""
-    from aips.core.actors import SystemActor
-
     if not isinstance(actor, SystemActor):
         raise AppError(_("Only the command line may install a known secret."), status=403)
     device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).first()

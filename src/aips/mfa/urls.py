@@ -2,6 +2,8 @@ from django.urls import path
 
 from aips.mfa import views
 
+app_name = "mfa"
+
 urlpatterns = [
     path(
         "webauthn/authenticate/options/",

@@ -6,6 +6,13 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        # Item types register their deadlines with the reminder job (aips.notifications.reminders).
-        # Incident cards, alerts and requests are registered here.
-        from aips.notifications import alerts, incidents, inquiries  # noqa: F401
+        # Domain apps register their own notice rules and deadlines (their notices.py, from their
+        # own ready()); notifications imports none of them.
+        # Imported here, not at the top: models can only load once the app registry is ready.
+        from aips.audit.anchor import set_witness_mailer
+        from aips.notifications.jobs import register_jobs
+        from aips.notifications.services import enqueue_mail
+
+        register_jobs()
+        # The audit journal's e-mail witness queues its lines through this app's outbox.
+        set_witness_mailer(enqueue_mail)

@@ -7,12 +7,12 @@
 * `ReminderSent`: one row per (item, deadline, kind) so a reminder goes out once, and a changed
   deadline arms new ones."""
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from aips.core.tenancy import TenantQuerySet
 
 
 class OutboxStatus(models.TextChoices):
@@ -51,12 +51,10 @@ class OutboxMessage(models.Model):
         return f"outbox #{self.pk} ({self.status})"
 
 
-class NotificationQuerySet(models.QuerySet["Notification"]):
-    def visible_to(self, actor: Any) -> "NotificationQuerySet":
-        """One's own notifications only, for every role, the center included."""
-        if actor is None or not actor.is_authenticated or actor.pk is None:
-            return self.none()
-        return self.filter(user_id=actor.pk)
+class NotificationQuerySet(TenantQuerySet["Notification"]):
+    """One's own notifications only, for every role, the center included."""
+
+    owner_field = "user_id"
 
     def unread(self) -> "NotificationQuerySet":
         return self.filter(read_at__isnull=True)

@@ -1,9 +1,9 @@
 """Deadline reminders (R67.15): the worker's "reminders" job.
 
 Each item type with a `deadline_at` (a WorkflowItem) registers a `DeadlineSource`: which of its
-items have a live deadline, who must act on one, and what to tell them. Incident cards register
-in aips/notifications/incidents.py; alerts and requests register theirs from their own
-AppConfig.ready().
+items have a live deadline, who must act on one, and what to tell them. Each domain registers its
+sources from its own AppConfig.ready() (its notices.py: incident cards, alerts, requests); this
+module imports none of them.
 
 Two reminders per deadline, each sent once:
 
@@ -34,6 +34,7 @@ from aips.core.actors import SystemActor
 from aips.core.logging import get_logger
 from aips.notifications.models import ReminderKind, ReminderSent
 from aips.notifications.services import Text, notify
+from aips.workdays.calendar import deadline_info
 
 log = get_logger("aips.notifications.reminders")
 
@@ -71,8 +72,6 @@ def sources() -> list[DeadlineSource]:
 
 def due_kind(deadline: datetime, now: datetime) -> str | None:
     """Which reminder a deadline calls for at `now`, if any."""
-    from aips.workdays.calendar import deadline_info
-
     info = deadline_info(deadline, now)
     if info.overdue:
         return ReminderKind.AT.value

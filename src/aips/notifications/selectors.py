@@ -1,11 +1,10 @@
-from typing import Any
-
 from django.http import Http404
 
+from aips.core.actors import Viewer
 from aips.notifications.models import Notification, NotificationQuerySet
 
 
-def notification_list(*, actor: Any, unread_only: bool = False) -> NotificationQuerySet:
+def notification_list(*, actor: Viewer, unread_only: bool = False) -> NotificationQuerySet:
     """One's own notifications, newest first."""
     items = Notification.objects.visible_to(actor)
     if unread_only:
@@ -13,7 +12,7 @@ def notification_list(*, actor: Any, unread_only: bool = False) -> NotificationQ
     return items.order_by("-created_at", "-id")
 
 
-def get_notification_for(actor: Any, pk: int) -> Notification:
+def get_notification_for(actor: Viewer, pk: int) -> Notification:
     """404 for a missing notification and for someone else's alike."""
     try:
         return Notification.objects.visible_to(actor).get(pk=pk)
@@ -21,5 +20,5 @@ def get_notification_for(actor: Any, pk: int) -> Notification:
         raise Http404 from exc
 
 
-def unread_count(actor: Any) -> int:
+def unread_count(actor: Viewer) -> int:
     return Notification.objects.visible_to(actor).unread().count()

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
-from aips.core.actors import SystemActor
+from aips.core.actors import Actor, SystemActor
 from aips.core.logging import get_logger
 from aips.core.permissions import Perm
 from aips.notifications.models import Notification, OutboxMessage, OutboxStatus
@@ -353,7 +353,7 @@ def notify_bulk(
 
 
 @transaction.atomic
-def notification_mark_read(*, actor: Any, notification: Notification) -> bool:
+def notification_mark_read(*, actor: Actor, notification: Notification) -> bool:
     """Mark one of one's own notifications read; False if it already was."""
     ensure_perm(actor, Perm.DASHBOARD_VIEW)
     changed = (
@@ -374,7 +374,7 @@ def notification_mark_read(*, actor: Any, notification: Notification) -> bool:
 
 
 @transaction.atomic
-def notification_mark_all_read(*, actor: Any) -> int:
+def notification_mark_all_read(*, actor: Actor) -> int:
     ensure_perm(actor, Perm.DASHBOARD_VIEW)
     changed = Notification.objects.visible_to(actor).unread().update(read_at=timezone.now())
     if changed:
@@ -385,18 +385,3 @@ def notification_mark_all_read(*, actor: Any) -> int:
             details={"count": changed, "all": True},
         )
     return changed
-
-
-def active_people(**filters: Any) -> list[Any]:
-    """People who can be told something: active, not blocked, in an active organization."""
-    from aips.accounts.models import User
-    from aips.organizations.models import OrganizationStatus
-
-    return list(
-        User.objects.filter(
-            is_active=True,
-            blocked_at__isnull=True,
-            organization__status=OrganizationStatus.ACTIVE,
-            **filters,
-        ).order_by("id")
-    )

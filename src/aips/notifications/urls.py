@@ -2,8 +2,10 @@ from django.urls import path
 
 from aips.notifications import views
 
+app_name = "notifications"
+
 urlpatterns = [
-    path("", views.notification_list, name="notification_list"),
-    path("<int:pk>/read/", views.notification_read, name="notification_read"),
-    path("read-all/", views.notification_read_all, name="notification_read_all"),
+    path("", views.notification_list, name="list"),
+    path("<int:pk>/read/", views.notification_read, name="read"),
+    path("read-all/", views.notification_read_all, name="read_all"),
 ]

@@ -4,6 +4,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from aips.core.access import require
+from aips.core.actors import acting
 from aips.core.permissions import Perm
 from aips.notifications import selectors, services
 
@@ -31,18 +32,18 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one read; with `open`, go on to what it is about."""
     item = selectors.get_notification_for(request.user, pk)
-    services.notification_mark_read(actor=request.user, notification=item)
+    services.notification_mark_read(actor=acting(request), notification=item)
     if (
         request.POST.get("open")
         and item.link.startswith("/")
         and url_has_allowed_host_and_scheme(item.link, allowed_hosts=None)
     ):
         return redirect(item.link)
-    return redirect("notification_list")
+    return redirect("notifications:list")
 
 
 @require(Perm.DASHBOARD_VIEW)
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    services.notification_mark_all_read(actor=request.user)
-    return redirect("notification_list")
+    services.notification_mark_all_read(actor=acting(request))
+    return redirect("notifications:list")

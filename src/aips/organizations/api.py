@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from aips.accounts.api_auth import api_auth
+from aips.core.actors import acting
 from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
@@ -83,7 +84,7 @@ def organizations_list(request: HttpRequest, params: Query[ListParams]) -> Any:
     auth=api_auth(Perm.ORGANIZATION_CREATE),
 )
 def organizations_create(request: HttpRequest, payload: OrganizationIn) -> Any:
-    return Status(201, services.organization_create(actor=request.user, **payload.dict()))
+    return Status(201, services.organization_create(actor=acting(request), **payload.dict()))
 
 
 @router.get(
@@ -105,4 +106,4 @@ def organizations_get(request: HttpRequest, org_id: Id) -> Any:
 def organizations_update(request: HttpRequest, org_id: Id, payload: OrganizationPatch) -> Any:
     org = selectors.get_organization_for(request.user, org_id)
     changes = payload.dict(exclude_unset=True, exclude_none=True)
-    return services.organization_update(actor=request.user, organization=org, **changes)
+    return services.organization_update(actor=acting(request), organization=org, **changes)

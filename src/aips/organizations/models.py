@@ -1,10 +1,10 @@
 """Organization profiles (R67.3.2, R67.5)."""
 
-from typing import Any
-
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from aips.core.tenancy import TenantQuerySet
 
 
 class OrganizationKind(models.TextChoices):
@@ -24,15 +24,10 @@ class OrganizationStatus(models.TextChoices):
     SUSPENDED = "suspended", _("Suspended")
 
 
-class OrganizationQuerySet(models.QuerySet["Organization"]):
-    def visible_to(self, actor: Any) -> "OrganizationQuerySet":
-        """The tenant choke point (R67.4): the center sees every organization, anyone else
-        only their own."""
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        if actor.is_center:
-            return self.all()
-        return self.filter(pk=actor.organization_id)
+class OrganizationQuerySet(TenantQuerySet["Organization"]):
+    """The center sees every organization, anyone else only their own."""
+
+    tenant_field = "pk"
 
 
 class Organization(models.Model):

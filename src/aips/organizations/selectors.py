@@ -1,15 +1,14 @@
-from typing import Any
-
 from django.http import Http404
 
+from aips.core.actors import Viewer
 from aips.organizations.models import Organization, OrganizationQuerySet
 
 
-def organization_list(*, actor: Any) -> OrganizationQuerySet:
+def organization_list(*, actor: Viewer) -> OrganizationQuerySet:
     return Organization.objects.visible_to(actor).order_by("id")
 
 
-def get_organization_for(actor: Any, pk: int) -> Organization:
+def get_organization_for(actor: Viewer, pk: int) -> Organization:
     """404 both for a missing organization and for one the actor may not see."""
     try:
         return Organization.objects.visible_to(actor).get(pk=pk)

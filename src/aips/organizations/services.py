@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
+from aips.core.actors import Actor
 from aips.core.errors import ValidationFailed
 from aips.core.identifiers import bin_error
 from aips.core.permissions import Perm
@@ -83,7 +84,7 @@ def _save(org: Organization) -> None:
 @transaction.atomic
 def organization_create(
     *,
-    actor: Any,
+    actor: Actor,
     name: str,
     bin: str,
     email: str,
@@ -112,7 +113,7 @@ def organization_create(
 @transaction.atomic
 def organization_update(
     *,
-    actor: Any,
+    actor: Actor,
     organization: Organization,
     name: str = _UNSET,
     bin: str = _UNSET,

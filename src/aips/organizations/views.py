@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from aips.accounts.selectors import user_list
 from aips.core.access import has_perm, require
+from aips.core.actors import acting
 from aips.core.errors import ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.permissions import Perm
@@ -34,12 +35,12 @@ def organization_create(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None, initial={"status": "active"})
     if request.method == "POST" and form.is_valid():
         try:
-            org = services.organization_create(actor=request.user, **form.cleaned_data)
+            org = services.organization_create(actor=acting(request), **form.cleaned_data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Organization “%(name)s” created.") % {"name": org.name})
-            return redirect("organization_detail", pk=org.pk)
+            return redirect("organizations:detail", pk=org.pk)
     return render(
         request,
         "organizations/form.html",
@@ -55,12 +56,14 @@ def organization_update(request: HttpRequest, pk: int) -> HttpResponse:
     form = OrganizationForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.organization_update(actor=request.user, organization=org, **form.cleaned_data)
+            services.organization_update(
+                actor=acting(request), organization=org, **form.cleaned_data
+            )
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
-            return redirect("organization_detail", pk=org.pk)
+            return redirect("organizations:detail", pk=org.pk)
     return render(
         request,
         "organizations/form.html",

@@ -14,14 +14,16 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
 from aips.accounts.api_auth import api_auth
+from aips.accounts.sessions import acting_person
 from aips.core import ratelimit
+from aips.core.actors import acting
 from aips.core.errors import ValidationFailed
 from aips.core.moments import Moment
 from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.request_context import client_ip
-from aips.integrations.auth import agent_auth
+from aips.integrations.auth import acting_module, agent_auth
 from aips.signals import schema, selectors, services
 
 router = Router(tags=["signals"])
@@ -103,7 +105,7 @@ def _read_body(request: HttpRequest) -> bytes:
     },
 )
 def signals_ingest(request: HttpRequest) -> Any:
-    actor = request.auth  # type: ignore[attr-defined]
+    actor = acting_module(request)
     body = _read_body(request)
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
     _budget.hit(str(actor.module_id), settings.AIPS_SIGNAL_RATE)
@@ -427,7 +429,7 @@ def correlations_get(request: HttpRequest, finding_id: Id) -> Any:
 )
 def correlations_promote(request: HttpRequest, finding_id: Id) -> Any:
     finding = selectors.get_finding_for(request.user, finding_id)
-    alert = services.finding_promote(actor=request.user, finding=finding)
+    alert = services.finding_promote(actor=acting_person(request), finding=finding)
     finding = selectors.get_finding_for(request.user, finding_id)
     return {"finding": _finding_out(finding), "alert_id": alert.pk}
 
@@ -441,5 +443,5 @@ def correlations_promote(request: HttpRequest, finding_id: Id) -> Any:
 )
 def correlations_dismiss(request: HttpRequest, finding_id: Id, payload: DismissIn) -> Any:
     finding = selectors.get_finding_for(request.user, finding_id)
-    services.finding_dismiss(actor=request.user, finding=finding, reason=payload.reason[:500])
+    services.finding_dismiss(actor=acting(request), finding=finding, reason=payload.reason[:500])
     return _finding_out(selectors.get_finding_for(request.user, finding_id))

@@ -29,39 +29,15 @@ from django.utils import timezone
 
 from aips.audit.models import EventType
 from aips.audit.services import record
+from aips.core.actors import Actor
+from aips.core.db_locks import try_xact_lock
 from aips.core.errors import Forbidden
 from aips.signals import partitions
 from aips.signals.models import ArchivedMonth, Signal
 from aips.signals.schema import Severity
 
 ARCHIVE_DIRNAME = "signals-archive"
-_FIELDS = (
-    "seq",
-    "organization_id",
-    "module_id",
-    "signal_id",
-    "kind",
-    "observed_at",
-    "received_at",
-    "severity",
-    "product",
-    "vendor",
-    "product_version",
-    "sensor",
-    "rule_id",
-    "rule_name",
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "protocol",
-    "direction",
-    "count",
-    "first_seen",
-    "last_seen",
-    "ioc",
-    "details",
-)
+_FIELDS = ("seq", *partitions.COLUMNS)
 _SEVERITIES = list(Severity)
 _CHUNK = 5000
 
@@ -210,15 +186,13 @@ def _remove(month: date, start: date, end: date) -> None:
 
 
 @transaction.atomic
-def archive_month(*, actor: Any, month: date) -> MonthResult:
+def archive_month(*, actor: Actor, month: date) -> MonthResult:
     """Archive one month (see the module's docstring). Idempotent: a month already recorded
     is not exported again; an empty partition that was re-created for it is dropped."""
     if getattr(actor, "actor_kind", "") != "system":
         # Retention is the system's duty (the worker, or an operator's `aips signals archive`),
         # never a person's action in the UI or the API.
         raise Forbidden()
-    from aips.audit.archive import try_xact_lock
-
     # The worker's job lock (re-entrant within the worker's own transaction), so an operator's
     # run and the worker's never export the same month at once.
     if not try_xact_lock("aips.worker.signal_archive"):
@@ -252,7 +226,7 @@ def archive_month(*, actor: Any, month: date) -> MonthResult:
 
 
 def archive_run(
-    *, actor: Any, today: date | None = None, limit: int | None = None
+    *, actor: Actor, today: date | None = None, limit: int | None = None
 ) -> list[MonthResult]:
     """Archive the months older than the retention, oldest first (at most `limit`).
 

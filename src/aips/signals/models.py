@@ -5,13 +5,13 @@ On PostgreSQL the signal table is partitioned by month of `observed_at` (migrati
 idempotency key (organization, signal id, observed at) includes the partition key, as
 PostgreSQL requires of a unique index on a partitioned table."""
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aips.core.permissions import Perm
+from aips.core.tenancy import TenantQuerySet
 from aips.signals.schema import Kind, Severity
 
 KIND_LABELS = {
@@ -35,22 +35,10 @@ SEVERITY_LABELS = {
 SEVERITY_CHOICES = [(n, SEVERITY_LABELS[s]) for n, s in enumerate(Severity)]
 
 
-def _own_or_all(qs: Any, actor: Any, perm_name: str) -> Any:
-    from aips.core.access import has_perm
-    from aips.core.permissions import Perm
+class SignalQuerySet(TenantQuerySet["Signal"]):
+    """An organization sees its own signals; the center sees all (R67.4)."""
 
-    if actor is None or not actor.is_authenticated or not has_perm(actor, Perm(perm_name)):
-        return qs.none()
-    if actor.is_center:
-        return qs
-    return qs.filter(organization_id=actor.organization_id)
-
-
-class SignalQuerySet(models.QuerySet["Signal"]):
-    def visible_to(self, actor: Any) -> "SignalQuerySet":
-        """An organization sees its own signals; the center sees all (R67.4)."""
-        result: SignalQuerySet = _own_or_all(self, actor, "signal:view")
-        return result
+    view_perm = Perm.SIGNAL_VIEW
 
 
 class Signal(models.Model):
@@ -104,10 +92,8 @@ class Signal(models.Model):
         return f"{self.kind} {self.signal_id}"
 
 
-class SignalRollupQuerySet(models.QuerySet["SignalRollup"]):
-    def visible_to(self, actor: Any) -> "SignalRollupQuerySet":
-        result: SignalRollupQuerySet = _own_or_all(self, actor, "signal:view")
-        return result
+class SignalRollupQuerySet(TenantQuerySet["SignalRollup"]):
+    view_perm = Perm.SIGNAL_VIEW
 
 
 class SignalRollup(models.Model):
@@ -159,10 +145,8 @@ class IndicatorType(models.TextChoices):
     EMAIL = "email", _("Sender address")
 
 
-class IndicatorSightingQuerySet(models.QuerySet["IndicatorSighting"]):
-    def visible_to(self, actor: Any) -> "IndicatorSightingQuerySet":
-        result: IndicatorSightingQuerySet = _own_or_all(self, actor, "signal:view")
-        return result
+class IndicatorSightingQuerySet(TenantQuerySet["IndicatorSighting"]):
+    view_perm = Perm.SIGNAL_VIEW
 
 
 class IndicatorSighting(models.Model):
@@ -198,17 +182,12 @@ class FindingState(models.TextChoices):
     DISMISSED = "dismissed", _("Dismissed")
 
 
-class CorrelationFindingQuerySet(models.QuerySet["CorrelationFinding"]):
-    def visible_to(self, actor: Any) -> "CorrelationFindingQuerySet":
-        """Findings span organizations, so they are the center's alone."""
-        from aips.core.access import has_perm
-        from aips.core.permissions import Perm
+class CorrelationFindingQuerySet(TenantQuerySet["CorrelationFinding"]):
+    """Findings span organizations, so they are the center's alone: with no `tenant_field`, an
+    organization sees none of them."""
 
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        if not actor.is_center or not has_perm(actor, Perm.CORRELATION_VIEW):
-            return self.none()
-        return self
+    tenant_field = None
+    view_perm = Perm.CORRELATION_VIEW
 
 
 class CorrelationFinding(models.Model):

@@ -16,6 +16,34 @@ from django.db import connection
 
 TABLE = "signals_signal"
 AHEAD_MONTHS = 2
+# The columns a signal is written with (the bulk insert) and read back with (the monthly
+# archive, which adds "seq"): one list, so a new column cannot be stored but not archived.
+COLUMNS = (
+    "organization_id",
+    "module_id",
+    "signal_id",
+    "kind",
+    "observed_at",
+    "received_at",
+    "severity",
+    "product",
+    "vendor",
+    "product_version",
+    "sensor",
+    "rule_id",
+    "rule_name",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "protocol",
+    "direction",
+    "count",
+    "first_seen",
+    "last_seen",
+    "ioc",
+    "details",
+)
 
 # Built from Django's own DDL for the model (sqlmigrate), changed only where partitioning needs:
 # no single-column primary key (the key must include observed_at) and no foreign keys, whose
@@ -173,3 +201,15 @@ def drop_partition(month: date) -> bool:
         cursor.execute(f"SELECT {DROP_FUNCTION}(%s)", [month_start(month)])
         row = cursor.fetchone()
     return bool(row and row[0])
+
+
+def app_role_grants(app: str) -> list[str]:
+    """The partition functions' part of `aips db grants` (aips.core.db_grants), registered by
+    SignalsConfig."""
+    functions = f"{CREATE_FUNCTION}(date), {DROP_FUNCTION}(date)"
+    return [
+        "-- Monthly signal partitions: made and dropped by the owner's SECURITY DEFINER functions",
+        "-- (migration signals/0004), the application may only call them.",
+        f"REVOKE ALL ON FUNCTION {functions} FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {functions} TO {app}",
+    ]

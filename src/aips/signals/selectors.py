@@ -18,7 +18,10 @@ from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Max, Min, Q, Sum, Value, When
 
+from aips.core.actors import Viewer
 from aips.core.errors import NotFound, ValidationFailed
+from aips.integrations.models import IntegrationModule
+from aips.organizations.selectors import organization_list
 from aips.signals.models import (
     CorrelationFinding,
     FindingState,
@@ -92,7 +95,7 @@ def _is_ip(value: str) -> bool:
     return True
 
 
-def signals_for(actor: Any, filters: SignalFilter) -> Any:
+def signals_for(actor: Viewer, filters: SignalFilter) -> Any:
     qs = Signal.objects.visible_to(actor)
     if filters.organization_id is not None:
         qs = qs.filter(organization_id=filters.organization_id)
@@ -113,7 +116,7 @@ def signals_for(actor: Any, filters: SignalFilter) -> Any:
 
 
 def signal_page(
-    actor: Any, filters: SignalFilter, *, cursor: str | None, limit: int
+    actor: Viewer, filters: SignalFilter, *, cursor: str | None, limit: int
 ) -> tuple[list[Signal], str | None]:
     """One page of the feed, newest first, and the cursor of the next page (or None).
 
@@ -131,7 +134,7 @@ def signal_page(
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
 
 
-def get_signal_for(actor: Any, seq: int) -> Signal:
+def get_signal_for(actor: Viewer, seq: int) -> Signal:
     signal = Signal.objects.visible_to(actor).filter(seq=seq).first()
     if signal is None:
         raise NotFound()
@@ -142,7 +145,7 @@ def get_signal_for(actor: Any, seq: int) -> Signal:
 
 
 def rollups_for(
-    actor: Any,
+    actor: Viewer,
     *,
     since: datetime,
     until: datetime | None = None,
@@ -165,7 +168,7 @@ def _hour(at: datetime) -> datetime:
 
 
 def histogram(
-    actor: Any,
+    actor: Viewer,
     *,
     since: datetime,
     until: datetime | None = None,
@@ -194,7 +197,7 @@ HISTOGRAM_CACHE_SECONDS = 60
 
 
 def _hourly_counts(
-    actor: Any, since: datetime, end: datetime, organization_id: int | None, kind: str | None
+    actor: Viewer, since: datetime, end: datetime, organization_id: int | None, kind: str | None
 ) -> dict[datetime, int]:
     from django.core.cache import cache
 
@@ -219,7 +222,7 @@ def _hourly_counts(
     return counts
 
 
-def totals_by_kind(actor: Any, *, since: datetime) -> list[dict[str, Any]]:
+def totals_by_kind(actor: Viewer, *, since: datetime) -> list[dict[str, Any]]:
     return list(
         rollups_for(actor, since=since)
         .values("kind")
@@ -228,7 +231,9 @@ def totals_by_kind(actor: Any, *, since: datetime) -> list[dict[str, Any]]:
     )
 
 
-def totals_by_organization(actor: Any, *, since: datetime, limit: int = 50) -> list[dict[str, Any]]:
+def totals_by_organization(
+    actor: Viewer, *, since: datetime, limit: int = 50
+) -> list[dict[str, Any]]:
     return list(
         rollups_for(actor, since=since)
         .values("organization_id")
@@ -237,7 +242,7 @@ def totals_by_organization(actor: Any, *, since: datetime, limit: int = 50) -> l
     )
 
 
-def top_indicators(actor: Any, *, since: datetime, limit: int = 20) -> list[dict[str, Any]]:
+def top_indicators(actor: Viewer, *, since: datetime, limit: int = 20) -> list[dict[str, Any]]:
     """The indicators that matter most recently. For the center: those seen by the most
     organizations, read from the correlation findings, which the worker aggregates from the
     sightings every minute (only indicators at >= AIPS_CORRELATION_MIN_ORGS organizations
@@ -280,7 +285,7 @@ def top_indicators(actor: Any, *, since: datetime, limit: int = 20) -> list[dict
 # --- indicators and findings ------------------------------------------------------------------
 
 
-def sightings_for(actor: Any, *, value: str) -> Any:
+def sightings_for(actor: Viewer, *, value: str) -> Any:
     """Who saw this indicator (the center: every organization; an organization: itself)."""
     canonical = canonical_indicator(value)
     return (
@@ -290,7 +295,7 @@ def sightings_for(actor: Any, *, value: str) -> Any:
     )
 
 
-def sighting_summary(actor: Any, *, value: str) -> dict[str, Any]:
+def sighting_summary(actor: Viewer, *, value: str) -> dict[str, Any]:
     return dict(
         sightings_for(actor, value=value).aggregate(
             organizations=Count("organization_id"),
@@ -301,7 +306,7 @@ def sighting_summary(actor: Any, *, value: str) -> dict[str, Any]:
     )
 
 
-def findings_for(actor: Any, *, state: str | None = None) -> Any:
+def findings_for(actor: Viewer, *, state: str | None = None) -> Any:
     """Open findings first, then the most recently seen."""
     qs = CorrelationFinding.objects.visible_to(actor)
     if state:
@@ -315,14 +320,14 @@ def findings_for(actor: Any, *, state: str | None = None) -> Any:
     ).order_by("open_first", "-last_seen", "-pk")
 
 
-def get_finding_for(actor: Any, pk: int) -> CorrelationFinding:
+def get_finding_for(actor: Viewer, pk: int) -> CorrelationFinding:
     finding = CorrelationFinding.objects.visible_to(actor).filter(pk=pk).first()
     if finding is None:
         raise NotFound()
     return finding
 
 
-def finding_sightings(actor: Any, finding: CorrelationFinding) -> list[IndicatorSighting]:
+def finding_sightings(actor: Viewer, finding: CorrelationFinding) -> list[IndicatorSighting]:
     """The organizations behind a finding, with their counts: the center's view alone
     (findings are invisible to everyone else, and so is this list)."""
     if not CorrelationFinding.objects.visible_to(actor).filter(pk=finding.pk).exists():
@@ -335,10 +340,8 @@ def finding_sightings(actor: Any, finding: CorrelationFinding) -> list[Indicator
     )
 
 
-def organization_names(actor: Any, ids: set[int]) -> dict[int, str]:
+def organization_names(actor: Viewer, ids: set[int]) -> dict[int, str]:
     """Display names of the organizations the actor may see, for labelling rows."""
-    from aips.organizations.selectors import organization_list
-
     if not ids:
         return {}
     return {o.pk: o.display_name for o in organization_list(actor=actor).filter(pk__in=ids)}
@@ -347,8 +350,6 @@ def organization_names(actor: Any, ids: set[int]) -> dict[int, str]:
 def module_name(signal: Signal) -> str:
     """The name of the module that sent a signal the caller already may see (modules are
     otherwise an integration:view matter, which a viewer lacks)."""
-    from aips.integrations.models import IntegrationModule
-
     name = (
         IntegrationModule.objects.filter(
             pk=signal.module_id, organization_id=signal.organization_id

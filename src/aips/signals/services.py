@@ -25,15 +25,19 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aips.accounts.models import User
+from aips.alerts import services as alert_services
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
-from aips.core.errors import AppError
+from aips.core.actors import Actor, SystemActor
+from aips.core.errors import AppError, Forbidden, ValidationFailed
+from aips.core.indicators import normalize_indicator
 from aips.core.logging import get_logger
 from aips.core.permissions import Perm
 from aips.integrations.models import ModuleActor
 from aips.integrations.services import module_seen
-from aips.signals import schema
+from aips.signals import partitions, schema
 from aips.signals.models import (
     CorrelationFinding,
     FindingState,
@@ -42,33 +46,9 @@ from aips.signals.models import (
     Signal,
     SignalRollup,
 )
+from aips.signals.notices import finding_opened
 
-COLUMNS = (
-    "organization_id",
-    "module_id",
-    "signal_id",
-    "kind",
-    "observed_at",
-    "received_at",
-    "severity",
-    "product",
-    "vendor",
-    "product_version",
-    "sensor",
-    "rule_id",
-    "rule_name",
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "protocol",
-    "direction",
-    "count",
-    "first_seen",
-    "last_seen",
-    "ioc",
-    "details",
-)
+COLUMNS = partitions.COLUMNS
 _STAGE = "signal_stage"
 log = get_logger("aips.signals")
 _json = msgspec.json.Encoder()
@@ -393,8 +373,6 @@ def signals_ingest(
     try:
         raws = schema.split_batch(body, ndjson=ndjson)
     except schema.BatchError as exc:
-        from aips.core.errors import ValidationFailed
-
         raise ValidationFailed.field(
             "body", _("Send a JSON array of signals, or one signal per line (NDJSON).")
         ) from exc
@@ -475,8 +453,6 @@ def correlate(*, now: datetime | None = None) -> int:
     keeps being seen; once it has been quiet for a whole window, a new sighting opens a new one."""
     from django.db.models import Count, Max, Min, Sum
 
-    from aips.core.actors import SystemActor
-
     now = now or timezone.now()
     threshold = settings.AIPS_CORRELATION_MIN_ORGS
     since = now - timedelta(hours=settings.AIPS_CORRELATION_WINDOW_HOURS)
@@ -537,43 +513,9 @@ def correlate(*, now: datetime | None = None) -> int:
                     "organizations": len(org_ids),
                 },
             )
-            _notify_center(finding)
+            finding_opened(finding)
             opened += 1
     return opened
-
-
-def _notify_center(finding: CorrelationFinding) -> None:
-    """The center's analysts and administrators hear of a new finding, in their own language.
-    The text names neither the indicator nor the organizations: an e-mail leaves AIPS's access
-    control, so it only says that there is something to review."""
-    from django.urls import reverse
-    from django.utils.translation import gettext_lazy
-
-    from aips.core.permissions import Role
-    from aips.notifications.services import Text, active_people, notify
-    from aips.organizations.models import OrganizationKind
-
-    notify(
-        users=active_people(
-            organization__kind=OrganizationKind.CENTER,
-            role__in=[Role.CENTER_ANALYST, Role.CENTER_ADMIN],
-        ),
-        kind="correlation.found",
-        subject=Text(
-            gettext_lazy("AIPS: indicator seen at %(n)d organizations"),
-            {"n": finding.organization_count},
-        ),
-        text=Text(
-            gettext_lazy(
-                "An indicator was seen at %(n)d organizations within the correlation window. "
-                "Review the finding and turn it into a threat alert if it is a threat."
-            ),
-            {"n": finding.organization_count},
-        ),
-        link=reverse("signals:finding", kwargs={"pk": finding.pk}),
-        email=True,
-        target=finding,
-    )
 
 
 def _locked_open(finding: CorrelationFinding) -> CorrelationFinding:
@@ -627,8 +569,6 @@ def related_indicators(finding: CorrelationFinding) -> list[str]:
     a scheme) are left out rather than failing the promotion."""
     from django.db.models import Count
 
-    from aips.core.indicators import normalize_indicator
-
     since = finding.last_seen - timedelta(hours=settings.AIPS_CORRELATION_WINDOW_HOURS)
     candidates: list[str] = []
     if finding.type == IndicatorType.URL:
@@ -667,19 +607,15 @@ def related_indicators(finding: CorrelationFinding) -> list[str]:
 
 
 @transaction.atomic
-def finding_promote(*, actor: Any, finding: CorrelationFinding) -> Any:
+def finding_promote(*, actor: User, finding: CorrelationFinding) -> Any:
     """Turn a finding into the center's draft threat alert carrying its indicator and the
     related ones, in one action (R67.8, R67.10); the analyst completes and publishes it."""
     ensure_perm(actor, Perm.CORRELATION_PROMOTE)
-    if not actor.is_center or getattr(actor, "organization_id", None) is None:
+    if not actor.is_center:
         # A draft alert belongs to the author's organization: only a person of the center can
-        # own the sector-wide one (the CLI's SystemActor has no organization).
-        from aips.core.errors import Forbidden
-
+        # own the sector-wide one.
         raise Forbidden()
     locked = _locked_open(finding)
-    from aips.alerts import services as alert_services
-
     alert = alert_services.alert_draft_from_correlation(
         actor=actor,
         indicator_type=locked.type,
@@ -703,17 +639,16 @@ def finding_promote(*, actor: Any, finding: CorrelationFinding) -> Any:
 
 
 @transaction.atomic
-def finding_dismiss(*, actor: Any, finding: CorrelationFinding, reason: str = "") -> None:
+def finding_dismiss(*, actor: Actor, finding: CorrelationFinding, reason: str = "") -> None:
     """Close a finding without an alert (a CDN address, a scanner everyone sees); the reason is
     kept in the audit journal."""
     ensure_perm(actor, Perm.CORRELATION_PROMOTE)
     if not actor.is_center:
-        from aips.core.errors import Forbidden
-
         raise Forbidden()
     locked = _locked_open(finding)
     locked.state = FindingState.DISMISSED
-    locked.decided_by = actor if getattr(actor, "pk", None) is not None else None
+    # The system (no account) dismisses without a name; the journal still says who it was.
+    locked.decided_by_id = actor.pk
     locked.save(update_fields=["state", "decided_by", "updated_at"])
     record(
         actor=actor,

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aips.accounts.sessions import acting_person
 from aips.core.access import has_perm
 from aips.core.access import require as require_perm
 from aips.core.errors import AppError, NotFound
@@ -124,7 +125,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 
 @require_perm(Perm.SIGNAL_VIEW)
 def signal_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     now = timezone.now()
     form = SignalFilterForm(request.GET or None, organizations=_organizations(user))
     filters = selectors.SignalFilter()
@@ -182,7 +183,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
 
 @require_perm(Perm.SIGNAL_VIEW)
 def signal_detail(request: HttpRequest, seq: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     signal: Signal = _found(selectors.get_signal_for, user, seq)
     names = selectors.organization_names(user, {signal.organization_id})
     details = signal.details if isinstance(signal.details, dict) else {}
@@ -220,7 +221,7 @@ def _detail_items(value: Any) -> list[str]:
 def indicator(request: HttpRequest) -> HttpResponse:
     """The pivot: who saw this indicator (the center: every organization; an organization:
     itself) and the matching signals, newest first."""
-    user: Any = request.user
+    user = acting_person(request)
     value = (request.GET.get("value") or "").strip()[:2048]
     sightings: list[Any] = []
     summary: dict[str, Any] = {}
@@ -266,7 +267,7 @@ def indicator(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Totals of the last 24 hours per kind and per organization, and the indicators most
     organizations saw: rollups and sightings only, never raw signals."""
-    user: Any = request.user
+    user = acting_person(request)
     since = timezone.now() - timedelta(hours=24)
     by_kind = [
         {"kind": row["kind"], "label": _kind_label(row["kind"]), "n": row["n"]}
@@ -299,7 +300,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_perm(Perm.CORRELATION_VIEW)
 def finding_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     form = FindingFilterForm(request.GET or None)
     state = form.cleaned_data["state"] if form.is_bound and form.is_valid() else ""
     findings = list(selectors.findings_for(user, state=state or None)[:200])
@@ -308,7 +309,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
 
 @require_perm(Perm.CORRELATION_VIEW)
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     finding = _found(selectors.get_finding_for, user, pk)
     return render(
         request,
@@ -327,7 +328,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @require_perm(Perm.CORRELATION_PROMOTE)
 def finding_promote(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     finding = _found(selectors.get_finding_for, user, pk)
     try:
         alert = services.finding_promote(actor=user, finding=finding)
@@ -339,13 +340,13 @@ def finding_promote(request: HttpRequest, pk: int) -> HttpResponse:
         _("Draft threat alert %(ref)s created: complete it, then send it for publication.")
         % {"ref": alert.reference},
     )
-    return redirect("alert_update", pk=alert.pk)
+    return redirect("alerts:update", pk=alert.pk)
 
 
 @require_POST
 @require_perm(Perm.CORRELATION_PROMOTE)
 def finding_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
+    user = acting_person(request)
     finding = _found(selectors.get_finding_for, user, pk)
     form = DismissForm(request.POST)
     if not form.is_valid():

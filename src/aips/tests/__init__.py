@@ -1,0 +1,1 @@
+"""The browser tests: Playwright drives Chromium through the real pages (`make test-browser`)."""

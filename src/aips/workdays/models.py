@@ -2,11 +2,12 @@
 Kazakhstan working-day calendar. Public holidays themselves come from the `holidays` package (see
 aips/workdays/calendar.py); this table overrides that calendar both ways."""
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from aips.core.actors import Actor
+from aips.core.tenancy import TenantQuerySet
 
 
 class MovedDayKind(models.TextChoices):
@@ -16,12 +17,13 @@ class MovedDayKind(models.TextChoices):
     DAY_OFF = "day_off", _("Day off")
 
 
-class MovedDayQuerySet(models.QuerySet["MovedDay"]):
-    def visible_to(self, actor: Any) -> "MovedDayQuerySet":
-        """The calendar is the same for the whole country: every signed-in person sees all of
-        it, an anonymous visitor nothing."""
-        if actor is None or not actor.is_authenticated:
-            return self.none()
+class MovedDayQuerySet(TenantQuerySet["MovedDay"]):
+    """The calendar is the same for the whole country: every signed-in person sees all of it, an
+    anonymous visitor nothing."""
+
+    tenant_field = None
+
+    def organization_scope(self, actor: Actor) -> "MovedDayQuerySet":
         return self.all()
 
 

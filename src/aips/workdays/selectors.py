@@ -1,13 +1,13 @@
 from datetime import date
-from typing import Any
 
 from django.http import Http404
 
+from aips.core.actors import Viewer
 from aips.workdays.models import MovedDay, MovedDayQuerySet
 
 
 def moved_day_list(
-    *, actor: Any, first: date | None = None, last: date | None = None
+    *, actor: Viewer, first: date | None = None, last: date | None = None
 ) -> MovedDayQuerySet:
     days = MovedDay.objects.visible_to(actor).select_related("created_by")
     if first is not None:
@@ -17,7 +17,7 @@ def moved_day_list(
     return days.order_by("date")
 
 
-def get_moved_day_for(actor: Any, pk: int) -> MovedDay:
+def get_moved_day_for(actor: Viewer, pk: int) -> MovedDay:
     try:
         return MovedDay.objects.visible_to(actor).get(pk=pk)
     except MovedDay.DoesNotExist as exc:

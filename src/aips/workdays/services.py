@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from aips.audit.models import EventType
 from aips.audit.services import record
 from aips.core.access import ensure_perm
+from aips.core.actors import Actor
 from aips.core.errors import NotFound, ValidationFailed
 from aips.core.permissions import Perm
 from aips.core.validation import Fields
@@ -33,7 +34,7 @@ def _public_reason(d: date) -> str:
     return _("an ordinary weekday")
 
 
-def _user_or_none(actor: Any) -> Any:
+def _user_or_none(actor: Actor) -> Any:
     """A SystemActor (the CLI, the demo loader) is no row in the users table."""
     return actor if isinstance(actor, models.Model) else None
 
@@ -67,7 +68,7 @@ def _already(day: date, kind: str, reason: str) -> ValidationFailed:
 
 
 @transaction.atomic
-def moved_day_set(*, actor: Any, date: Any, kind: str, note: str = "") -> MovedDay:
+def moved_day_set(*, actor: Actor, date: Any, kind: str, note: str = "") -> MovedDay:
     """Declare a date a working day or a day off, or change an existing declaration. Refused when
     it would change nothing: the date is already of that kind, by the table or by the public
     calendar alone (then a declaration in the table is pointless, or should be removed)."""
@@ -118,7 +119,7 @@ def moved_day_set(*, actor: Any, date: Any, kind: str, note: str = "") -> MovedD
 
 
 @transaction.atomic
-def moved_day_remove(*, actor: Any, moved_day: MovedDay) -> None:
+def moved_day_remove(*, actor: Actor, moved_day: MovedDay) -> None:
     """The date goes back to what the public calendar says."""
     ensure_perm(actor, Perm.CALENDAR_MANAGE)
     row = MovedDay.objects.select_for_update().filter(pk=moved_day.pk).first()

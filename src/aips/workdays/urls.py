@@ -2,8 +2,10 @@ from django.urls import path
 
 from aips.workdays import views
 
+app_name = "workdays"
+
 urlpatterns = [
-    path("", views.calendar_view, name="workdays_calendar"),
-    path("days/", views.day_set, name="workdays_day_set"),
-    path("days/<int:pk>/remove/", views.day_remove, name="workdays_day_remove"),
+    path("", views.calendar_view, name="calendar"),
+    path("days/", views.day_set, name="day_set"),
+    path("days/<int:pk>/remove/", views.day_remove, name="day_remove"),
 ]

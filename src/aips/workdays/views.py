@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from aips.core.access import has_perm, require
+from aips.core.actors import acting
 from aips.core.errors import ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.permissions import Perm
@@ -54,7 +55,7 @@ def day_set(request: HttpRequest) -> HttpResponse:
     form = MovedDayForm(request.POST)
     if form.is_valid():
         try:
-            day = services.moved_day_set(actor=request.user, **form.cleaned_data)
+            day = services.moved_day_set(actor=acting(request), **form.cleaned_data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
@@ -63,7 +64,7 @@ def day_set(request: HttpRequest) -> HttpResponse:
                 _("%(date)s is now: %(kind)s.")
                 % {"date": day.date.strftime("%d.%m.%Y"), "kind": kind_label(day.kind)},
             )
-            return redirect("workdays_calendar")
+            return redirect("workdays:calendar")
     return _render_calendar(request, form, status=422)
 
 
@@ -71,10 +72,10 @@ def day_set(request: HttpRequest) -> HttpResponse:
 @require_POST
 def day_remove(request: HttpRequest, pk: int) -> HttpResponse:
     day = selectors.get_moved_day_for(request.user, pk)
-    services.moved_day_remove(actor=request.user, moved_day=day)
+    services.moved_day_remove(actor=acting(request), moved_day=day)
     messages.success(
         request,
         _("The moved day %(date)s was removed; the public calendar applies again.")
         % {"date": day.date.strftime("%d.%m.%Y")},
     )
-    return redirect("workdays_calendar")
+    return redirect("workdays:calendar")

@@ -1,13 +1,14 @@
 """The shared workflow engine's storage: the state fields every item carries (an abstract base),
 and the comment timeline and submitted versions, which attach to any item."""
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from aips.core.actors import Actor
+from aips.core.tenancy import TenantQuerySet
 
 
 class WorkflowItem(models.Model):
@@ -38,16 +39,17 @@ class WorkflowItem(models.Model):
         abstract = True
 
 
-class CommentQuerySet(models.QuerySet["Comment"]):
+class CommentQuerySet(TenantQuerySet["Comment"]):
+    """Internal notes are the center's alone; the rest follows the item's own visibility, which
+    callers establish first (comments are always read through their item)."""
+
+    tenant_field = None
+
     def for_item(self, item: models.Model) -> "CommentQuerySet":
         return self.filter(content_type=ContentType.objects.get_for_model(item), object_id=item.pk)
 
-    def visible_to(self, actor: Any) -> "CommentQuerySet":
-        """Internal notes are the center's alone; the rest follows the item's own visibility,
-        which callers establish first (comments are always read through their item)."""
-        if actor is None or not actor.is_authenticated:
-            return self.none()
-        return self if actor.is_center else self.filter(internal=False)
+    def organization_scope(self, actor: Actor) -> "CommentQuerySet":
+        return self.filter(internal=False)
 
 
 class Comment(models.Model):

@@ -40,7 +40,11 @@ def test_r57_8_second_factor_cannot_be_skipped_on_any_url(
     """After the password alone, every URL of the authorization matrix answers exactly as it
     answers an anonymous visitor: nothing is reachable with one factor. (Except the pages of
     the second step itself.)"""
-    second_step = {"login_verify", "login_enroll", "webauthn_authenticate_options"}
+    second_step = {
+        "accounts:login_verify",
+        "accounts:login_enroll",
+        "mfa:webauthn_authenticate_options",
+    }
     settings.AIPS_AUTH_RATE_IP = settings.AIPS_AUTH_RATE_ACCOUNT = "1000/m"
     settings.AIPS_BAD_TOKEN_RATE_IP = "1000/m"
     for row in ROWS:

@@ -90,16 +90,16 @@ def test_r67_10_r67_13_center_publishes_green_to_every_active_organization_via_w
         actor=personas["center_admin"], organization=orgs["mfo"], status="suspended"
     )
     analyst = client_as("center_analyst")
-    response = analyst.post(reverse("alert_create"), _form(alert_data()))
+    response = analyst.post(reverse("alerts:create"), _form(alert_data()))
     assert response.status_code == 302, response.content.decode()[:2000]
     alert = Alert.objects.get(title=alert_data()["title"])
-    assert response["Location"] == reverse("alert_detail", args=[alert.pk])
+    assert response["Location"] == reverse("alerts:detail", args=[alert.pk])
     assert alert.state == AlertState.DRAFT
-    page = analyst.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = analyst.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'data-transition="publish_direct"' in page
     assert 'data-transition="request_approval"' not in page  # the center has no head to ask
 
-    response = analyst.post(reverse("alert_transition", args=[alert.pk, "publish_direct"]))
+    response = analyst.post(reverse("alerts:transition", args=[alert.pk, "publish_direct"]))
     assert response.status_code == 302
     alert.refresh_from_db()
     assert alert.state == AlertState.PUBLISHED
@@ -109,12 +109,12 @@ def test_r67_10_r67_13_center_publishes_green_to_every_active_organization_via_w
     assert {r.status for r in AlertRecipient.objects.filter(alert=alert)} == {"delivered"}
 
     # Both banks see it in their list with their own status and deadline.
-    listing = client_as("bank_b_maker").get(reverse("alert_list")).content.decode()
+    listing = client_as("bank_b_maker").get(reverse("alerts:list")).content.decode()
     assert alert.reference in listing
     assert "Delivered" in listing
     assert 'class="deadline' in listing
     # The center sees the recipients table with statuses and deadlines.
-    page = analyst.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = analyst.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'id="recipients"' in page
     assert page.count("<tr data-organization=") == 2
     assert 'class="deadline' in page
@@ -150,12 +150,12 @@ def test_r67_13_tlp_amber_and_red_need_the_chosen_organizations(
 ) -> None:
     analyst = client_as("center_analyst")
     alert = services.alert_create(actor=personas["center_analyst"], **alert_data(tlp="AMBER"))
-    page = analyst.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = analyst.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'name="organizations"' in page
     assert orgs["bank_a"].display_name in page
     assert orgs["center"].display_name not in page.split('name="organizations"')[1]
 
-    url = reverse("alert_transition", args=[alert.pk, "publish_direct"])
+    url = reverse("alerts:transition", args=[alert.pk, "publish_direct"])
     response = analyst.post(url, follow=True)
     assert "choose the receiving organizations" in _messages(response)
     alert.refresh_from_db()
@@ -168,7 +168,9 @@ def test_r67_13_tlp_amber_and_red_need_the_chosen_organizations(
         AlertRecipient.objects.filter(alert=alert).values_list("organization", flat=True)
     ) == [orgs["bank_b"].pk]
     # Bank A was not chosen: the alert does not exist for it.
-    assert client_as("bank_a_head").get(reverse("alert_detail", args=[alert.pk])).status_code == 404
+    assert (
+        client_as("bank_a_head").get(reverse("alerts:detail", args=[alert.pk])).status_code == 404
+    )
 
 
 # --- acknowledgements (R67.13) ------------------------------------------------------------------
@@ -180,10 +182,10 @@ def test_r67_13_a_decline_needs_a_reason(
     alert = published_alert(personas)
     recipient = _recipient(alert, orgs["bank_a"])
     head = client_as("bank_a_head")
-    page = head.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = head.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'data-recipient-action="accept"' in page
     assert 'data-recipient-action="decline"' in page
-    url = reverse("alert_recipient_decline", args=[alert.pk, recipient.pk])
+    url = reverse("alerts:recipient_decline", args=[alert.pk, recipient.pk])
 
     response = head.post(url, {"reason": "   "}, follow=True)
     assert "This field is required." in _messages(response)
@@ -214,10 +216,10 @@ def test_r67_13_a_maker_cannot_accept_or_decline(
     alert = published_alert(personas)
     recipient = _recipient(alert, orgs["bank_a"])
     maker = client_as("bank_a_maker")
-    page = maker.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = maker.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'data-recipient-action="accept"' not in page
     assert (
-        maker.post(reverse("alert_recipient_accept", args=[alert.pk, recipient.pk])).status_code
+        maker.post(reverse("alerts:recipient_accept", args=[alert.pk, recipient.pk])).status_code
         == 403
     )
 
@@ -228,19 +230,19 @@ def test_r67_13_processed_only_after_accepted(
     alert = published_alert(personas)
     mine = _recipient(alert, orgs["bank_a"])
     maker, head = client_as("bank_a_maker"), client_as("bank_a_head")
-    processed = reverse("alert_recipient_processed", args=[alert.pk, mine.pk])
+    processed = reverse("alerts:recipient_processed", args=[alert.pk, mine.pk])
 
-    page = maker.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = maker.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'data-recipient-action="processed"' not in page
     response = maker.post(processed, follow=True)
     assert "Only accepted recommendations can be marked processed." in _messages(response)
     mine.refresh_from_db()
     assert mine.status == RecipientStatus.DELIVERED
 
-    head.post(reverse("alert_recipient_accept", args=[alert.pk, mine.pk]))
+    head.post(reverse("alerts:recipient_accept", args=[alert.pk, mine.pk]))
     mine.refresh_from_db()
     assert mine.status == RecipientStatus.ACCEPTED
-    page = maker.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = maker.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'data-recipient-action="processed"' in page
     response = maker.post(processed, follow=True)
     assert "Acknowledgement: Processed." in _messages(response)
@@ -252,9 +254,9 @@ def test_r67_13_processed_only_after_accepted(
     other = published_alert(personas, title="Second alert")
     theirs = _recipient(other, orgs["bank_a"])
     head.post(
-        reverse("alert_recipient_decline", args=[other.pk, theirs.pk]), {"reason": "Not ours."}
+        reverse("alerts:recipient_decline", args=[other.pk, theirs.pk]), {"reason": "Not ours."}
     )
-    maker.post(reverse("alert_recipient_processed", args=[other.pk, theirs.pk]))
+    maker.post(reverse("alerts:recipient_processed", args=[other.pk, theirs.pk]))
     theirs.refresh_from_db()
     assert theirs.status == RecipientStatus.DECLINED
 
@@ -266,28 +268,28 @@ def test_r67_13_an_organization_cannot_see_another_organizations_acknowledgement
     a_row, b_row = _recipient(alert, orgs["bank_a"]), _recipient(alert, orgs["bank_b"])
     secret_reason = "Our core banking vendor forbids the patch until Q3."
     client_as("bank_a_head").post(
-        reverse("alert_recipient_decline", args=[alert.pk, a_row.pk]), {"reason": secret_reason}
+        reverse("alerts:recipient_decline", args=[alert.pk, a_row.pk]), {"reason": secret_reason}
     )
 
     for who in ("bank_b_head", "bank_b_maker"):
         client = client_as(who)
-        page = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+        page = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
         assert secret_reason not in page
         assert orgs["bank_a"].display_name not in page
         assert 'id="recipients"' not in page
         assert "Recommendations declined" not in page
         assert "Delivered" in page  # its own status only
-        listing = client.get(reverse("alert_list")).content.decode()
+        listing = client.get(reverse("alerts:list")).content.decode()
         assert "Recommendations declined" not in listing
         # Bank A's row is "missing" for bank B, whatever the action.
         for name in (
-            "alert_recipient_accept",
-            "alert_recipient_decline",
-            "alert_recipient_processed",
+            "alerts:recipient_accept",
+            "alerts:recipient_decline",
+            "alerts:recipient_processed",
         ):
             response = client.post(reverse(name, args=[alert.pk, a_row.pk]), {"reason": "x"})
             assert response.status_code in (403, 404)
-            if who == "bank_b_head" or name == "alert_recipient_processed":
+            if who == "bank_b_head" or name == "alerts:recipient_processed":
                 assert response.status_code == 404
     a_row.refresh_from_db()
     assert a_row.status == RecipientStatus.DECLINED
@@ -295,7 +297,7 @@ def test_r67_13_an_organization_cannot_see_another_organizations_acknowledgement
     # A row of one alert cannot be reached through another alert's address either.
     other = published_alert(personas, title="Another alert")
     response = client_as("bank_b_head").post(
-        reverse("alert_recipient_accept", args=[other.pk, b_row.pk])
+        reverse("alerts:recipient_accept", args=[other.pk, b_row.pk])
     )
     assert response.status_code == 404
     b_row.refresh_from_db()
@@ -311,7 +313,7 @@ def test_r67_10_tlp_red_content_only_for_the_named_people(
         **alert_data(tlp="RED", recommendations=recommendations, title="Insider sells HSM PINs"),
     )
     client_as("center_analyst").post(
-        reverse("alert_transition", args=[alert.pk, "publish_direct"]),
+        reverse("alerts:transition", args=[alert.pk, "publish_direct"]),
         {"organizations": [str(orgs["bank_a"].pk)]},
     )
     alert.refresh_from_db()
@@ -319,13 +321,13 @@ def test_r67_10_tlp_red_content_only_for_the_named_people(
 
     # The receiving organization's IS-unit head and responsible employee are named readers.
     for who in ("bank_a_head", "bank_a_maker"):
-        named_page = client_as(who).get(reverse("alert_detail", args=[alert.pk]))
+        named_page = client_as(who).get(reverse("alerts:detail", args=[alert.pk]))
         assert recommendations in named_page.content.decode()
         assert "Restricted: named recipients only." not in named_page.content.decode()
 
     # Its other people see the title, the level and the notice, nothing more.
     for who in ("bank_a_viewer",):
-        response = client_as(who).get(reverse("alert_detail", args=[alert.pk]))
+        response = client_as(who).get(reverse("alerts:detail", args=[alert.pk]))
         assert response.status_code == 200
         page = response.content.decode()
         assert "Insider sells HSM PINs" in page
@@ -336,7 +338,9 @@ def test_r67_10_tlp_red_content_only_for_the_named_people(
         assert alert_data()["description"] not in page
         assert "203.0.113.66" not in page
     # Organizations that were not chosen do not even learn it exists.
-    assert client_as("bank_b_head").get(reverse("alert_detail", args=[alert.pk])).status_code == 404
+    assert (
+        client_as("bank_b_head").get(reverse("alerts:detail", args=[alert.pk])).status_code == 404
+    )
     # Every view of a TLP:RED alert is on the record, whether the content was shown or not.
     viewers = set(
         AuditEvent.objects.filter(
@@ -372,7 +376,7 @@ def test_r67_13_compliance_page_and_csv_show_statuses_and_late_marks(
     )
 
     for who in ("center_admin", "center_analyst", "auditor"):
-        response = client_as(who).get(reverse("alert_compliance"))
+        response = client_as(who).get(reverse("alerts:compliance"))
         assert response.status_code == 200
     page = response.content.decode()
     cells = dict(re.findall(r'<tr data-alert="([A-Z]+-\d+)">(.*?)</tr>', page, flags=re.S))
@@ -407,7 +411,7 @@ def test_r67_13_compliance_page_and_csv_show_statuses_and_late_marks(
         name = re.escape(orgs[key].display_name)
         assert re.search(rf"<td>{name}</td>{row}", rates), (key, rates)
 
-    response = client_as("center_analyst").get(reverse("alert_compliance_csv"))
+    response = client_as("center_analyst").get(reverse("alerts:compliance_csv"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
@@ -425,8 +429,8 @@ def test_r67_13_compliance_page_and_csv_show_statuses_and_late_marks(
     assert by_key[(old.reference, a_bin)]["title"].startswith("'=HYPERLINK")
 
     # Organizations have no compliance view.
-    assert client_as("bank_a_head").get(reverse("alert_compliance")).status_code == 403
-    assert client_as("bank_a_head").get(reverse("alert_compliance_csv")).status_code == 403
+    assert client_as("bank_a_head").get(reverse("alerts:compliance")).status_code == 403
+    assert client_as("bank_a_head").get(reverse("alerts:compliance_csv")).status_code == 403
 
 
 # --- maker → head → center (R67.10, R67.15) ------------------------------------------------------
@@ -441,46 +445,46 @@ def test_r67_10_r67_15_org_alert_maker_head_center_return_fix_publish_via_web(
         client_as("center_analyst"),
     )
     data = alert_data(title="Fake SWIFT confirmations by e-mail", tlp="GREEN", anonymous=True)
-    response = maker.post(reverse("alert_create"), _form(data))
+    response = maker.post(reverse("alerts:create"), _form(data))
     assert response.status_code == 302, response.content.decode()[:2000]
     alert = Alert.objects.get(title=data["title"])
     assert alert.organization == orgs["bank_a"]
     assert alert.anonymous
     # The center does not see an organization's draft.
-    assert analyst.get(reverse("alert_detail", args=[alert.pk])).status_code == 404
+    assert analyst.get(reverse("alerts:detail", args=[alert.pk])).status_code == 404
 
     def do(client: Client, name: str, **post: Any) -> None:
-        response = client.post(reverse("alert_transition", args=[alert.pk, name]), post)
+        response = client.post(reverse("alerts:transition", args=[alert.pk, name]), post)
         assert response.status_code == 302
         alert.refresh_from_db()
 
-    page = maker.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = maker.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'data-transition="publish_direct"' not in page
     do(maker, "request_approval")
     assert alert.state == AlertState.AWAITING_APPROVAL
-    page = head.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = head.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'data-transition="approve"' in page
     do(head, "approve")
     assert alert.state == AlertState.SUBMITTED
 
     # The center returns it with a reason: 3 working days to fix it.
     reason = "Add the sender domains to the indicators."
-    page = analyst.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = analyst.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'data-transition="return"' in page
     assert 'data-transition="publish"' in page
-    response = analyst.post(reverse("alert_transition", args=[alert.pk, "return"]), follow=True)
+    response = analyst.post(reverse("alerts:transition", args=[alert.pk, "return"]), follow=True)
     assert "Give a reason." in _messages(response)
     do(analyst, "return", comment=reason)
     assert alert.state == AlertState.RETURNED
     assert alert.deadline_at is not None
 
-    page = maker.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = maker.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert reason in page
     assert 'class="deadline' in page
-    edit = maker.get(reverse("alert_update", args=[alert.pk]))
+    edit = maker.get(reverse("alerts:update", args=[alert.pk]))
     assert edit.status_code == 200
     fixed = {**data, "indicators": [*data["indicators"], "swift-confirm.example.com"]}
-    response = maker.post(reverse("alert_update", args=[alert.pk]), _form(fixed))
+    response = maker.post(reverse("alerts:update", args=[alert.pk]), _form(fixed))
     assert response.status_code == 302, response.content.decode()[:2000]
     alert.refresh_from_db()
     assert "swift-confirm.example.com" in [i["value"] for i in alert.indicators]
@@ -499,12 +503,12 @@ def test_r67_10_r67_15_org_alert_maker_head_center_return_fix_publish_via_web(
         orgs["mfo"].pk,
     }
     # Published without naming bank A: bank B sees it as the center's, and not the rework notes.
-    page = client_as("bank_b_head").get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = client_as("bank_b_head").get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert orgs["bank_a"].display_name not in page
     assert "The center" in page
     assert reason not in page
     # The author cannot edit a published alert.
-    response = maker.get(reverse("alert_update", args=[alert.pk]))
+    response = maker.get(reverse("alerts:update", args=[alert.pk]))
     assert response.status_code == 302
 
 
@@ -528,7 +532,7 @@ def test_r67_3_5_vulnerability_form_takes_products_and_references(
         ),
     }
     client = client_as("center_analyst")
-    response = client.post(reverse("alert_create"), form)
+    response = client.post(reverse("alerts:create"), form)
     assert response.status_code == 302, response.content.decode()[:3000]
     alert = Alert.objects.get(title=data["title"])
     assert alert.cve_ids == ["CVE-2024-3400"]
@@ -542,16 +546,16 @@ def test_r67_3_5_vulnerability_form_takes_products_and_references(
         },
         {"vendor": "", "product": "GlobalProtect gateway", "versions": [], "cpe": ""},
     ]
-    page = client.get(reverse("alert_detail", args=[alert.pk])).content.decode()
+    page = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert 'id="alert-affected"' in page
     assert "10.2.0, 11.0.0" in page
     # The edit form shows the products in the same line format.
-    edit = client.get(reverse("alert_update", args=[alert.pk])).content.decode()
+    edit = client.get(reverse("alerts:update", args=[alert.pk])).content.decode()
     assert "Palo Alto Networks | PAN-OS | 10.2.0, 11.0.0 | cpe:2.3:o:paloaltonetworks" in edit
 
     # A vulnerability alert without CVE ids, a bad reference: field errors, 422.
     bad = {**form, "title": "Second", "cve_ids": "", "references": "javascript:alert(1)"}
-    response = client.post(reverse("alert_create"), bad)
+    response = client.post(reverse("alerts:create"), bad)
     assert response.status_code == 422
     errors = response.context["form"].errors
     assert "cve_ids" in errors
@@ -573,12 +577,12 @@ def test_r67_3_5_cvss_vector_is_scored_from_the_form(
         cvss_vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H",
     )
     client = client_as("center_analyst")
-    assert client.post(reverse("alert_create"), _form(data)).status_code == 302
+    assert client.post(reverse("alerts:create"), _form(data)).status_code == 302
     alert = Alert.objects.get(title="Scored")
     assert alert.cvss_version == "3.1"
     assert str(alert.cvss_score) == "10.0"
     response = client.post(
-        reverse("alert_create"), _form({**data, "title": "Bad", "cvss_vector": "CVSS:3.1/AV:X"})
+        reverse("alerts:create"), _form({**data, "title": "Bad", "cvss_vector": "CVSS:3.1/AV:X"})
     )
     assert response.status_code == 422
     assert "cvss_vector" in response.context["form"].errors
@@ -666,12 +670,12 @@ def test_r67_3_5_nvd_file_uploaded_on_the_import_page_becomes_a_draft(
     path = tmp_path / "CVE-2024-3400.json"
     path.write_text(json.dumps(NVD_RECORD))
     client = client_as("bank_a_maker")
-    assert client.get(reverse("alert_import")).status_code == 200
+    assert client.get(reverse("alerts:import")).status_code == 200
     with path.open("rb") as handle:
-        response = client.post(reverse("alert_import"), {"file": handle, "tlp": "GREEN"})
+        response = client.post(reverse("alerts:import"), {"file": handle, "tlp": "GREEN"})
     assert response.status_code == 302, response.content.decode()[:3000]
     alert = Alert.objects.get(organization=personas["bank_a_maker"].organization)
-    assert response["Location"] == reverse("alert_detail", args=[alert.pk])
+    assert response["Location"] == reverse("alerts:detail", args=[alert.pk])
     assert alert.state == AlertState.DRAFT
     assert alert.kind == "vulnerability"
     assert alert.tlp == "GREEN"
@@ -683,17 +687,17 @@ def test_r67_3_5_nvd_file_uploaded_on_the_import_page_becomes_a_draft(
     broken = tmp_path / "broken.json"
     broken.write_text('{"vulnerabilities": [{"cve": ')
     with broken.open("rb") as handle:
-        response = client.post(reverse("alert_import"), {"file": handle, "tlp": "GREEN"})
+        response = client.post(reverse("alerts:import"), {"file": handle, "tlp": "GREEN"})
     assert response.status_code == 422
     assert response.context["form"].errors.get("file"), response.context["form"].errors
     assert Alert.objects.count() == 1
 
 
 def test_r67_3_5_import_page_refuses_a_missing_file(client_as: Clients) -> None:
-    response = client_as("bank_a_maker").post(reverse("alert_import"), {"tlp": "GREEN"})
+    response = client_as("bank_a_maker").post(reverse("alerts:import"), {"tlp": "GREEN"})
     assert response.status_code == 422
     assert "file" in response.context["form"].errors
-    assert client_as("bank_a_viewer").get(reverse("alert_import")).status_code == 403
+    assert client_as("bank_a_viewer").get(reverse("alerts:import")).status_code == 403
 
 
 # --- reminders (R67.13) --------------------------------------------------------------------------
@@ -734,7 +738,7 @@ def test_r67_13_unanswered_alert_is_reminded_to_the_heads_before_and_at_the_dead
     assert reminded("at") == {personas["bank_a_head"].email}
     note = Notification.objects.get(kind="deadline.at")
     assert alert.reference in note.text
-    assert note.link == reverse("alert_detail", args=[alert.pk])
+    assert note.link == reverse("alerts:detail", args=[alert.pk])
     assert AuditEvent.objects.filter(event=EventType.DEADLINE_REMINDER_SENT).count() == 2
 
     # Answered (late): no more reminders.

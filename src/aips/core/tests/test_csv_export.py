@@ -93,7 +93,7 @@ def test_r57_28_4_alert_compliance_export_neutralizes_hostile_titles(
 ) -> None:
     for title in HOSTILE:
         published_alert(personas, title=f"Alert {title}" if title[0] in "\t\r" else title)
-    response = client_as("center_analyst").get(reverse("alert_compliance_csv"))
+    response = client_as("center_analyst").get(reverse("alerts:compliance_csv"))
     assert response.status_code == 200
     text = response.content.decode("utf-8-sig")
     _assert_no_formula(text)

@@ -90,8 +90,8 @@ def test_r67_8_demo_load_works_as_the_app_role() -> None:
 
 @postgres_only
 def test_r57_17_worker_creates_next_months_partitions_as_the_app_role() -> None:
-    from aips.core.management.commands.worker import _signal_partitions
     from aips.signals import partitions
+    from aips.signals.jobs import signal_partitions as _signal_partitions
 
     roles = _roles()
     later = partitions.add_months(timezone.localdate(), 14)

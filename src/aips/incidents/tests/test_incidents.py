@@ -17,8 +17,8 @@ from aips.audit.models import AuditEvent, EventType
 from aips.conftest import card_data, submitted_card
 from aips.core.errors import AppError, Forbidden, ValidationFailed
 from aips.incidents import services
+from aips.incidents.lifecycle import CARD_MACHINE
 from aips.incidents.models import IncidentCard
-from aips.incidents.workflow import CARD_MACHINE
 
 ALMATY = ZoneInfo("Asia/Almaty")
 PEOPLE = [

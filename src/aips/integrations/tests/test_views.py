@@ -130,7 +130,7 @@ def test_r67_7_token_needs_a_fresh_reauthentication(
     before = IntegrationModule.objects.get(pk=module_a[0].pk).token_hash
     response = admin.post(reverse("integrations:token", kwargs={"pk": module_a[0].pk}))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("reauthenticate"))
+    assert response["Location"].startswith(reverse("accounts:reauthenticate"))
     assert IntegrationModule.objects.get(pk=module_a[0].pk).token_hash == before
 
 
@@ -205,9 +205,9 @@ def test_r57_28_3_ca_page_and_download(
 
 def test_r67_7_nav_link_for_those_who_may_view(client_as: Any) -> None:
     link = reverse("integrations:list")
-    assert link in client_as("center_analyst").get(reverse("home")).content.decode()
-    assert link in client_as("bank_a_head").get(reverse("home")).content.decode()
-    assert link not in client_as("bank_a_maker").get(reverse("home")).content.decode()
+    assert link in client_as("center_analyst").get(reverse("core:home")).content.decode()
+    assert link in client_as("bank_a_head").get(reverse("core:home")).content.decode()
+    assert link not in client_as("bank_a_maker").get(reverse("core:home")).content.decode()
 
 
 def test_r67_7_edit_module(client_as: Any, personas: dict[str, Any]) -> None:

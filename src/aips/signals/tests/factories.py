@@ -5,10 +5,11 @@ import json
 from datetime import datetime
 from typing import Any
 
+from aips.integrations.models import ModuleActor
 from aips.signals.tests.conftest import make_module, signal
 
 
-def module_actor(organization: Any, name: str = "agent-1") -> Any:
+def module_actor(organization: Any, name: str = "agent-1") -> ModuleActor:
     """An integration module of `organization`, as its token authenticates it."""
     from aips.integrations.services import module_authenticate
 
@@ -18,7 +19,7 @@ def module_actor(organization: Any, name: str = "agent-1") -> Any:
     return actor
 
 
-def ingest(actor: Any, items: list[dict[str, Any]]) -> Any:
+def ingest(actor: ModuleActor, items: list[dict[str, Any]]) -> Any:
     from aips.signals.services import signals_ingest
 
     result = signals_ingest(actor=actor, body=json.dumps(items).encode())

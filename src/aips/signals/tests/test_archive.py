@@ -16,6 +16,7 @@ from django.utils import timezone
 from aips.audit.models import AuditEvent
 from aips.core.actors import SystemActor
 from aips.core.errors import Forbidden
+from aips.integrations.models import ModuleActor
 from aips.signals import archive, partitions
 from aips.signals.models import ArchivedMonth, IndicatorSighting, Signal, SignalRollup
 from aips.signals.tests.factories import ingest, module_actor, signal
@@ -32,7 +33,7 @@ def _data_dir(settings: Any, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _old_signals(actor: Any, month: date, n: int) -> list[int]:
+def _old_signals(actor: ModuleActor, month: date, n: int) -> list[int]:
     """n signals observed in `month` (ingest refuses such old ones, so they are put in place as
     a restore would)."""
     start = datetime(month.year, month.month, 1, 12, tzinfo=UTC)

@@ -137,7 +137,7 @@ def test_r67_8_r67_10_promote_makes_the_centers_draft_threat_alert_with_the_indi
     alert = finding.alert
     assert alert is not None
     assert response.status_code == 302
-    assert response["Location"] == reverse("alert_update", args=[alert.pk])
+    assert response["Location"] == reverse("alerts:update", args=[alert.pk])
     assert alert.organization_id == personas["center_analyst"].organization_id
     assert (alert.kind, alert.state, alert.tlp) == ("threat", "draft", "AMBER")
     assert alert.threat_type is not None

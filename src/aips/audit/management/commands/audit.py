@@ -5,6 +5,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from aips.audit import selectors, signing
+from aips.audit.anchor import AnchorError, anchor_path, anchor_pending, witness_pending
+from aips.audit.archive import ArchiveError, archive_run, check_against_database, watch_content
+from aips.audit.models import AuditCheckpoint
+from aips.audit.services import checkpoint_create
+from aips.audit.verifier import (
+    AnchorWatch,
+    Report,
+    check_anchors,
+    read_anchor_lines,
+    verify,
+    verify_archive,
+)
+
 
 class Command(BaseCommand):
     help = "The audit journal (R57.17): verify, checkpoint, export, archive."
@@ -46,9 +60,6 @@ class Command(BaseCommand):
             self._archive()
 
     def _checkpoint(self) -> None:
-        from aips.audit.anchor import AnchorError, anchor_pending, witness_pending
-        from aips.audit.services import checkpoint_create
-
         cp = checkpoint_create()
         self.stdout.write(
             f"checkpoint at {cp.tree_size}: {cp.root_hash}" if cp else "nothing new to sign"
@@ -67,9 +78,6 @@ class Command(BaseCommand):
 
     def _anchors(self, files: list[Path], trusted: set[str], checkpoints: int) -> tuple[Any, Any]:
         """The anchor lines that verify, and a report of what is wrong with the files."""
-        from aips.audit.anchor import anchor_path
-        from aips.audit.verifier import Report, check_anchors, read_anchor_lines
-
         report = Report()
         if not files:
             default = anchor_path()
@@ -91,11 +99,6 @@ class Command(BaseCommand):
 
     def _verify(self, archive: Path | None, anchor_files: list[Path]) -> None:
         from itertools import takewhile
-
-        from aips.audit import selectors, signing
-        from aips.audit.archive import check_against_database, watch_content
-        from aips.audit.models import AuditCheckpoint
-        from aips.audit.verifier import AnchorWatch, verify, verify_archive
 
         trusted = {signing.public_key_b64()}
         if archive is not None:
@@ -139,8 +142,6 @@ class Command(BaseCommand):
         self.stdout.write(line)
 
     def _archive(self) -> None:
-        from aips.audit.archive import ArchiveError, archive_run
-
         try:
             segments = archive_run()
         except ArchiveError as exc:
@@ -163,9 +164,6 @@ class Command(BaseCommand):
         return f"TAMPERED:{where} " + "; ".join(report.problems)
 
     def _export(self, directory: Path) -> None:
-        from aips.audit import selectors, signing
-        from aips.audit.anchor import anchor_path
-
         directory.mkdir(parents=True, exist_ok=True)
         # Before the entries: everything anchored was committed first, so the export holds it.
         anchored = anchor_path().read_bytes() if anchor_path().exists() else None

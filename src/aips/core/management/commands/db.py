@@ -7,6 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from aips.core import db_grants
+
 
 class Command(BaseCommand):
     help = "The database roles (PostgreSQL): the application role's grants."
@@ -32,8 +34,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from aips.core import db_grants
-
         try:
             if options["print_only"]:
                 sql = db_grants.prepare(connection, app_role=options["app_role"])

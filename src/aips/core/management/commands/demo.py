@@ -2,6 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from aips.demo import ORGS, USERS, demo_totp_secret, load_demo, load_demo_signals
+
 
 class Command(BaseCommand):
     help = "Demo data: `aips demo load` creates it once and prints the demo sign-ins."
@@ -10,8 +12,6 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["load"])
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from aips.demo import ORGS, USERS, demo_totp_secret, load_demo, load_demo_signals
-
         load_demo()
         load_demo_signals()
         names = {o.key: o.name_en for o in ORGS}

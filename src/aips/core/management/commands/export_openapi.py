@@ -3,10 +3,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from aips.api import api
+
 
 def openapi_text() -> str:
-    from aips.api import api
-
     return json.dumps(api.get_openapi_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -1,10 +1,11 @@
 """`aips worker`: AIPS's one background process. Database-backed, no broker: start as many as you
 like, on one host or several, and they share the work through locks in the database.
 
-Today it runs periodic jobs from JOBS. Each worker keeps its own schedule (every job is due at
-start, then every `every`), so with N workers a daily job runs up to N times a day. That is safe
-because every job is idempotent (a second checkpoint or archive run finds nothing new) and runs
-under a lock taken in its transaction, so two runs of one job never overlap:
+It runs the periodic jobs that the apps register from their AppConfig.ready() (aips.core.jobs:
+audit, signals, notifications). Each worker keeps its own schedule (every job is due at start,
+then every `every`), so with N workers a daily job runs up to N times a day. That is safe because
+every job is idempotent (a second checkpoint or archive run finds nothing new) and runs under a
+lock taken in its transaction, so two runs of one job never overlap:
 
 - PostgreSQL: pg_try_advisory_xact_lock(job); a worker that does not get it skips the job this
   tick. The lock goes with the transaction, also when the process dies.
@@ -13,132 +14,33 @@ under a lock taken in its transaction, so two runs of one job never overlap:
 
 The e-mail outbox is such a queue: the "outbox" job claims a batch of due messages with
 SELECT ... FOR UPDATE SKIP LOCKED and sends them (aips.notifications.services.drain_outbox); the
-"reminders" job sends deadline reminders once each (aips.notifications.reminders). More queues
-plug in the same way: one more Job whose function claims and runs a batch.
+"reminders" job sends deadline reminders once each (aips.notifications.reminders); both are
+registered in aips/notifications/jobs.py. More queues plug in the same way: one more registered
+job whose function claims and runs a batch.
 """
 
 import signal
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from types import FrameType
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection, transaction
 
+from aips.core.db_locks import try_xact_lock
+from aips.core.jobs import Job, registered_jobs
 from aips.core.logging import get_logger
+
+# Job is re-exported: tests build their own tables with worker.Job.
+__all__ = ["Command", "Job", "jobs", "run_job"]
 
 log = get_logger("aips.worker")
 
 
-@dataclass(frozen=True)
-class Job:
-    name: str
-    every: timedelta
-    run: Callable[[], str]  # does the work; returns a one-line summary for the log
-
-
-def _audit_checkpoint() -> str:
-    from aips.audit.services import checkpoint_create
-
-    cp = checkpoint_create()
-    return f"checkpoint at {cp.tree_size}" if cp else "nothing new to sign"
-
-
-def _audit_anchor() -> str:
-    from aips.audit.anchor import anchor_pending, witness_pending
-
-    try:
-        anchored = anchor_pending()
-    finally:
-        # Lines anchored earlier still reach the witnesses when this anchor is refused.
-        sent = witness_pending()
-    parts = [f"anchored {anchored.tree_size}" if anchored else "nothing new to anchor"]
-    parts += [f"{count} lines to {witness}" for witness, count in sent.items()]
-    return ", ".join(parts)
-
-
-def _audit_archive() -> str:
-    from aips.audit.archive import archive_run
-
-    sealed = archive_run()
-    return ", ".join(f"{s.first_seq}-{s.last_seq}" for s in sealed) or "nothing to archive"
-
-
-def _audit_prune() -> str:
-    from aips.audit.archive import archive_prune
-
-    removed = archive_prune()
-    return f"removed {len(removed)} expired segment files" if removed else "nothing expired"
-
-
-def _reminders() -> str:
-    from aips.notifications.reminders import send_deadline_reminders
-
-    return f"{send_deadline_reminders()} deadline reminders"
-
-
-def _outbox() -> str:
-    from aips.notifications.services import drain_outbox
-
-    return f"{drain_outbox(limit=50)} e-mails sent"
-
-
-def _outbox_purge() -> str:
-    from aips.notifications.services import outbox_purge
-
-    return f"{outbox_purge()} old sent e-mails removed"
-
-
-def _correlate() -> str:
-    from aips.signals.services import correlate
-
-    return f"{correlate()} correlation findings opened"
-
-
-def _signal_partitions() -> str:
-    from django.utils import timezone
-
-    from aips.signals.partitions import ensure_partitions
-
-    created = ensure_partitions(timezone.localdate())
-    return ", ".join(created) or "partitions ready"
-
-
-def _signal_archive() -> str:
-    from aips.core.actors import SystemActor
-    from aips.signals.archive import archive_run
-
-    done = archive_run(actor=SystemActor(label="worker"), limit=1)
-    return ", ".join(f"{m.month:%Y-%m} ({m.rows} signals)" for m in done) or "nothing to archive"
-
-
 def jobs() -> list[Job]:
     """The job table, read at start so settings apply (and tests can replace it)."""
-    return [
-        Job(
-            "audit.checkpoint",
-            timedelta(minutes=settings.AIPS_AUDIT_CHECKPOINT_MINUTES),
-            _audit_checkpoint,
-        ),
-        # Right after the checkpoint, so a tick anchors what it signed; every minute, so an
-        # anchor or a witness that failed is caught up soon.
-        Job("audit.anchor", timedelta(minutes=1), _audit_anchor),
-        Job("audit.archive", timedelta(days=1), _audit_archive),
-        Job("audit.archive_prune", timedelta(days=1), _audit_prune),
-        # Reminders before the outbox, so one `--once` run also sends the reminders' e-mails.
-        Job("reminders", timedelta(minutes=5), _reminders),
-        Job("outbox", timedelta(seconds=15), _outbox),
-        Job("outbox.purge", timedelta(days=1), _outbox_purge),
-        Job("correlate", timedelta(minutes=1), _correlate),
-        # Partitions before the archive, so a month's partition exists before its signals do.
-        Job("signal_partitions", timedelta(days=1), _signal_partitions),
-        Job("signal_archive", timedelta(days=1), _signal_archive),
-    ]
+    return registered_jobs()
 
 
 def _drop_stale_connections() -> None:
@@ -150,8 +52,6 @@ def _drop_stale_connections() -> None:
 
 def run_job(job: Job) -> bool:
     """Run one job under its lock; log the outcome. False if it failed (never raises)."""
-    from aips.audit.archive import try_xact_lock
-
     started = time.monotonic()
     _drop_stale_connections()
     try:

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from aips.core.actors import cli_actor
 from aips.core.errors import AppError
+from aips.integrations import ca, selectors, services
 from aips.integrations.management.commands._common import command_error
 
 
@@ -19,8 +20,6 @@ class Command(BaseCommand):
         sub.add_parser("show", help="print the CA certificate (PEM) for nginx and agents")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from aips.integrations import ca, selectors, services
-
         if options["action"] == "init":
             try:
                 services.ca_init(actor=cli_actor())

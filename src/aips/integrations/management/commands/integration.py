@@ -4,11 +4,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from aips.core.actors import cli_actor
+from aips.core.actors import Actor, cli_actor
 from aips.core.errors import AppError
 from aips.integrations.management.commands._common import command_error
 from aips.integrations.models import ModuleKind
-from aips.integrations.selectors import HEALTH_CHOICES
+from aips.integrations.selectors import HEALTH_CHOICES, get_module_for, module_health
+from aips.integrations.services import cert_issue, module_register, module_revoke, token_issue
+from aips.organizations.selectors import get_organization_for, organization_list
 
 
 def _write(path: str, text: str, *, secret: bool) -> None:
@@ -53,28 +55,21 @@ class Command(BaseCommand):
         except AppError as exc:
             raise command_error(exc) from exc
 
-    def _module(self, actor: Any, module_id: int) -> Any:
+    def _module(self, actor: Actor, module_id: int) -> Any:
         from django.http import Http404
-
-        from aips.integrations.selectors import get_module_for
 
         try:
             return get_module_for(actor, module_id)
         except Http404:
             raise CommandError(f"no integration module {module_id}") from None
 
-    def _organization_id(self, actor: Any, bin_: str) -> int:
-        from aips.organizations.selectors import organization_list
-
+    def _organization_id(self, actor: Actor, bin_: str) -> int:
         organization = organization_list(actor=actor).filter(bin=bin_.strip()).first()
         if organization is None:
             raise CommandError(f"no organization with BIN {bin_}")
         return organization.pk
 
     def _register(self, options: dict[str, Any]) -> None:
-        from aips.integrations.services import module_register
-        from aips.organizations.selectors import get_organization_for
-
         actor = cli_actor()
         organization = get_organization_for(actor, self._organization_id(actor, options["org_bin"]))
         module = module_register(
@@ -87,15 +82,11 @@ class Command(BaseCommand):
         self.stdout.write(str(module.pk))
 
     def _token(self, options: dict[str, Any]) -> None:
-        from aips.integrations.services import token_issue
-
         actor = cli_actor()
         _module, raw = token_issue(actor=actor, module=self._module(actor, options["module_id"]))
         self.stdout.write(raw)
 
     def _cert(self, options: dict[str, Any]) -> None:
-        from aips.integrations.services import cert_issue
-
         actor = cli_actor()
         csr = Path(options["csr"]).read_text() if options["csr"] else None
         if csr is None and not options["key_out"] and options["cert_out"]:
@@ -117,8 +108,6 @@ class Command(BaseCommand):
         )
 
     def _revoke(self, options: dict[str, Any]) -> None:
-        from aips.integrations.services import module_revoke
-
         actor = cli_actor()
         module = module_revoke(
             actor=actor,
@@ -128,8 +117,6 @@ class Command(BaseCommand):
         self.stdout.write(f"revoked integration module {module.pk}: {module.name}")
 
     def _list(self, options: dict[str, Any]) -> None:
-        from aips.integrations.selectors import module_health
-
         actor = cli_actor()
         organization_id = (
             self._organization_id(actor, options["org_bin"]) if options["org_bin"] else None

@@ -4,6 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from aips.core.actors import cli_actor
+from aips.core.db_locks import try_xact_lock
+from aips.signals.archive import archive_run, due_months
+from aips.signals.partitions import ensure_partitions
+from aips.signals.services import correlate
+
 
 class Command(BaseCommand):
     help = "Signals (R57.17): monthly partitions, archiving of months past the online period."
@@ -27,17 +33,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.utils import timezone
 
-        from aips.core.actors import cli_actor
-
         action = options["action"]
         if action == "partitions":
-            from aips.signals.partitions import ensure_partitions
-
             created = ensure_partitions(timezone.localdate())
             self.stdout.write(", ".join(created) or "partitions ready")
         elif action == "archive":
-            from aips.signals.archive import archive_run, due_months
-
             if options["dry_run"]:
                 months = due_months(timezone.localdate())
                 self.stdout.write(", ".join(f"{m:%Y-%m}" for m in months) or "nothing is due")
@@ -57,9 +57,6 @@ class Command(BaseCommand):
                 self.stdout.write("nothing to archive")
         elif action == "correlate":
             from django.db import transaction
-
-            from aips.audit.archive import try_xact_lock
-            from aips.signals.services import correlate
 
             with transaction.atomic():
                 # The worker's job lock: two runs at once could open the same finding twice.

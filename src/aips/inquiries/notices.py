@@ -35,6 +35,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext_lazy as _
 
 from aips.accounts.models import User
+from aips.accounts.selectors import people_to_tell
 from aips.core.permissions import Role
 from aips.inquiries.models import (
     WAITING_ON_ADDRESSEE,
@@ -45,8 +46,9 @@ from aips.inquiries.models import (
 )
 from aips.notifications.models import ReminderKind
 from aips.notifications.reminders import DeadlineSource, register
-from aips.notifications.services import Text, active_people, notify
+from aips.notifications.services import Text, notify
 from aips.organizations.models import Organization, OrganizationKind
+from aips.workdays.calendar import ALMATY
 
 CENTER_ACTORS = [Role.CENTER_ADMIN, Role.CENTER_ANALYST]
 
@@ -58,15 +60,15 @@ def _is_center(organization_id: int) -> bool:
 def deciders(organization_id: int) -> list[User]:
     """Who decides for an organization: its IS-unit heads; in the center, its admins/analysts."""
     if _is_center(organization_id):
-        return active_people(organization_id=organization_id, role__in=CENTER_ACTORS)
-    return active_people(organization_id=organization_id, role=Role.ORG_HEAD)
+        return people_to_tell(organization_id=organization_id, role__in=CENTER_ACTORS)
+    return people_to_tell(organization_id=organization_id, role=Role.ORG_HEAD)
 
 
 def handlers(organization_id: int) -> list[User]:
     """Who works on requests there: the deciders and the responsible employees."""
     if _is_center(organization_id):
         return deciders(organization_id)
-    return active_people(
+    return people_to_tell(
         organization_id=organization_id, role__in=[Role.ORG_HEAD, Role.ORG_RESPONSIBLE]
     )
 
@@ -74,7 +76,7 @@ def handlers(organization_id: int) -> list[User]:
 def _of(organization_id: int, *user_ids: int | None) -> list[User]:
     """These people, only while they are still in that organization."""
     ids = [pk for pk in user_ids if pk is not None]
-    return active_people(pk__in=ids, organization_id=organization_id) if ids else []
+    return people_to_tell(pk__in=ids, organization_id=organization_id) if ids else []
 
 
 def requester_people(inquiry: Inquiry) -> list[User]:
@@ -82,8 +84,6 @@ def requester_people(inquiry: Inquiry) -> list[User]:
 
 
 def _local(moment: Any) -> str:
-    from aips.workdays.calendar import ALMATY
-
     return date_format(moment.astimezone(ALMATY), "d.m.Y H:i") if moment else ""
 
 
@@ -91,21 +91,23 @@ def _link(inquiry_id: int) -> str:
     return reverse("inquiries:detail", args=[inquiry_id])
 
 
-def _params(inquiry: Inquiry, thread: InquiryThread | None, actor: Any, comment: str) -> Any:
+def _params(
+    inquiry: Inquiry, thread: InquiryThread | None, actor: User | None, comment: str
+) -> Any:
     item: Any = thread if thread is not None else inquiry
     return {
         "ref": inquiry.reference,
         "subject": inquiry.subject,
         "from": lambda: inquiry.organization.display_name,
         "to": (lambda: thread.organization.display_name) if thread is not None else "",
-        "who": getattr(actor, "full_name", "") or "",
+        "who": actor.full_name if actor is not None else "",
         "reason": comment,
         "deadline": _local(item.deadline_at),
     }
 
 
 def _send(
-    actor: Any,
+    actor: User,
     users: list[User],
     kind: str,
     subject: Any,
@@ -115,7 +117,7 @@ def _send(
     target: Any,
 ) -> None:
     notify(
-        users=[u for u in users if u.pk != getattr(actor, "pk", None)],
+        users=[u for u in users if u.pk != actor.pk],
         kind=kind,
         subject=Text(subject, params),
         text=Text(text, params),
@@ -127,7 +129,7 @@ def _send(
 
 
 def inquiry_sent(
-    *, actor: Any, inquiry: Inquiry, threads: list[InquiryThread], again: bool
+    *, actor: User, inquiry: Inquiry, threads: list[InquiryThread], again: bool
 ) -> None:
     """Each addressee's people who act hear of the request, with their own deadline."""
     text = (
@@ -185,7 +187,7 @@ def _inquiry_rule(name: str, inquiry: Inquiry) -> _Rule | None:
     return None
 
 
-def inquiry_transitioned(*, actor: Any, inquiry: Inquiry, name: str, comment: str = "") -> None:
+def inquiry_transitioned(*, actor: User, inquiry: Inquiry, name: str, comment: str = "") -> None:
     """Called by inquiries.services.inquiry_transition, in its transaction, after the move."""
     rule = _inquiry_rule(name, inquiry)
     if rule is None:
@@ -258,7 +260,9 @@ def _thread_rule(name: str, thread: InquiryThread) -> _Rule | None:
     return None
 
 
-def thread_transitioned(*, actor: Any, thread: InquiryThread, name: str, comment: str = "") -> None:
+def thread_transitioned(
+    *, actor: User, thread: InquiryThread, name: str, comment: str = ""
+) -> None:
     """Called by inquiries.services.thread_transition, in its transaction, after the move."""
     rule = _thread_rule(name, thread)
     if rule is None:
@@ -324,17 +328,15 @@ def _thread_reminder(thread: InquiryThread, kind: str) -> tuple[Text, Text]:
     )
 
 
-register(
-    DeadlineSource(
-        name="inquiries.thread",
-        queryset=lambda: InquiryThread.objects.filter(
-            state__in=WAITING_ON_ADDRESSEE, inquiry__state=InquiryState.SENT
-        ).select_related("inquiry", "inquiry__organization", "organization"),
-        recipients=thread_recipients,
-        message=_thread_reminder,
-        link=lambda thread: _link(thread.inquiry_id),
-        tlp=lambda thread: thread.inquiry.tlp,
-    )
+THREAD_REMINDERS = DeadlineSource(
+    name="inquiries.thread",
+    queryset=lambda: InquiryThread.objects.filter(
+        state__in=WAITING_ON_ADDRESSEE, inquiry__state=InquiryState.SENT
+    ).select_related("inquiry", "inquiry__organization", "organization"),
+    recipients=thread_recipients,
+    message=_thread_reminder,
+    link=lambda thread: _link(thread.inquiry_id),
+    tlp=lambda thread: thread.inquiry.tlp,
 )
 
 # The states in which the requester owes the center a request sent again (R67.15).
@@ -363,15 +365,19 @@ def _rework_reminder(inquiry: Inquiry, kind: str) -> tuple[Text, Text]:
     )
 
 
-register(
-    DeadlineSource(
-        name="inquiries.rework",
-        queryset=lambda: Inquiry.objects.filter(state__in=OPEN_DEADLINE_STATES).select_related(
-            "organization"
-        ),
-        recipients=requester_people,
-        message=_rework_reminder,
-        link=lambda inquiry: _link(inquiry.pk),
-        tlp=lambda inquiry: inquiry.tlp,
-    )
+REWORK_REMINDERS = DeadlineSource(
+    name="inquiries.rework",
+    queryset=lambda: Inquiry.objects.filter(state__in=OPEN_DEADLINE_STATES).select_related(
+        "organization"
+    ),
+    recipients=requester_people,
+    message=_rework_reminder,
+    link=lambda inquiry: _link(inquiry.pk),
+    tlp=lambda inquiry: inquiry.tlp,
 )
+
+
+def register_reminders() -> None:
+    """Called from this app's AppConfig.ready(): its deadlines join the reminder job."""
+    register(THREAD_REMINDERS)
+    register(REWORK_REMINDERS)

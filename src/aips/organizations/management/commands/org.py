@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from aips.core.actors import cli_actor
 from aips.core.errors import ValidationFailed
 from aips.organizations.models import OrganizationKind
+from aips.organizations.services import organization_create
 
 
 class Command(BaseCommand):
@@ -22,8 +23,6 @@ class Command(BaseCommand):
         create.add_argument("--name-en", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from aips.organizations.services import organization_create
-
         try:
             org = organization_create(
                 actor=cli_actor(),

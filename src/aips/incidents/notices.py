@@ -20,31 +20,22 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext_lazy as _
 
 from aips.accounts.models import User
+from aips.accounts.selectors import people_to_tell
 from aips.core.permissions import Role
 from aips.incidents.models import CardState, IncidentCard
 from aips.notifications.models import ReminderKind
 from aips.notifications.reminders import DeadlineSource, register
 from aips.notifications.services import Text, notify
-from aips.organizations.models import OrganizationKind, OrganizationStatus
-
-
-def _people(**filters: Any) -> list[User]:
-    return list(
-        User.objects.filter(
-            is_active=True,
-            blocked_at__isnull=True,
-            organization__status=OrganizationStatus.ACTIVE,
-            **filters,
-        ).order_by("id")
-    )
+from aips.organizations.models import OrganizationKind
+from aips.workdays.calendar import ALMATY
 
 
 def org_heads(card: IncidentCard) -> list[User]:
-    return _people(organization_id=card.organization_id, role=Role.ORG_HEAD)
+    return people_to_tell(organization_id=card.organization_id, role=Role.ORG_HEAD)
 
 
 def center_reviewers() -> list[User]:
-    return _people(
+    return people_to_tell(
         organization__kind=OrganizationKind.CENTER,
         role__in=[Role.CENTER_ADMIN, Role.CENTER_ANALYST],
     )
@@ -54,7 +45,7 @@ def _of_the_card(card: IncidentCard, user_id: int | None) -> list[User]:
     """A maker, only while still in the card's organization."""
     if user_id is None:
         return []
-    return _people(pk=user_id, organization_id=card.organization_id)
+    return people_to_tell(pk=user_id, organization_id=card.organization_id)
 
 
 def creator_and_heads(card: IncidentCard) -> list[User]:
@@ -62,23 +53,21 @@ def creator_and_heads(card: IncidentCard) -> list[User]:
 
 
 def _link(card: IncidentCard) -> str:
-    return reverse("incident_detail", args=[card.pk])
+    return reverse("incidents:detail", args=[card.pk])
 
 
 def _deadline(card: IncidentCard) -> str:
-    from aips.workdays.calendar import ALMATY
-
     if card.deadline_at is None:
         return ""
     return date_format(card.deadline_at.astimezone(ALMATY), "d.m.Y H:i")
 
 
-def _params(card: IncidentCard, actor: Any = None, comment: str = "") -> dict[str, Any]:
+def _params(card: IncidentCard, actor: User | None = None, comment: str = "") -> dict[str, Any]:
     return {
         "ref": card.reference,
         "title": card.title,
         "org": lambda: card.organization.display_name,
-        "who": getattr(actor, "full_name", "") or "",
+        "who": actor.full_name if actor is not None else "",
         "reason": comment,
         "deadline": _deadline(card),
         "version": card.version,
@@ -146,7 +135,7 @@ def _rule(name: str, card: IncidentCard) -> _Rule | None:
     return None
 
 
-def card_transitioned(*, actor: Any, card: IncidentCard, name: str, comment: str = "") -> None:
+def card_transitioned(*, actor: User, card: IncidentCard, name: str, comment: str = "") -> None:
     """Called by incidents.services.card_transition, in its transaction, after the move."""
     rule = _rule(name, card)
     if rule is None:
@@ -154,7 +143,7 @@ def card_transitioned(*, actor: Any, card: IncidentCard, name: str, comment: str
     kind, recipients, subject, text = rule
     params = _params(card, actor, (comment or "").strip())
     notify(
-        users=[u for u in recipients(card) if u.pk != getattr(actor, "pk", None)],
+        users=[u for u in recipients(card) if u.pk != actor.pk],
         kind=kind,
         subject=Text(subject, params),
         text=Text(text, params),
@@ -196,15 +185,18 @@ def _reminder(card: IncidentCard, kind: str) -> tuple[Text, Text]:
     )
 
 
-register(
-    DeadlineSource(
-        name="incidents.card",
-        queryset=lambda: IncidentCard.objects.filter(state__in=OPEN_DEADLINE_STATES).select_related(
-            "organization"
-        ),
-        recipients=creator_and_heads,
-        message=_reminder,
-        link=_link,
-        tlp=lambda card: card.tlp,
-    )
+CARD_REMINDERS = DeadlineSource(
+    name="incidents.card",
+    queryset=lambda: IncidentCard.objects.filter(state__in=OPEN_DEADLINE_STATES).select_related(
+        "organization"
+    ),
+    recipients=creator_and_heads,
+    message=_reminder,
+    link=_link,
+    tlp=lambda card: card.tlp,
 )
+
+
+def register_reminders() -> None:
+    """Called from this app's AppConfig.ready(): its deadlines join the reminder job."""
+    register(CARD_REMINDERS)

@@ -12,32 +12,57 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from aips.accounts.models import User
+from aips.accounts.selectors import people_to_tell
 from aips.alerts.models import Alert, AlertRecipient, AlertState, RecipientStatus
+from aips.core.actors import Actor
 from aips.core.permissions import Role
 from aips.notifications.models import ReminderKind
 from aips.notifications.reminders import DeadlineSource, register
-from aips.notifications.services import Text
-from aips.organizations.models import OrganizationStatus
-
-
-def _people(**filters: Any) -> list[User]:
-    return list(
-        User.objects.filter(
-            is_active=True,
-            blocked_at__isnull=True,
-            organization__status=OrganizationStatus.ACTIVE,
-            **filters,
-        ).order_by("id")
-    )
+from aips.notifications.services import Text, notify
+from aips.organizations.models import OrganizationKind
+from aips.workdays.calendar import ALMATY
 
 
 def _local(moment: Any) -> str:
-    from aips.workdays.calendar import ALMATY
-
     return date_format(moment.astimezone(ALMATY), "d.m.Y H:i") if moment else ""
+
+
+# --- moves before publication ---------------------------------------------------------------
+
+
+def alert_transitioned(*, actor: Actor, alert: Alert, name: str, comment: str = "") -> None:
+    """Before publication, whoever must act next hears of it, as for incident cards. Called by
+    alerts.services.alert_transition, in its transaction, after the move."""
+
+    params = {"ref": alert.reference, "title": alert.title, "comment": comment}
+    if name == "request_approval":
+        users = people_to_tell(organization_id=alert.organization_id, role=Role.ORG_HEAD)
+        text = gettext_lazy("Alert %(ref)s “%(title)s” is waiting for your approval.")
+    elif name == "approve":
+        users = people_to_tell(
+            organization__kind=OrganizationKind.CENTER,
+            role__in=[Role.CENTER_ADMIN, Role.CENTER_ANALYST],
+        )
+        text = gettext_lazy("Alert %(ref)s “%(title)s” was submitted for publication.")
+    elif name in ("return", "send_back"):
+        users = people_to_tell(pk=alert.created_by_id, organization_id=alert.organization_id)
+        text = gettext_lazy("Alert %(ref)s “%(title)s” was sent back: %(comment)s")
+    else:
+        return
+    notify(
+        users=[u for u in users if u.pk != actor.pk],
+        kind=f"alert.{name}",
+        subject=Text(gettext_lazy("AIPS: alert %(ref)s"), {"ref": alert.reference}),
+        text=Text(text, params),
+        link=f"/alerts/{alert.pk}/",
+        email=True,
+        target=alert,
+        tlp=alert.tlp,
+    )
 
 
 # --- acknowledgements (R67.13) ---------------------------------------------------------------
@@ -45,11 +70,11 @@ def _local(moment: Any) -> str:
 
 def recipient_heads(recipient: AlertRecipient) -> list[User]:
     """The receiving organization's IS-unit heads: they accept or decline (ALERT_ACKNOWLEDGE)."""
-    return _people(organization_id=recipient.organization_id, role=Role.ORG_HEAD)
+    return people_to_tell(organization_id=recipient.organization_id, role=Role.ORG_HEAD)
 
 
 def _recipient_link(recipient: AlertRecipient) -> str:
-    return reverse("alert_detail", args=[recipient.alert_id])
+    return reverse("alerts:detail", args=[recipient.alert_id])
 
 
 def _recipient_reminder(recipient: AlertRecipient, kind: str) -> tuple[Text, Text]:
@@ -83,17 +108,15 @@ def _recipient_reminder(recipient: AlertRecipient, kind: str) -> tuple[Text, Tex
     )
 
 
-register(
-    DeadlineSource(
-        name="alerts.recipient",
-        queryset=lambda: AlertRecipient.objects.filter(
-            status=RecipientStatus.DELIVERED, alert__state=AlertState.PUBLISHED
-        ).select_related("alert", "organization"),
-        recipients=recipient_heads,
-        message=_recipient_reminder,
-        link=_recipient_link,
-        tlp=lambda recipient: recipient.alert.tlp,
-    )
+RECIPIENT_REMINDERS = DeadlineSource(
+    name="alerts.recipient",
+    queryset=lambda: AlertRecipient.objects.filter(
+        status=RecipientStatus.DELIVERED, alert__state=AlertState.PUBLISHED
+    ).select_related("alert", "organization"),
+    recipients=recipient_heads,
+    message=_recipient_reminder,
+    link=_recipient_link,
+    tlp=lambda recipient: recipient.alert.tlp,
 )
 
 
@@ -105,11 +128,11 @@ OPEN_DEADLINE_STATES = (AlertState.RETURNED, AlertState.DRAFT, AlertState.AWAITI
 
 def author_and_heads(alert: Alert) -> list[User]:
     author = (
-        _people(pk=alert.created_by_id, organization_id=alert.organization_id)
+        people_to_tell(pk=alert.created_by_id, organization_id=alert.organization_id)
         if alert.created_by_id
         else []
     )
-    return author + _people(organization_id=alert.organization_id, role=Role.ORG_HEAD)
+    return author + people_to_tell(organization_id=alert.organization_id, role=Role.ORG_HEAD)
 
 
 def _alert_reminder(alert: Alert, kind: str) -> tuple[Text, Text]:
@@ -141,15 +164,19 @@ def _alert_reminder(alert: Alert, kind: str) -> tuple[Text, Text]:
     )
 
 
-register(
-    DeadlineSource(
-        name="alerts.rework",
-        queryset=lambda: Alert.objects.filter(state__in=OPEN_DEADLINE_STATES).select_related(
-            "organization"
-        ),
-        recipients=author_and_heads,
-        message=_alert_reminder,
-        link=lambda alert: reverse("alert_detail", args=[alert.pk]),
-        tlp=lambda alert: alert.tlp,
-    )
+REWORK_REMINDERS = DeadlineSource(
+    name="alerts.rework",
+    queryset=lambda: Alert.objects.filter(state__in=OPEN_DEADLINE_STATES).select_related(
+        "organization"
+    ),
+    recipients=author_and_heads,
+    message=_alert_reminder,
+    link=lambda alert: reverse("alerts:detail", args=[alert.pk]),
+    tlp=lambda alert: alert.tlp,
 )
+
+
+def register_reminders() -> None:
+    """Called from this app's AppConfig.ready(): its deadlines join the reminder job."""
+    register(RECIPIENT_REMINDERS)
+    register(REWORK_REMINDERS)

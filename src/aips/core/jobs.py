@@ -1,0 +1,40 @@
+"""The worker's job table (`aips worker`), filled by the apps that own the work.
+
+Core knows how to run periodic jobs, not which ones exist: each app registers its jobs from its
+own `AppConfig.ready()` (audit: checkpoints, anchors, archive; signals: correlation, partitions,
+archive; notifications: reminders and the outbox), so core imports no app above it. Jobs run in
+registration order, which is INSTALLED_APPS order and then the order within one app's ready()."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[], str]  # does the work; returns a one-line summary for the log
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    # Read when the table is built, so settings (and tests that change them) apply.
+    every: Callable[[], timedelta]
+    run: Callable[[], str]
+
+
+_JOBS: dict[str, _Entry] = {}
+
+
+def register_job(
+    name: str, *, every: timedelta | Callable[[], timedelta], run: Callable[[], str]
+) -> None:
+    """Idempotent: registering a name again replaces its entry and keeps its place."""
+    period = every if callable(every) else (lambda: every)
+    _JOBS[name] = _Entry(name=name, every=period, run=run)
+
+
+def registered_jobs() -> list[Job]:
+    return [Job(e.name, e.every(), e.run) for e in _JOBS.values()]
