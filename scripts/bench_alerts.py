@@ -18,13 +18,13 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from aips.accounts.models import User
-    from aips.alerts import services
-    from aips.alerts.models import AlertRecipient, ThreatType
+    from aips.shared.accounts.models import User
+    from aips.center.alerts import services
+    from aips.center.alerts.models import AlertRecipient, ThreatType
     from aips.core.identifiers import bin_check_digit
     from aips.demo import load_demo
-    from aips.notifications.models import Notification, OutboxMessage
-    from aips.organizations.models import Organization
+    from aips.shared.notifications.models import Notification, OutboxMessage
+    from aips.shared.organizations.models import Organization
 
     call_command("migrate", verbosity=0)
     people = load_demo()

@@ -18,10 +18,10 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from aips.audit import selectors
-    from aips.audit.models import EventType
-    from aips.audit.services import checkpoint_create, record
-    from aips.audit.verifier import verify
+    from aips.shared.audit import selectors
+    from aips.shared.audit.models import EventType
+    from aips.shared.audit.services import checkpoint_create, record
+    from aips.shared.audit.verifier import verify
     from aips.core.actors import SystemActor
 
     call_command("migrate", verbosity=0)

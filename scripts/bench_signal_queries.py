@@ -44,8 +44,8 @@ def p95(samples: list[float]) -> float:
 
 def _organizations(count: int) -> tuple[list[int], list[int], int]:
     """`count` bench organizations with one module each; returns (org ids, module ids, center)."""
-    from aips.integrations.models import IntegrationModule
-    from aips.organizations.models import Organization, OrganizationKind
+    from aips.center.integrations.models import IntegrationModule
+    from aips.shared.organizations.models import Organization, OrganizationKind
 
     center = Organization.objects.filter(kind=OrganizationKind.CENTER).first()
     if center is None:
@@ -128,8 +128,8 @@ def load(n: int, org_count: int) -> dict[str, Any]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from aips.signals import partitions
-    from aips.signals.services import COLUMNS
+    from aips.center.signals import partitions
+    from aips.center.signals.services import COLUMNS
 
     if connection.vendor != "postgresql":
         raise SystemExit("the bench needs PostgreSQL (set AIPS_DATABASE_URL)")
@@ -204,8 +204,8 @@ def measure(repeat: int, data: dict[str, Any]) -> dict[str, float]:
     from django.core.cache import cache
     from django.utils import timezone
 
-    from aips.signals import selectors
-    from aips.signals.selectors import SignalFilter
+    from aips.center.signals import selectors
+    from aips.center.signals.selectors import SignalFilter
 
     rng = random.Random(67)  # noqa: S311 - choosing samples
     center = _actor(data["center"], center=True)

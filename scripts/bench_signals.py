@@ -232,8 +232,8 @@ def copy_rate(seeds: list[int], *, per_seed: int, batch: int) -> float:
     """Raw COPY of the same rows (same generator, same seeds) into the same, emptied table."""
     from django.db import connection
 
-    from aips.integrations.models import ModuleActor
-    from aips.signals import schema, services
+    from aips.center.integrations.models import ModuleActor
+    from aips.center.signals import schema, services
 
     rows: list[tuple[Any, ...]] = []
     actor = ModuleActor(module_id=1, organization_id=1, name="copy")
@@ -269,8 +269,8 @@ def setup(orgs: int) -> list[str]:
 
     from aips.core.actors import SystemActor
     from aips.core.identifiers import bin_check_digit
-    from aips.integrations import services as integrations
-    from aips.organizations import services as organizations
+    from aips.center.integrations import services as integrations
+    from aips.shared.organizations import services as organizations
 
     call_command("migrate", verbosity=0)
     actor = SystemActor(label="bench")

@@ -1,6 +1,6 @@
 """R67.3.8: every kind of signal the agent makes passes the server's own schema-v1 validation
-(`aips.signals.schema.decode_item`), run in a separate interpreter so that the agent's code and
-tests never import the server. Catches drift between the two sides early."""
+(`aips.center.signals.schema.decode_item`), run in a separate interpreter so that the agent's
+code and tests never import the server. Catches drift between the two sides early."""
 
 import json
 import subprocess
@@ -23,7 +23,7 @@ SAMPLES_DAY = datetime(2026, 11, 23, tzinfo=UTC)
 CHECK = """
 import json, sys
 from datetime import datetime, timedelta
-from aips.signals import schema
+from aips.center.signals import schema
 now = datetime.fromisoformat(sys.argv[1])
 bad = {}
 for line in sys.stdin.buffer:

@@ -39,10 +39,10 @@ BOOT_SECONDS = 60
 
 SETUP = """
 import json
-from aips.accounts.models import User
-from aips.accounts.services import token_create
+from aips.shared.accounts.models import User
+from aips.shared.accounts.services import token_create
 from aips.core.actors import SystemActor
-from aips.integrations.services import module_register, token_issue
+from aips.center.integrations.services import module_register, token_issue
 actor = SystemActor(label="agent-e2e")
 user = User.objects.get(email="head@alataubank.example.kz")
 module = module_register(actor=actor, organization=user.organization, name="agent-e2e")

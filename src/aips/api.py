@@ -7,19 +7,19 @@ from django.http import HttpRequest
 from ninja import NinjaAPI, Schema, Status
 from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
-from aips.accounts.api import router as users_router
-from aips.accounts.api_auth import api_auth
-from aips.alerts.api import router as alerts_router
+from aips.center.alerts.api import router as alerts_router
+from aips.center.incidents.api import router as incidents_router
+from aips.center.inquiries.api import router as requests_router
+from aips.center.integrations.api import router as integrations_router
+from aips.center.signals.api import correlations_router
+from aips.center.signals.api import router as signals_router
+from aips.center.signals.schema import json_schema
 from aips.core import api_errors, openapi
 from aips.core.access import public
 from aips.core.api_parser import AipsParser, refuse_unsafe_path_text
-from aips.incidents.api import router as incidents_router
-from aips.inquiries.api import router as requests_router
-from aips.integrations.api import router as integrations_router
-from aips.organizations.api import router as organizations_router
-from aips.signals.api import correlations_router
-from aips.signals.api import router as signals_router
-from aips.signals.schema import json_schema
+from aips.shared.accounts.api import router as users_router
+from aips.shared.accounts.api_auth import api_auth
+from aips.shared.organizations.api import router as organizations_router
 
 
 def _throttles() -> list[Any]:

@@ -18,9 +18,9 @@ import pytest
 from django.db import transaction
 from django.test import Client, TransactionTestCase, override_settings
 
-from aips.accounts.models import User
 from aips.core.access import REAUTH_SESSION_KEY
-from aips.organizations.models import Organization
+from aips.shared.accounts.models import User
+from aips.shared.organizations.models import Organization
 
 # Persona key -> user id of the session's world (filled once the test database exists).
 _world: dict[str, int] = {}
@@ -231,8 +231,8 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
     from django.utils import timezone
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from aips.accounts import services as account_services
-    from aips.accounts.models import UserSession
+    from aips.shared.accounts import services as account_services
+    from aips.shared.accounts.models import UserSession
 
     token, _raw = account_services.token_create(actor=personas["bank_a_maker"], name="ci")
     request = account_services.user_request_create(
@@ -253,17 +253,17 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
     # Alerts: the center's TLP:GREEN alert published to every organization (bank A and bank B
     # each hold a recipient row), and bank A's own draft, which nobody else may reach.
     published = published_alert(personas)
-    from aips.alerts import selectors as alert_selectors
-    from aips.alerts import services as alert_services
+    from aips.center.alerts import selectors as alert_selectors
+    from aips.center.alerts import services as alert_services
 
     alert_recipient = alert_selectors.recipient_for(personas["bank_a_head"], published)
     assert alert_recipient is not None
     draft_alert = alert_services.alert_create(
         actor=personas["bank_a_maker"], **alert_data(title="Bank A's own draft alert")
     )
-    from aips.inquiries.tests.matrix_rows import matrix_objects as inquiry_objects
-    from aips.integrations.tests.matrix_rows import matrix_objects as integration_objects
-    from aips.signals.tests.matrix_rows import matrix_objects as signal_objects
+    from aips.center.inquiries.tests.matrix_rows import matrix_objects as inquiry_objects
+    from aips.center.integrations.tests.matrix_rows import matrix_objects as integration_objects
+    from aips.center.signals.tests.matrix_rows import matrix_objects as signal_objects
 
     return {
         **personas,
@@ -309,7 +309,7 @@ def submitted_card(personas: dict[str, User]) -> tuple[Any, Any]:
     """Bank A's card, made by its maker and approved by its head: the center can see it."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from aips.incidents import services as incident_services
+    from aips.center.incidents import services as incident_services
 
     card = incident_services.card_create(actor=personas["bank_a_maker"], **card_data())
     attachment = incident_services.attachment_add(
@@ -333,15 +333,15 @@ def ensure_threat_types() -> None:
 
     from django.apps import apps
 
-    from aips.alerts.selectors import threat_types
+    from aips.center.alerts.selectors import threat_types
 
     if not threat_types():
-        importlib.import_module("aips.alerts.migrations.0002_threat_types").seed(apps, None)
+        importlib.import_module("aips.center.alerts.migrations.0002_threat_types").seed(apps, None)
 
 
 def alert_data(**overrides: Any) -> dict[str, Any]:
     """A complete threat alert (R67.3.3) as its author would fill it in."""
-    from aips.alerts.selectors import threat_types
+    from aips.center.alerts.selectors import threat_types
 
     ensure_threat_types()
     malware = next(t for t in threat_types() if t.code == "malicious-code")
@@ -362,7 +362,7 @@ def alert_data(**overrides: Any) -> dict[str, Any]:
 
 def published_alert(personas: dict[str, User], **overrides: Any) -> Any:
     """The center's own alert, published directly (TLP:GREEN: to every active organization)."""
-    from aips.alerts import services as alert_services
+    from aips.center.alerts import services as alert_services
 
     analyst = personas["center_analyst"]
     alert = alert_services.alert_create(actor=analyst, **alert_data(**overrides))
@@ -399,8 +399,8 @@ def _audit_journal_flushable(request: pytest.FixtureRequest) -> Any:
     yield
     from django.db import connection
 
-    from aips.audit.db import APPEND_ONLY, CONTENT, install_guards, remove_guards
     from aips.core.tests.pg_roles import owner_role
+    from aips.shared.audit.db import APPEND_ONLY, CONTENT, install_guards, remove_guards
 
     # On PostgreSQL the flush that follows runs as the owner too (core/tests/pg_roles.py).
     with owner_role():

@@ -8,15 +8,15 @@ from typing import Any
 
 from django.db import transaction
 
-from aips.accounts import services as account_services
-from aips.accounts.models import User
+from aips.center.integrations import services as integrations
+from aips.center.integrations.models import IntegrationModule, ModuleActor
+from aips.center.signals import services as signals
 from aips.core.actors import SystemActor
-from aips.integrations import services as integrations
-from aips.integrations.models import IntegrationModule, ModuleActor
-from aips.mfa import services as mfa_services
-from aips.organizations import services as org_services
-from aips.organizations.models import Organization
-from aips.signals import services as signals
+from aips.shared.accounts import services as account_services
+from aips.shared.accounts.models import User
+from aips.shared.mfa import services as mfa_services
+from aips.shared.organizations import services as org_services
+from aips.shared.organizations.models import Organization
 
 CENTER_BIN = "000740000014"
 BANK_A_BIN = "990140000017"

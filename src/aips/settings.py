@@ -55,19 +55,19 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "aips.core",
-    "aips.audit",
-    "aips.organizations",
-    "aips.accounts",
-    "aips.mfa",
-    "aips.workdays",
-    "aips.workflow",
-    "aips.files",
-    "aips.incidents",
-    "aips.alerts",
-    "aips.inquiries",
-    "aips.integrations",
-    "aips.signals",
-    "aips.notifications",
+    "aips.shared.audit",
+    "aips.shared.organizations",
+    "aips.shared.accounts",
+    "aips.shared.mfa",
+    "aips.shared.workdays",
+    "aips.shared.workflow",
+    "aips.shared.files",
+    "aips.center.incidents",
+    "aips.center.alerts",
+    "aips.center.inquiries",
+    "aips.center.integrations",
+    "aips.center.signals",
+    "aips.shared.notifications",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "aips.accounts.middleware.SessionGuardMiddleware",
+    "aips.shared.accounts.middleware.SessionGuardMiddleware",
     "aips.core.middleware.UserLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -105,7 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "aips.core.context_processors.shell",
-                "aips.notifications.context_processors.unread",
+                "aips.shared.notifications.context_processors.unread",
             ],
         },
     },
@@ -131,7 +131,7 @@ AUTH_USER_MODEL = "accounts.User"
 # Axes first: it refuses locked-out accounts and addresses before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "aips.accounts.backends.EmailBackend",
+    "aips.shared.accounts.backends.EmailBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
@@ -160,9 +160,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AIPS_LOCKOUT_MINUTES", 15, minimu
 AXES_USE_ATTEMPT_EXPIRATION = True
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_CALLABLE = "aips.accounts.backends.axes_username"
+AXES_USERNAME_CALLABLE = "aips.shared.accounts.backends.axes_username"
 AXES_CLIENT_IP_CALLABLE = "aips.core.request_context.axes_client_ip"
-AXES_LOCKOUT_CALLABLE = "aips.accounts.views.locked_out"
+AXES_LOCKOUT_CALLABLE = "aips.shared.accounts.views.locked_out"
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 # Behind a reverse proxy, how many proxies append to X-Forwarded-For (0 = trust only the peer).

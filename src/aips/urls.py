@@ -4,17 +4,17 @@ from aips.api import api
 
 urlpatterns = [
     path("", include("aips.core.urls")),
-    path("", include("aips.accounts.urls")),
-    path("organizations/", include("aips.organizations.urls")),
-    path("incidents/", include("aips.incidents.urls")),
-    path("alerts/", include("aips.alerts.urls")),
-    path("requests/", include("aips.inquiries.urls")),
-    path("signals/", include("aips.signals.urls")),
-    path("integrations/", include("aips.integrations.urls")),
-    path("mfa/", include("aips.mfa.urls")),
-    path("audit/", include("aips.audit.urls")),
-    path("calendar/", include("aips.workdays.urls")),
-    path("notifications/", include("aips.notifications.urls")),
+    path("", include("aips.shared.accounts.urls")),
+    path("organizations/", include("aips.shared.organizations.urls")),
+    path("incidents/", include("aips.center.incidents.urls")),
+    path("alerts/", include("aips.center.alerts.urls")),
+    path("requests/", include("aips.center.inquiries.urls")),
+    path("signals/", include("aips.center.signals.urls")),
+    path("integrations/", include("aips.center.integrations.urls")),
+    path("mfa/", include("aips.shared.mfa.urls")),
+    path("audit/", include("aips.shared.audit.urls")),
+    path("calendar/", include("aips.shared.workdays.urls")),
+    path("notifications/", include("aips.shared.notifications.urls")),
     path("api/v1/", api.urls),
 ]
 

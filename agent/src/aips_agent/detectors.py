@@ -55,7 +55,7 @@ from aips_agent.events import AuthFailure, Connection
 
 K = TypeVar("K")
 
-# The schema's bounds (server: aips.signals.schema).
+# The schema's bounds (server: aips.center.signals.schema).
 MAX_LIST = 1000
 MAX_COUNT = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

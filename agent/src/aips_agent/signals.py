@@ -1,4 +1,4 @@
-"""AIPS signal schema v1 as the agent sends it (the server's `aips.signals.schema` is the
+"""AIPS signal schema v1 as the agent sends it (the server's `aips.center.signals.schema` is the
 authority; docs/signals.md is its reader's version). The server refuses unknown fields, so every
 field here is one the server declares, None values and defaults are omitted, and strings are cut
 to the server's limits before they leave, so a long rule name never costs a whole signal.

@@ -1,5 +1,5 @@
 """The permission choke point. Web views are wrapped by `require(perm)` or marked `public`; API
-operations declare `auth=api_auth(perm)` (aips.accounts.api_auth), which uses the same table.
+operations declare `auth=api_auth(perm)` (aips.shared.accounts.api_auth), which uses the same table.
 The authorization-matrix test refuses any URL that declares neither."""
 
 import time
@@ -22,7 +22,7 @@ from aips.core.errors import Forbidden
 from aips.core.permissions import Perm
 
 PUBLIC: Final = "public"
-# Set in the session at sign-in and on re-authentication (aips.accounts.sessions).
+# Set in the session at sign-in and on re-authentication (aips.shared.accounts.sessions).
 REAUTH_SESSION_KEY: Final = "aips_reauth_at"
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from aips.accounts.models import User
 from aips.conftest import totp_code
 from aips.demo import USERS
+from aips.shared.accounts.models import User
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,9 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
-from aips.accounts.models import User
+from aips.center.inquiries.models import Inquiry, InquiryThread
 from aips.demo import USERS
-from aips.inquiries.models import Inquiry, InquiryThread
+from aips.shared.accounts.models import User
 from aips.tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser

@@ -68,7 +68,7 @@ def owner_role() -> Iterator[None]:
 @contextmanager
 def guards_lifted() -> Iterator[None]:
     """An intruder with the owner's rights: the journal's triggers dropped for the block."""
-    from aips.audit.db import install_guards, remove_guards
+    from aips.shared.audit.db import install_guards, remove_guards
 
     with owner_role():
         remove_guards(connection)

@@ -12,6 +12,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from aips.center.inquiries.tests.matrix_rows import ROWS as INQUIRY_ROWS
+from aips.center.integrations.tests.matrix_rows import ROWS as INTEGRATION_ROWS
+from aips.center.signals.tests.matrix_rows import ROWS as SIGNAL_ROWS
 from aips.core.tests.matrix import (
     BANK_A,
     CENTER,
@@ -20,9 +23,6 @@ from aips.core.tests.matrix import (
     only,
     statuses,
 )
-from aips.inquiries.tests.matrix_rows import ROWS as INQUIRY_ROWS
-from aips.integrations.tests.matrix_rows import ROWS as INTEGRATION_ROWS
-from aips.signals.tests.matrix_rows import ROWS as SIGNAL_ROWS
 
 # The matrix objects are built once for this module; each case rolls back what it changes.
 pytestmark = pytest.mark.usefixtures("_matrix_layer")
@@ -58,7 +58,7 @@ API_USER = lambda o: {"user_id": o["bank_a_maker"].pk}  # noqa: E731
 
 def bank_a_audit_entry(o: dict[str, Any]) -> dict[str, Any]:
     """The journal entry for bank A's token (matrix_objects creates it), by its sequence number."""
-    from aips.audit.models import AuditEvent
+    from aips.shared.audit.models import AuditEvent
 
     entry = AuditEvent.objects.get(event="token:created", target_id=str(o["token"].pk))
     assert entry.organization_id == o["bank_a"].pk
@@ -69,7 +69,7 @@ def moved_day(o: dict[str, Any]) -> dict[str, Any]:
     """A Saturday the center declared a working day (the calendar is not tenant data)."""
     from datetime import date
 
-    from aips.workdays.models import MovedDay
+    from aips.shared.workdays.models import MovedDay
 
     day, _created = MovedDay.objects.get_or_create(
         date=date(2027, 1, 9), defaults={"kind": "working", "note": "matrix"}
@@ -79,7 +79,7 @@ def moved_day(o: dict[str, Any]) -> dict[str, Any]:
 
 def bank_a_head_notification(o: dict[str, Any]) -> dict[str, Any]:
     """The head's "awaits your approval" notification about the matrix card (submitted_card)."""
-    from aips.notifications.models import Notification
+    from aips.shared.notifications.models import Notification
 
     item = Notification.objects.filter(
         user=o["bank_a_head"], kind="incident.approval_requested"

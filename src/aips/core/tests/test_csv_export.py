@@ -11,10 +11,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from aips.accounts.models import User
-from aips.audit.tests.test_ui import add_entry, body
 from aips.conftest import published_alert
 from aips.core.csv_export import TRIGGERS, csv_row, csv_safe, csv_writer, neutralize
+from aips.shared.accounts.models import User
+from aips.shared.audit.tests.test_ui import add_entry, body
 
 DDE = "x;=cmd|' /C calc'!A0"
 HOSTILE = [

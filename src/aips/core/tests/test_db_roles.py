@@ -60,8 +60,8 @@ def test_r57_17_postgresql_tests_connect_as_the_app_role_that_owns_nothing() -> 
 
 @postgres_only
 def test_r67_8_ingest_works_as_the_app_role(orgs: dict[str, Any]) -> None:
-    from aips.signals.models import Signal
-    from aips.signals.tests.conftest import make_module, signal
+    from aips.center.signals.models import Signal
+    from aips.center.signals.tests.conftest import make_module, signal
 
     module, token = make_module(orgs["bank_a"])
     items = [signal(kind) for kind in ("ids", "waf", "scan")]
@@ -80,7 +80,7 @@ def test_r67_8_ingest_works_as_the_app_role(orgs: dict[str, Any]) -> None:
 
 @postgres_only
 def test_r67_8_demo_load_works_as_the_app_role() -> None:
-    from aips.signals.models import Signal
+    from aips.center.signals.models import Signal
 
     out = io.StringIO()
     call_command("demo", "load", stdout=out)
@@ -90,8 +90,8 @@ def test_r67_8_demo_load_works_as_the_app_role() -> None:
 
 @postgres_only
 def test_r57_17_worker_creates_next_months_partitions_as_the_app_role() -> None:
-    from aips.signals import partitions
-    from aips.signals.jobs import signal_partitions as _signal_partitions
+    from aips.center.signals import partitions
+    from aips.center.signals.jobs import signal_partitions as _signal_partitions
 
     roles = _roles()
     later = partitions.add_months(timezone.localdate(), 14)
@@ -117,8 +117,8 @@ def test_r57_17_worker_creates_next_months_partitions_as_the_app_role() -> None:
 
 @postgres_only
 def test_r57_17_signal_archive_drops_a_month_as_the_app_role() -> None:
+    from aips.center.signals import archive, partitions
     from aips.core.actors import SystemActor
-    from aips.signals import archive, partitions
 
     old = partitions.add_months(partitions.month_start(timezone.localdate()), -6)
     partitions.ensure_partitions(old, behind=0, ahead=0)
@@ -135,16 +135,16 @@ def test_r57_17_signal_archive_drops_a_month_as_the_app_role() -> None:
 def test_r57_17_journal_append_checkpoint_and_archive_work_as_the_app_role(
     settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aips.audit.models import AuditCheckpoint, AuditEvent, AuditSegment, EventType
-    from aips.audit.services import record
     from aips.core.actors import SystemActor
+    from aips.shared.audit.models import AuditCheckpoint, AuditEvent, AuditSegment, EventType
+    from aips.shared.audit.services import record
 
     settings.AIPS_AUDIT_KEY_FILE = str(tmp_path / "audit.key")
     settings.AIPS_AUDIT_ARCHIVE_DIR = str(tmp_path / "archive")
     for days_ago, count in ((120, 6), (1, 2)):
         at = timezone.now() - timedelta(days=days_ago)
         with monkeypatch.context() as patch, transaction.atomic():
-            patch.setattr("aips.audit.services.timezone.now", lambda at=at: at)
+            patch.setattr("aips.shared.audit.services.timezone.now", lambda at=at: at)
             for _ in range(count):
                 record(actor=SystemActor(label="test"), event=EventType.USER_UPDATED)
     call_command("worker", "--once", stdout=io.StringIO())

@@ -86,7 +86,7 @@ def test_r57_28_1_api_429_with_retry_after(
 def test_r57_26_5_api_500_shows_no_internals(
     client_as: Callable[[str | None], Client], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aips.organizations import selectors
+    from aips.shared.organizations import selectors
 
     def boom(**_: Any) -> None:
         raise RuntimeError("secret database detail")
@@ -102,7 +102,7 @@ def test_r57_26_5_api_500_shows_no_internals(
 def test_r57_26_5_html_500_shows_only_the_request_id(
     personas: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aips.organizations import selectors
+    from aips.shared.organizations import selectors
 
     def boom(**_: Any) -> None:
         raise RuntimeError("secret database detail")

@@ -95,8 +95,8 @@ def _unthrottled(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def world(matrix_objects: dict[str, Any]) -> dict[str, Any]:
     """Tokens for the personas and modules, and the ids of real objects to aim at."""
-    from aips.accounts import services as account_services
-    from aips.signals.tests.conftest import make_module
+    from aips.center.signals.tests.conftest import make_module
+    from aips.shared.accounts import services as account_services
 
     o = matrix_objects
     tokens = {key: account_services.token_create(actor=o[key], name="fuzz")[1] for key in PERSONAS}

@@ -59,23 +59,26 @@ def test_import_contract_holds_for_the_real_tree() -> None:
 
 def test_import_contract_fails_when_a_platform_module_imports_a_product(tmp_path: Path) -> None:
     root = _copy_sources(tmp_path)
-    platform_module = root / "aips" / "notifications" / "services.py"
+    platform_module = root / "aips" / "shared" / "notifications" / "services.py"
     platform_module.write_text(
-        platform_module.read_text() + "\nimport aips.incidents.models  # the wrong way\n"
+        platform_module.read_text() + "\nimport aips.center.incidents.models  # the wrong way\n"
     )
     result = _lint_imports(root)
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
-    assert "aips.notifications is not allowed to import aips.incidents" in result.stdout
-    assert "aips.notifications.services -> aips.incidents.models" in result.stdout
+    assert (
+        "aips.shared.notifications is not allowed to import aips.center.incidents" in result.stdout
+    )
+    assert "aips.shared.notifications.services -> aips.center.incidents.models" in result.stdout
 
 
 def test_import_contract_fails_when_core_imports_the_platform(tmp_path: Path) -> None:
     root = _copy_sources(tmp_path)
     core_module = root / "aips" / "core" / "errors.py"
     core_module.write_text(
-        core_module.read_text() + "\nimport aips.audit.services  # the wrong way\n"
+        core_module.read_text() + "\nimport aips.shared.audit.services  # the wrong way\n"
     )
     result = _lint_imports(root)
     assert result.returncode != 0
-    assert "aips.core is not allowed to import aips.audit" in result.stdout
+    assert "aips.core is not allowed to import aips.shared" in result.stdout
+    assert "aips.core.errors -> aips.shared.audit.services" in result.stdout

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from aips.accounts.models import User
 from aips.api import api
 from aips.core.api_parser import MAX_JSON_DEPTH, too_deep
 from aips.core.permissions import role_has_perm
+from aips.shared.accounts.models import User
 
 BIG = 2**64  # past SQLite's INTEGER and PostgreSQL's bigint
-# The signal batch has its own decoder and its own tests (aips.signals.tests).
+# The signal batch has its own decoder and its own tests (aips.center.signals.tests).
 OWN_DECODER = {"signals_ingest"}
 # Who may call an operation: the first persona whose role holds its permission.
 PERSONA_ORDER = [
@@ -166,7 +166,7 @@ def call(
         extra: dict[str, Any] = {}
         if op["id"].startswith("integrations_heartbeat"):
             if not agent_token:
-                from aips.signals.tests.conftest import make_module
+                from aips.center.signals.tests.conftest import make_module
 
                 agent_token.append(make_module(personas["bank_a_head"].organization)[1])
             client = Client()
@@ -377,8 +377,8 @@ def test_r57_28_4_array_or_object_in_a_scalar_query_parameter_is_a_field_error(
 
 
 def _card_id(personas: dict[str, User]) -> int:
+    from aips.center.incidents import services
     from aips.conftest import card_data
-    from aips.incidents import services
 
     return int(services.card_create(actor=personas["bank_a_maker"], **card_data()).pk)
 
@@ -593,7 +593,7 @@ def test_r57_28_4_web_form_with_a_lone_surrogate_in_utf8_is_not_a_5xx(
 def test_r57_28_4_web_publish_ignores_out_of_range_organization_ids(
     personas: dict[str, User], client_as: Callable[[str | None], Client]
 ) -> None:
-    from aips.alerts import services as alert_services
+    from aips.center.alerts import services as alert_services
     from aips.conftest import alert_data
 
     alert = alert_services.alert_create(actor=personas["center_analyst"], **alert_data())

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from aips.accounts.models import User
+from aips.shared.accounts.models import User
 
 PAGES = {
     "page": "/login/",

@@ -11,13 +11,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.test import RequestFactory
 
-from aips.accounts.models import User
-from aips.accounts.sessions import acting_person
+from aips.center.integrations.models import ModuleActor
 from aips.core.actors import Actor, Person, SystemActor, as_actor
 from aips.core.errors import Forbidden
 from aips.core.tenancy import TenantQuerySet
-from aips.integrations.models import ModuleActor
-from aips.organizations.models import Organization
+from aips.shared.accounts.models import User
+from aips.shared.accounts.sessions import acting_person
+from aips.shared.organizations.models import Organization
 
 PACKAGE = Path(__file__).resolve().parents[2]
 

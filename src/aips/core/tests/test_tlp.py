@@ -2,10 +2,10 @@
 
 from typing import get_args
 
-from aips.alerts.models import Alert
+from aips.center.alerts.models import Alert
+from aips.center.incidents.models import IncidentCard
+from aips.center.inquiries.models import Inquiry
 from aips.core.tlp import AMBER_OR_STRICTER, RESTRICTED_TLP, Tlp, TlpLevel
-from aips.incidents.models import IncidentCard
-from aips.inquiries.models import Inquiry
 
 
 def test_r57_17_api_levels_are_the_model_levels() -> None:

@@ -45,7 +45,7 @@ def test_every_url_name_is_namespaced() -> None:
 
 
 def test_each_app_namespace_is_its_package_name() -> None:
-    """`incidents:detail` lives in `aips.incidents.urls`: the name tells where to look."""
+    """`incidents:detail` lives in `aips.center.incidents.urls`: the name tells where to look."""
     wrong = []
     for resolver in get_resolver().url_patterns:
         if not isinstance(resolver, URLResolver) or resolver.namespace == "api":

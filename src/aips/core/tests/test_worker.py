@@ -13,11 +13,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from aips.audit.archive import lock_key
-from aips.audit.models import AuditCheckpoint, AuditEvent, AuditSegment, EventType
-from aips.audit.services import record
 from aips.core.actors import SystemActor
 from aips.core.management.commands import worker
+from aips.shared.audit.archive import lock_key
+from aips.shared.audit.models import AuditCheckpoint, AuditEvent, AuditSegment, EventType
+from aips.shared.audit.services import record
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def archive_dir(settings: Any, tmp_path: Path) -> Path:
 def _entries(count: int, *, days_ago: int, monkeypatch: pytest.MonkeyPatch) -> None:
     at = timezone.now() - timedelta(days=days_ago)
     with monkeypatch.context() as patch:
-        patch.setattr("aips.audit.services.timezone.now", lambda: at)
+        patch.setattr("aips.shared.audit.services.timezone.now", lambda: at)
         with transaction.atomic():
             for _ in range(count):
                 record(actor=SystemActor(label="test"), event=EventType.USER_UPDATED)

@@ -13,10 +13,11 @@ lock taken in its transaction, so two runs of one job never overlap:
   write lock, so a job's transaction already runs alone (others wait, up to the busy timeout).
 
 The e-mail outbox is such a queue: the "outbox" job claims a batch of due messages with
-SELECT ... FOR UPDATE SKIP LOCKED and sends them (aips.notifications.services.drain_outbox); the
-"reminders" job sends deadline reminders once each (aips.notifications.reminders); both are
-registered in aips/notifications/jobs.py. More queues plug in the same way: one more registered
-job whose function claims and runs a batch.
+SELECT ... FOR UPDATE SKIP LOCKED and sends them
+(aips.shared.notifications.services.drain_outbox); the "reminders" job sends deadline reminders
+once each (aips.shared.notifications.reminders); both are registered in
+aips/shared/notifications/jobs.py. More queues plug in the same way: one more registered job
+whose function claims and runs a batch.
 """
 
 import signal

@@ -1,0 +1,450 @@
+"""Alert pages (R67.3.3, R67.3.5, R67.10, R67.13, R67.15): the list, the form and the import of
+an advisory, the alert with its workflow and its acknowledgements, and the center's compliance
+matrix with its CSV export."""
+
+import io
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aips.center.alerts import selectors, services
+from aips.center.alerts.forms import (
+    IMPORT_MAX_BYTES,
+    AlertForm,
+    DeclineForm,
+    FilterForm,
+    ImportForm,
+    ThreatTypeForm,
+    TransitionForm,
+)
+from aips.center.alerts.lifecycle import ALERT_MACHINE
+from aips.center.alerts.models import Alert, AlertRecipient, RecipientStatus
+from aips.core.access import has_perm, require
+from aips.core.actors import acting
+from aips.core.csv_export import csv_row, csv_writer
+from aips.core.errors import AppError, ValidationFailed
+from aips.core.forms import apply_errors
+from aips.core.numbers import BIGINT_MAX
+from aips.core.permissions import Perm
+from aips.shared.accounts.models import User
+from aips.shared.accounts.sessions import acting_person
+from aips.shared.organizations.selectors import organization_list
+from aips.shared.workflow.web import form_status, raise_for_status, run_action, save_form
+
+# Published alerts shown as rows of the compliance matrix (the CSV has them all).
+MATRIX_ALERTS = 50
+
+
+def _threat_types() -> list[tuple[int, str]]:
+    return [(t.pk, t.display_name) for t in selectors.threat_types()]
+
+
+def _author(alert: Alert, user: Any) -> str:
+    """Who an alert is from, as this reader may know it: an anonymous organization's alert is
+    the center's for everyone but the center and the organization itself."""
+    if alert.anonymous and not user.is_center and user.organization_id != alert.organization_id:
+        return _("The center")
+    return alert.organization.display_name
+
+
+@require(Perm.ALERT_VIEW)
+def alert_list(request: HttpRequest) -> HttpResponse:
+    user = acting_person(request)
+    form = FilterForm(request.GET or None)
+    filters: dict[str, str] = {}
+    if form.is_valid():
+        filters = {"kind": form.cleaned_data["kind"], "state": form.cleaned_data["state"]}
+    alerts = list(selectors.alert_list(actor=user, **filters)[:200])
+    own = (
+        {}
+        if user.is_center
+        else selectors.own_recipients(actor=user, alert_ids=[a.pk for a in alerts])
+    )
+    rows = [(a, _author(a, user), own.get(a.pk)) for a in alerts]
+    return render(
+        request,
+        "alerts/list.html",
+        {"rows": rows, "filter_form": form, "receiver": not user.is_center},
+    )
+
+
+@require(Perm.ALERT_EDIT)
+def alert_create(request: HttpRequest) -> HttpResponse:
+    user = acting_person(request)
+    form = AlertForm(
+        request.POST or None,
+        threat_types=_threat_types(),
+        center=user.is_center,
+        initial={"kind": "threat", "tlp": "AMBER", "level": "medium"},
+    )
+    alert = save_form(request, form, lambda data: services.alert_create(actor=user, **data))
+    if alert is not None:
+        messages.success(request, _("Draft %(ref)s saved.") % {"ref": alert.reference})
+        return redirect("alerts:detail", pk=alert.pk)
+    return render(
+        request,
+        "alerts/form.html",
+        {"form": form, "title": _("New alert")},
+        status=form_status(form),
+    )
+
+
+@require(Perm.ALERT_EDIT)
+def alert_update(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_person(request)
+    alert = selectors.get_alert_for(user, pk)
+    if alert.state not in services.EDITABLE or alert.organization_id != user.organization_id:
+        messages.error(request, _("Only a draft or a returned alert can be changed."))
+        return redirect("alerts:detail", pk=alert.pk)
+    initial = {name: getattr(alert, name) for name in services.FIELDS}
+    form = AlertForm(
+        request.POST or None,
+        threat_types=_threat_types(),
+        center=user.is_center,
+        initial=initial,
+    )
+    try:
+        saved = save_form(
+            request, form, lambda data: services.alert_update(actor=user, alert=alert, **data)
+        )
+    except AppError as exc:
+        raise_for_status(exc)
+        messages.error(request, exc.message)
+        return redirect("alerts:detail", pk=alert.pk)
+    if saved is not None:
+        messages.success(request, _("Changes saved."))
+        return redirect("alerts:detail", pk=alert.pk)
+    return render(
+        request,
+        "alerts/form.html",
+        {"form": form, "title": _("Edit %(ref)s") % {"ref": alert.reference}, "alert": alert},
+        status=form_status(form),
+    )
+
+
+@require(Perm.ALERT_EDIT)
+def alert_import(request: HttpRequest) -> HttpResponse:
+    """A draft vulnerability alert from an uploaded CSAF 2.0 or NVD CVE JSON 2.0 file (R67.3.5);
+    what is wrong with a bad file is shown on the file field."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data["file"].read(IMPORT_MAX_BYTES + 1)
+        try:
+            alert = services.alert_import(
+                actor=acting_person(request),
+                data=data,
+                tlp=form.cleaned_data["tlp"],
+                level=form.cleaned_data.get("level") or "",
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Draft %(ref)s made from the file; check it before sending it on.")
+                % {"ref": alert.reference},
+            )
+            return redirect("alerts:detail", pk=alert.pk)
+    return render(request, "alerts/import.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@require(Perm.ALERT_VIEW)
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_person(request)
+    alert = selectors.get_alert_for(user, pk)
+    services.alert_viewed(actor=user, alert=alert)
+    actions = ALERT_MACHINE.allowed(user, alert)
+    if user.is_center:
+        # The center publishes its own alerts directly; it has no head to ask.
+        actions = [t for t in actions if t.name != "request_approval"]
+    targeted = alert.tlp in services.TARGETED_TLP and any(
+        t.name in ("publish", "publish_direct") for t in actions
+    )
+    audience = (
+        [
+            (o.pk, o.display_name)
+            for o in organization_list(actor=user)
+            if not o.is_center and o.is_active
+        ]
+        if targeted
+        else []
+    )
+    recipient = None if user.is_center else selectors.recipient_for(user, alert)
+    timeline = selectors.timeline(actor=user, alert=alert)
+    for comment in timeline:
+        step = ALERT_MACHINE.transitions.get(comment.transition)
+        comment.transition_label = str(step.label) if step else ""
+    editable = (
+        alert.state in services.EDITABLE
+        and has_perm(user, Perm.ALERT_EDIT)
+        and user.organization_id == alert.organization_id
+    )
+    return render(
+        request,
+        "alerts/detail.html",
+        {
+            "alert": alert,
+            "author": _author(alert, user),
+            "anonymous_note": alert.anonymous
+            and (user.is_center or user.organization_id == alert.organization_id),
+            "readable": selectors.may_read_content(user, alert),
+            "actions": actions,
+            "targeted": targeted,
+            "audience": audience,
+            "editable": editable,
+            "timeline": timeline,
+            "recipient": recipient,
+            "can_answer": recipient is not None
+            and recipient.status == RecipientStatus.DELIVERED
+            and has_perm(user, Perm.ALERT_ACKNOWLEDGE),
+            "can_process": recipient is not None
+            and recipient.status == RecipientStatus.ACCEPTED
+            and has_perm(user, Perm.ALERT_PROCESS),
+            "recipients": list(selectors.recipients(actor=user, alert=alert))
+            if user.is_center
+            else [],
+            "transition_form": TransitionForm(),
+            "decline_form": DeclineForm(),
+        },
+    )
+
+
+@require(Perm.ALERT_VIEW)
+@require_POST
+def alert_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    user = acting_person(request)
+    alert = selectors.get_alert_for(user, pk)
+    form = TransitionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    # Unchecked boxes are simply absent; anything that is not an id in range names nothing.
+    organization_ids = [
+        int(value)
+        for value in request.POST.getlist("organizations")
+        if re.fullmatch(r"[0-9]{1,19}", value.strip()) and 0 < int(value) <= BIGINT_MAX
+    ]
+
+    def act() -> str:
+        done = services.alert_transition(
+            actor=user,
+            alert=alert,
+            name=name,
+            comment=comment,
+            organization_ids=organization_ids or None,
+        )
+        return _("Status: %(state)s.") % {"state": done.state_label}
+
+    return run_action(request, act, then=lambda: redirect("alerts:detail", pk=pk))
+
+
+def _answer(
+    request: HttpRequest,
+    pk: int,
+    rid: int,
+    act: Callable[[AlertRecipient], AlertRecipient],
+) -> HttpResponse:
+    """An organization's acknowledgement of its copy; another organization's row is a 404."""
+    recipient = selectors.get_recipient_for(acting(request), pk, rid)
+
+    def answer() -> str:
+        answered = act(recipient)
+        return _("Acknowledgement: %(status)s.") % {"status": answered.status_label}
+
+    return run_action(request, answer, then=lambda: redirect("alerts:detail", pk=pk))
+
+
+@require(Perm.ALERT_ACKNOWLEDGE)
+@require_POST
+def recipient_accept(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
+    return _answer(
+        request,
+        pk,
+        rid,
+        lambda r: services.recipient_accept(actor=acting_person(request), recipient=r),
+    )
+
+
+@require(Perm.ALERT_ACKNOWLEDGE)
+@require_POST
+def recipient_decline(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
+    form = DeclineForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _answer(
+        request,
+        pk,
+        rid,
+        lambda r: services.recipient_decline(
+            actor=acting_person(request), recipient=r, reason=reason
+        ),
+    )
+
+
+@require(Perm.ALERT_PROCESS)
+@require_POST
+def recipient_processed(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
+    return _answer(
+        request,
+        pk,
+        rid,
+        lambda r: services.recipient_processed(actor=acting_person(request), recipient=r),
+    )
+
+
+# --- the center's compliance view (R67.13) -------------------------------------------------------
+
+
+def _center_only(request: HttpRequest) -> User:
+    """The center's staff (administrators, analysts, auditors): every organization's answers."""
+    user = acting_person(request)
+    if not user.is_center:
+        raise PermissionDenied
+    return user
+
+
+def _matrix(rows: list[AlertRecipient]) -> dict[str, Any]:
+    """Alerts (newest first) × organizations (by name), each cell a recipient row or None; and
+    per organization: delivered, answered in time, late, on-time rate."""
+    organizations: dict[int, Any] = {}
+    alerts: dict[int, Alert] = {}
+    cells: dict[tuple[int, int], AlertRecipient] = {}
+    for row in rows:
+        organizations.setdefault(row.organization_id, row.organization)
+        alerts.setdefault(row.alert_id, row.alert)
+        cells[(row.alert_id, row.organization_id)] = row
+    columns = sorted(organizations.values(), key=lambda o: o.display_name.casefold())
+    shown = sorted(alerts.values(), key=lambda a: -a.pk)[:MATRIX_ALERTS]
+    lines = [(a, [cells.get((a.pk, o.pk)) for o in columns]) for a in shown]
+    late = {o.pk: 0 for o in columns}
+    pending = {o.pk: 0 for o in columns}
+    for row in rows:
+        if row.late:
+            late[row.organization_id] += 1
+        elif row.responded_at is None:
+            pending[row.organization_id] += 1  # unanswered, but its deadline has not passed
+    return {
+        "columns": columns,
+        "lines": lines,
+        "more": max(0, len(alerts) - MATRIX_ALERTS),
+        "late": late,
+        "pending": pending,
+        "organizations": organizations,
+    }
+
+
+def _rates(rates: list[dict[str, Any]], matrix: dict[str, Any]) -> list[dict[str, Any]]:
+    """The on-time rate counts only what is decided: answered, or past its deadline. An alert
+    still within its working day counts neither way."""
+    out = []
+    for rate in rates:
+        org_id = rate["organization_id"]
+        org = matrix["organizations"].get(org_id)
+        on_time = int(rate["on_time"])
+        late = matrix["late"].get(org_id, 0)
+        out.append(
+            {
+                "organization": org.display_name if org else rate["organization__name"],
+                "delivered": int(rate["delivered"]),
+                "on_time": on_time,
+                "late": late,
+                "pending": matrix["pending"].get(org_id, 0),
+                "rate": round(100 * on_time / (on_time + late)) if on_time + late else None,
+            }
+        )
+    return sorted(out, key=lambda r: str(r["organization"]).casefold())
+
+
+@require(Perm.ALERT_VIEW)
+def alert_compliance(request: HttpRequest) -> HttpResponse:
+    user = _center_only(request)
+    data = selectors.compliance(actor=user)
+    matrix = _matrix(data["rows"])
+    return render(
+        request,
+        "alerts/compliance.html",
+        {**matrix, "rates": _rates(data["rates"], matrix)},
+    )
+
+
+def _when(at: datetime | None) -> str:
+    return timezone.localtime(at).isoformat(timespec="seconds") if at else ""
+
+
+@require(Perm.ALERT_VIEW, fresh=True)
+def alert_compliance_csv(request: HttpRequest) -> HttpResponse:
+    user = _center_only(request)
+    rows = selectors.compliance(actor=user)["rows"]
+    services.compliance_exported(actor=user, rows=len(rows))
+    buffer = io.StringIO()
+    # The byte-order mark lets spreadsheet programs read Kazakh and Russian text as UTF-8.
+    buffer.write("\ufeff")
+    writer = csv_writer(buffer)
+    writer.writerow(
+        [
+            "alert",
+            "title",
+            "tlp",
+            "published_at",
+            "organization_bin",
+            "organization",
+            "status",
+            "status_label",
+            "delivered_at",
+            "due_at",
+            "responded_at",
+            "late",
+            "reason",
+            "processed_at",
+        ]
+    )
+    for r in rows:
+        cells = [
+            r.alert.reference,
+            r.alert.title,
+            r.alert.tlp,
+            _when(r.alert.published_at),
+            r.organization.bin,
+            r.organization.display_name,
+            r.status,
+            r.status_label,
+            _when(r.delivered_at),
+            _when(r.due_at),
+            _when(r.responded_at),
+            "yes" if r.late else "no",
+            r.reason,
+            _when(r.processed_at),
+        ]
+        writer.writerow(csv_row(cells))
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="aips-alert-compliance-{stamp}.csv"'
+    add_never_cache_headers(response)
+    return response
+
+
+@require(Perm.THREAT_TYPE_MANAGE)
+def threat_types(request: HttpRequest) -> HttpResponse:
+    """The managed list of threat types, seeded from ENISA's reference taxonomy (R67.10)."""
+    form = ThreatTypeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.threat_type_set(actor=acting(request), **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("alerts:threat_types")
+    return render(
+        request,
+        "alerts/threat_types.html",
+        {"form": form, "types": selectors.all_threat_types()},
+        status=422 if form.errors else 200,
+    )

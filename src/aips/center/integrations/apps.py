@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "aips.center.integrations"
+    verbose_name = "Integration modules"

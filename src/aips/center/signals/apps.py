@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class SignalsConfig(AppConfig):
+    name = "aips.center.signals"
+    verbose_name = "Signals"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: models can only load once the app registry is ready.
+        from aips.center.integrations.traffic import register_traffic
+        from aips.center.signals.jobs import register_jobs
+        from aips.center.signals.partitions import app_role_grants
+        from aips.center.signals.traffic import SOURCE
+        from aips.core.db_grants import register_grants
+
+        register_jobs()
+        register_grants("signals", app_role_grants)
+        # The integration modules' health pages count signals through this seam.
+        register_traffic(SOURCE)

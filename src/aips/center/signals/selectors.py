@@ -1,0 +1,360 @@
+"""Reads of signals, always through visible_to(): an organization's own, or all for the center.
+Feeds page by keyset on (observed_at, seq), newest first, so any page costs one index range;
+counts and histograms read the hourly rollups and the sightings, never raw signals.
+
+Which index answers which read (PostgreSQL, partitioned by month; see docs/signals.md):
+- an organization's feed: signal_org_feed (organization_id, observed_at DESC, seq DESC);
+- the center's feed: signal_feed (observed_at DESC, seq DESC);
+- a pivot on an address: signal_src_ip (src_ip, observed_at DESC); on a hash or a sender:
+  signal_ioc (ioc, observed_at DESC). A pivot never ORs two columns: an OR over columns with
+  different indexes becomes a bitmap scan of every match followed by a sort, which grows with
+  the indicator's history instead of with the page."""
+
+import base64
+import ipaddress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, Sum, Value, When
+
+from aips.center.integrations.models import IntegrationModule
+from aips.center.signals.models import (
+    CorrelationFinding,
+    FindingState,
+    IndicatorSighting,
+    IndicatorType,
+    Signal,
+    SignalRollup,
+)
+from aips.core.actors import Viewer
+from aips.core.errors import NotFound, ValidationFailed
+from aips.shared.organizations.selectors import organization_list
+
+
+@dataclass(frozen=True)
+class SignalFilter:
+    organization_id: int | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    indicator: str | None = None
+    module_id: int | None = None
+
+
+def encode_cursor(signal: Signal) -> str:
+    raw = f"{signal.observed_at.isoformat()}|{signal.seq}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, _, seq = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("naive")
+        return when, int(seq)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed.field("cursor", "not a cursor from this API") from None
+
+
+def canonical_indicator(value: str) -> str:
+    """The form sightings and signals store an indicator in: an address as Python prints it
+    (IPv6 compressed), a URL as sent, anything else (hash, sender, domain) lower-cased."""
+    text = value.strip()
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    return text[:512] if "://" in text else text.lower()[:512]
+
+
+_HASH_LENGTHS = frozenset({32, 40, 64})
+
+
+def indicator_type(value: str) -> str:
+    """The sighting type a canonical value can only be, so a lookup uses the sightings' unique
+    index (type, value, organization) instead of scanning every sighting."""
+    if _is_ip(value):
+        return IndicatorType.IP
+    if "://" in value:
+        return IndicatorType.URL
+    if "@" in value:
+        return IndicatorType.EMAIL
+    if len(value) in _HASH_LENGTHS and all(c in "0123456789abcdef" for c in value):
+        return IndicatorType.HASH
+    return IndicatorType.DOMAIN
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def signals_for(actor: Viewer, filters: SignalFilter) -> Any:
+    qs = Signal.objects.visible_to(actor)
+    if filters.organization_id is not None:
+        qs = qs.filter(organization_id=filters.organization_id)
+    if filters.module_id is not None:
+        qs = qs.filter(module_id=filters.module_id)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.since is not None:
+        qs = qs.filter(observed_at__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(observed_at__lt=filters.until)
+    if filters.indicator and filters.indicator.strip():
+        value = canonical_indicator(filters.indicator)
+        # An address is pivoted as the source only, like its sightings: the destination of an
+        # external attack is the organization's own host, and dst_ip has no index.
+        qs = qs.filter(src_ip=value) if _is_ip(value) else qs.filter(ioc=value)
+    return qs
+
+
+def signal_page(
+    actor: Viewer, filters: SignalFilter, *, cursor: str | None, limit: int
+) -> tuple[list[Signal], str | None]:
+    """One page of the feed, newest first, and the cursor of the next page (or None).
+
+    The cursor is the last row's (observed_at, seq). `observed_at <= at` bounds the index range
+    scan; the OR only drops the few rows of that same instant already shown."""
+    qs = signals_for(actor, filters).order_by("-observed_at", "-seq")
+    if cursor:
+        at, seq = decode_cursor(cursor)
+        qs = qs.filter(observed_at__lte=at).filter(
+            Q(observed_at__lt=at) | Q(observed_at=at, seq__lt=seq)
+        )
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+def get_signal_for(actor: Viewer, seq: int) -> Signal:
+    signal = Signal.objects.visible_to(actor).filter(seq=seq).first()
+    if signal is None:
+        raise NotFound()
+    return signal
+
+
+# --- rollups: histograms and dashboards -------------------------------------------------------
+
+
+def rollups_for(
+    actor: Viewer,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    organization_id: int | None = None,
+    kind: str | None = None,
+) -> Any:
+    # Rejected items (kind "") are counted in the rollups too; only signals are charted.
+    qs = SignalRollup.objects.visible_to(actor).filter(bucket__gte=since).exclude(kind="")
+    if until is not None:
+        qs = qs.filter(bucket__lt=until)
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs
+
+
+def _hour(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def histogram(
+    actor: Viewer,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    organization_id: int | None = None,
+    kind: str | None = None,
+) -> list[tuple[datetime, int]]:
+    """Accepted signals per hour from `since` up to `until` (default: now), every hour present
+    (zero when quiet), oldest first. Read from the rollups, so a week costs 168 × kinds rows,
+    whatever the number of signals. Buckets are hours of receipt."""
+    from django.utils import timezone
+
+    end = until or timezone.now()
+    counts = _hourly_counts(actor, _hour(since), end, organization_id, kind)
+    out: list[tuple[datetime, int]] = []
+    hour = _hour(since)
+    while hour < end:
+        out.append((hour, counts.get(hour, 0)))
+        hour += timedelta(hours=1)
+    return out
+
+
+# The sector-wide histogram sums every organization's rollups (hundreds of thousands of rows
+# for a week): the center's is kept this long in the shared cache. An organization's own is
+# small and always read fresh.
+HISTOGRAM_CACHE_SECONDS = 60
+
+
+def _hourly_counts(
+    actor: Viewer, since: datetime, end: datetime, organization_id: int | None, kind: str | None
+) -> dict[datetime, int]:
+    from django.core.cache import cache
+
+    key = None
+    if getattr(actor, "is_center", False) and organization_id is None:
+        # Rounded to the minute, so every page view within it shares one computation.
+        key = f"signals:histogram:{since:%Y%m%d%H}:{end:%Y%m%d%H%M}:{kind or '*'}"
+        cached = cache.get(key)
+        if cached is not None:
+            return {datetime.fromisoformat(k): v for k, v in cached.items()}
+    counts: dict[datetime, int] = {}
+    rows = (
+        rollups_for(actor, since=since, until=end, organization_id=organization_id, kind=kind)
+        .values("bucket")
+        .annotate(n=Sum("accepted"))
+        .order_by("bucket")
+    )
+    for row in rows:
+        counts[_hour(row["bucket"])] = int(row["n"] or 0)
+    if key is not None:
+        cache.set(key, {k.isoformat(): v for k, v in counts.items()}, HISTOGRAM_CACHE_SECONDS)
+    return counts
+
+
+def totals_by_kind(actor: Viewer, *, since: datetime) -> list[dict[str, Any]]:
+    return list(
+        rollups_for(actor, since=since)
+        .values("kind")
+        .annotate(n=Sum("accepted"))
+        .order_by("-n", "kind")
+    )
+
+
+def totals_by_organization(
+    actor: Viewer, *, since: datetime, limit: int = 50
+) -> list[dict[str, Any]]:
+    return list(
+        rollups_for(actor, since=since)
+        .values("organization_id")
+        .annotate(n=Sum("accepted"))
+        .order_by("-n", "organization_id")[:limit]
+    )
+
+
+def top_indicators(actor: Viewer, *, since: datetime, limit: int = 20) -> list[dict[str, Any]]:
+    """The indicators that matter most recently. For the center: those seen by the most
+    organizations, read from the correlation findings, which the worker aggregates from the
+    sightings every minute (only indicators at >= AIPS_CORRELATION_MIN_ORGS organizations
+    appear); grouping every recent sighting of the sector on each page view would cost a scan
+    of hundreds of thousands of rows. For an organization: its own sightings, by count."""
+    if actor is not None and getattr(actor, "is_center", False):
+        findings = (
+            CorrelationFinding.objects.visible_to(actor)
+            .filter(last_seen__gte=since)
+            .order_by("-organization_count", "-signal_count", "value")[:limit]
+        )
+        return [
+            {
+                "type": f.type,
+                "value": f.value,
+                "orgs": f.organization_count,
+                "signals": f.signal_count,
+                "last": f.last_seen,
+            }
+            for f in findings
+        ]
+    rows: Any = (
+        IndicatorSighting.objects.visible_to(actor)
+        .filter(last_seen__gte=since)
+        .order_by("-count", "value")
+        .values("type", "value", "count", "last_seen")[:limit]
+    )
+    return [
+        {
+            "type": r["type"],
+            "value": r["value"],
+            "orgs": 1,
+            "signals": r["count"],
+            "last": r["last_seen"],
+        }
+        for r in rows
+    ]
+
+
+# --- indicators and findings ------------------------------------------------------------------
+
+
+def sightings_for(actor: Viewer, *, value: str) -> Any:
+    """Who saw this indicator (the center: every organization; an organization: itself)."""
+    canonical = canonical_indicator(value)
+    return (
+        IndicatorSighting.objects.visible_to(actor)
+        .filter(type=indicator_type(canonical), value=canonical)
+        .order_by("-count", "organization_id")
+    )
+
+
+def sighting_summary(actor: Viewer, *, value: str) -> dict[str, Any]:
+    return dict(
+        sightings_for(actor, value=value).aggregate(
+            organizations=Count("organization_id"),
+            signals=Sum("count"),
+            first=Min("first_seen"),
+            last=Max("last_seen"),
+        )
+    )
+
+
+def findings_for(actor: Viewer, *, state: str | None = None) -> Any:
+    """Open findings first, then the most recently seen."""
+    qs = CorrelationFinding.objects.visible_to(actor)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.annotate(
+        open_first=Case(
+            When(state=FindingState.OPEN, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("open_first", "-last_seen", "-pk")
+
+
+def get_finding_for(actor: Viewer, pk: int) -> CorrelationFinding:
+    finding = CorrelationFinding.objects.visible_to(actor).filter(pk=pk).first()
+    if finding is None:
+        raise NotFound()
+    return finding
+
+
+def finding_sightings(actor: Viewer, finding: CorrelationFinding) -> list[IndicatorSighting]:
+    """The organizations behind a finding, with their counts: the center's view alone
+    (findings are invisible to everyone else, and so is this list)."""
+    if not CorrelationFinding.objects.visible_to(actor).filter(pk=finding.pk).exists():
+        raise NotFound()
+    return list(
+        IndicatorSighting.objects.visible_to(actor)
+        .filter(type=finding.type, value=finding.value)
+        .select_related("organization")
+        .order_by("-count", "organization_id")
+    )
+
+
+def organization_names(actor: Viewer, ids: set[int]) -> dict[int, str]:
+    """Display names of the organizations the actor may see, for labelling rows."""
+    if not ids:
+        return {}
+    return {o.pk: o.display_name for o in organization_list(actor=actor).filter(pk__in=ids)}
+
+
+def module_name(signal: Signal) -> str:
+    """The name of the module that sent a signal the caller already may see (modules are
+    otherwise an integration:view matter, which a viewer lacks)."""
+    name = (
+        IntegrationModule.objects.filter(
+            pk=signal.module_id, organization_id=signal.organization_id
+        )
+        .values_list("name", flat=True)
+        .first()
+    )
+    return name or f"#{signal.module_id}"

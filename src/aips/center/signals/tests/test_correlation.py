@@ -1,0 +1,219 @@
+"""Cross-organization correlation (R67.3.6, R67.8): the threshold and the window, idempotent
+re-runs, the center's notification, and the two decisions on a finding — a draft threat alert
+of the center carrying the indicators, or a dismissal."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from aips.center.signals import services
+from aips.center.signals.models import CorrelationFinding, FindingState
+from aips.center.signals.tests.factories import ingest, module_actor, signal
+from aips.shared.audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+IP = "185.220.101.4"
+SENDER = "billing@evil-bank.example"
+
+
+@pytest.fixture
+def actors(personas: dict[str, Any]) -> list[Any]:
+    return [
+        module_actor(personas[key].organization)
+        for key in ("bank_a_head", "bank_b_head", "mfo_head")
+    ]
+
+
+def test_r67_8_r67_3_6_below_the_threshold_there_is_no_finding(
+    actors: list[Any], settings: Any
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors[:2]:
+        ingest(actor, [signal("scan", src_ip=IP), signal("scan", src_ip=IP)])
+    assert services.correlate() == 0
+    assert not CorrelationFinding.objects.exists()
+
+
+def test_r67_8_r67_3_6_at_the_threshold_one_finding_and_reruns_add_none(
+    actors: list[Any], settings: Any, personas: dict[str, Any]
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP)])
+    assert services.correlate() == 1
+    assert services.correlate() == 0
+    ingest(actors[0], [signal("ids", src_ip=IP)])
+    assert services.correlate() == 0
+    finding = CorrelationFinding.objects.get()
+    assert (finding.type, finding.value, finding.state) == ("ip", IP, FindingState.OPEN)
+    assert finding.organization_count == 3
+    assert finding.signal_count == 4
+    assert sorted(finding.organization_ids) == sorted(a.organization_id for a in actors)
+    assert AuditEvent.objects.filter(event="correlation:found").count() == 1
+    # The center's analysts and administrators hear of it once, and no organization does.
+    from aips.shared.notifications.models import Notification
+
+    told = set(Notification.objects.filter(kind="correlation.found").values_list("user", flat=True))
+    assert personas["center_analyst"].pk in told
+    assert personas["center_admin"].pk in told
+    assert personas["bank_a_head"].pk not in told
+    assert personas["auditor"].pk not in told
+    assert len(told) == Notification.objects.filter(kind="correlation.found").count()
+
+
+def test_r67_8_the_threshold_is_configurable(actors: list[Any], settings: Any) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 2
+    for actor in actors[:2]:
+        ingest(actor, [signal("malware", md5="c" * 32)])
+    assert services.correlate() == 1
+    assert CorrelationFinding.objects.get().value == "c" * 32
+
+
+def test_r67_8_sightings_outside_the_window_do_not_correlate(
+    actors: list[Any], settings: Any
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    settings.AIPS_CORRELATION_WINDOW_HOURS = 24
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP)])
+    later = timezone.now() + timedelta(hours=26)
+    assert services.correlate(now=later) == 0
+    earlier = timezone.now() - timedelta(hours=3)  # before anyone saw it
+    assert services.correlate(now=earlier) == 0
+    assert not CorrelationFinding.objects.exists()
+
+
+def test_r67_8_a_dismissed_indicator_is_not_raised_again_within_the_window(
+    actors: list[Any], settings: Any, personas: dict[str, Any]
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP)])
+    services.correlate()
+    finding = CorrelationFinding.objects.get()
+    services.finding_dismiss(actor=personas["center_analyst"], finding=finding, reason="CDN")
+    ingest(actors[1], [signal("scan", src_ip=IP)])
+    assert services.correlate() == 0
+    finding.refresh_from_db()
+    assert finding.state == FindingState.DISMISSED
+    assert CorrelationFinding.objects.count() == 1
+
+
+def _phishing_everywhere(actors: list[Any]) -> None:
+    for n, actor in enumerate(actors):
+        ingest(
+            actor,
+            [
+                signal(
+                    "phishing",
+                    sender=SENDER,
+                    urls=["https://evil-bank.example/verify", f"https://evil-bank.example/c{n}"],
+                    attachment_hashes=["d" * 64],
+                    src_ip=None,
+                )
+            ],
+        )
+
+
+def test_r67_8_r67_10_promote_makes_the_centers_draft_threat_alert_with_the_indicators(
+    actors: list[Any], settings: Any, client_as: Any, personas: dict[str, Any]
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    _phishing_everywhere(actors)
+    services.correlate()
+    finding = CorrelationFinding.objects.get(type="email", value=SENDER)
+    client = client_as("center_analyst")
+    page = client.get(reverse("signals:finding", args=[finding.pk]))
+    assert page.status_code == 200
+    for actor in actors:
+        assert f'data-organization="{actor.organization_id}"' in page.content.decode()
+    response = client.post(reverse("signals:finding_promote", args=[finding.pk]))
+    finding.refresh_from_db()
+    assert finding.state == FindingState.PROMOTED
+    alert = finding.alert
+    assert alert is not None
+    assert response.status_code == 302
+    assert response["Location"] == reverse("alerts:update", args=[alert.pk])
+    assert alert.organization_id == personas["center_analyst"].organization_id
+    assert (alert.kind, alert.state, alert.tlp) == ("threat", "draft", "AMBER")
+    assert alert.threat_type is not None
+    values = [i["value"] for i in alert.indicators]
+    assert values[0] == SENDER
+    # What every organization saw travels with it; one bank's own URL does not.
+    assert {"evil-bank.example", "https://evil-bank.example/verify", "d" * 64} <= set(values)
+    assert "https://evil-bank.example/c0" not in values
+    assert finding.decided_by == personas["center_analyst"]
+    assert AuditEvent.objects.filter(event="correlation:promoted").count() == 1
+    # The analyst goes on editing it on the alerts pages.
+    assert client.get(response["Location"]).status_code == 200
+    again = client.post(reverse("signals:finding_promote", args=[finding.pk]))
+    assert again.status_code == 302
+    assert CorrelationFinding.objects.get(pk=finding.pk).alert_id == alert.pk
+
+
+def test_r67_8_dismiss_keeps_the_reason_in_the_journal(
+    actors: list[Any], settings: Any, client_as: Any
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP)])
+    services.correlate()
+    finding = CorrelationFinding.objects.get()
+    client = client_as("center_admin")
+    no_reason = client.post(reverse("signals:finding_dismiss", args=[finding.pk]), {"reason": ""})
+    assert no_reason.status_code == 302
+    finding.refresh_from_db()
+    assert finding.state == FindingState.OPEN
+    client.post(reverse("signals:finding_dismiss", args=[finding.pk]), {"reason": "Shodan"})
+    finding.refresh_from_db()
+    assert finding.state == FindingState.DISMISSED
+    event = AuditEvent.objects.get(event="correlation:dismissed")
+    assert event.details["reason"] == "Shodan"
+    api = client_as("center_admin").post(
+        f"/api/v1/correlations/{finding.pk}/promote", content_type="application/json"
+    )
+    assert api.status_code == 409
+
+
+def test_r67_4_findings_are_the_centers_alone(
+    actors: list[Any], settings: Any, client_as: Any
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP)])
+    services.correlate()
+    finding = CorrelationFinding.objects.get()
+    for persona in ("bank_a_head", "bank_a_viewer", "auditor"):
+        client = client_as(persona)
+        assert client.get(reverse("signals:findings")).status_code == 403
+        assert client.get("/api/v1/correlations").status_code == 403
+        assert client.get(f"/api/v1/correlations/{finding.pk}").status_code == 403
+    center = client_as("center_analyst")
+    listed = center.get("/api/v1/correlations").json()
+    assert [f["id"] for f in listed["items"]] == [finding.pk]
+    assert center.get("/api/v1/correlations", {"state": "dismissed"}).json()["items"] == []
+    body = center.post(
+        f"/api/v1/correlations/{finding.pk}/dismiss",
+        {"reason": "a scanner everyone sees"},
+        content_type="application/json",
+    ).json()
+    assert body["state"] == "dismissed"
+
+
+def test_r67_8_findings_list_shows_open_ones_first(
+    actors: list[Any], settings: Any, client_as: Any, personas: dict[str, Any]
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP), signal("malware", md5="c" * 32)])
+    services.correlate()
+    old = CorrelationFinding.objects.get(value=IP)
+    services.finding_dismiss(actor=personas["center_admin"], finding=old, reason="")
+    html = client_as("center_analyst").get(reverse("signals:findings")).content.decode()
+    assert html.index("c" * 32) < html.index(IP)
+    only_open = client_as("center_analyst").get(reverse("signals:findings"), {"state": "open"})
+    assert IP not in only_open.content.decode()

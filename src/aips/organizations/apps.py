@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class OrganizationsConfig(AppConfig):
-    name = "aips.organizations"
-    label = "organizations"

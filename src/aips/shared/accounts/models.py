@@ -1,0 +1,224 @@
+"""Personal user accounts (R67.6, R57.6), invitations, new-user requests and API tokens."""
+
+from typing import ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aips.core.permissions import CENTER_ROLES, ROLE_LABELS, Role
+from aips.core.tenancy import TenantQuerySet
+from aips.shared.organizations.models import Organization
+
+
+class Language(models.TextChoices):
+    KK = "kk", "Қазақша"
+    RU = "ru", "Русский"
+    EN = "en", "English"
+
+
+ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
+
+
+class UserQuerySet(TenantQuerySet["User"]):
+    """The center sees every account; an organization's users only their own organization's."""
+
+
+# The queryset's methods (visible_to) on the manager, without writing them a second time.
+UserManager = BaseUserManager.from_queryset(UserQuerySet)
+
+
+class User(AbstractBaseUser):
+    email = models.EmailField(_("e-mail"), unique=True)
+    surname = models.CharField(_("surname"), max_length=150)
+    given_name = models.CharField(_("given name"), max_length=150)
+    patronymic = models.CharField(_("patronymic"), max_length=150, blank=True)
+    position = models.CharField(_("position"), max_length=255)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="users", verbose_name=_("organization")
+    )
+    phones = models.JSONField(_("contact phones"), default=list)
+    language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language.choices, default=Language.RU
+    )
+    role = models.CharField(_("role"), max_length=32, choices=ROLE_CHOICES)
+    is_active = models.BooleanField(_("active"), default=True)
+    blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True)
+    blocked_reason = models.TextField(_("reason for blocking"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.surname, self.given_name, self.patronymic) if p)
+
+    @property
+    def is_center(self) -> bool:
+        return Role(self.role) in CENTER_ROLES
+
+    @property
+    def actor_kind(self) -> str:
+        """A person, as the audit journal and `core.actors.Actor` name it."""
+        return "user"
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.blocked_at is not None
+
+    @property
+    def can_sign_in(self) -> bool:
+        """One rule for passwords, sessions and tokens alike."""
+        return self.is_active and not self.is_blocked and self.organization.is_active
+
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_LABELS[Role(self.role)])
+
+
+class Invitation(models.Model):
+    """A single-use link to set the first password; only the token's hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"invitation #{self.pk}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()
+
+
+class UserRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting the center")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class UserRequestQuerySet(TenantQuerySet["UserRequest"]):
+    pass
+
+
+class UserRequest(models.Model):
+    """An organization's IS-unit head asks the center for a new account (R67.6: the organization
+    provides the data, the center creates the account)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    email = models.EmailField(_("e-mail"))
+    surname = models.CharField(_("surname"), max_length=150)
+    given_name = models.CharField(_("given name"), max_length=150)
+    patronymic = models.CharField(_("patronymic"), max_length=150, blank=True)
+    position = models.CharField(_("position"), max_length=255)
+    phones = models.JSONField(_("contact phones"), default=list)
+    language = models.CharField(_("preferred language"), max_length=2, choices=Language.choices)
+    role = models.CharField(_("role"), max_length=32, choices=ROLE_CHOICES)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=UserRequestStatus.choices,
+        default=UserRequestStatus.PENDING,
+    )
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(_("comment"), blank=True)
+    created_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = UserRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.surname} {self.given_name} ({self.email})"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.surname, self.given_name, self.patronymic) if p)
+
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_LABELS[Role(self.role)])
+
+
+class ApiTokenQuerySet(TenantQuerySet["ApiToken"]):
+    """Personal tokens are only ever their owner's business."""
+
+    owner_field = "user_id"
+
+
+class ApiToken(models.Model):
+    """A personal API token `aips_…`: shown once, only its SHA-256 is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    @property
+    def is_usable(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class UserSessionQuerySet(TenantQuerySet["UserSession"]):
+    """One's own sessions only: ending someone else's goes through blocking."""
+
+    owner_field = "user_id"
+
+
+class UserSession(models.Model):
+    """A signed-in browser: lets a user see and end their sessions, and blocking end them all."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    second_factor = models.CharField(max_length=16, blank=True)
+
+    objects = UserSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id} from {self.ip}"

@@ -1,0 +1,838 @@
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, update_session_auth_hash
+from django.contrib.auth.signals import user_login_failed
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+from aips.core import ratelimit
+from aips.core.access import has_perm, public, recently_authenticated, require
+from aips.core.actors import Actor, acting
+from aips.core.errors import AppError, NotFound, ValidationFailed
+from aips.core.forms import apply_errors
+from aips.core.permissions import CENTER_ROLES, Perm
+from aips.core.ratelimit import RateLimited
+from aips.core.request_context import client_ip
+from aips.shared.accounts import selectors, services, sessions
+from aips.shared.accounts.forms import (
+    LanguageForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    PersonForm,
+    ReasonForm,
+    ReauthForm,
+    RejectForm,
+    SecondFactorForm,
+    SetPasswordForm,
+    TokenForm,
+    TotpConfirmForm,
+    UserForm,
+)
+from aips.shared.accounts.models import ROLE_CHOICES, User, UserRequestStatus
+from aips.shared.mfa import selectors as mfa_selectors
+from aips.shared.mfa import services as mfa_services
+from aips.shared.mfa import webauthn
+from aips.shared.organizations.selectors import organization_list
+
+RECOVERY_SESSION_KEY = "aips_new_recovery_codes"
+RECOVERY_NEXT_KEY = "aips_recovery_next"
+LOCKED_MESSAGE = _lazy(
+    "Too many failed attempts. Sign-in is paused for %(minutes)d min; if you need access "
+    "sooner, contact your IS-unit head or the center."
+)
+
+# --- signing in: password, then a second factor (R57.8) ---------------------------------------
+
+
+def _too_many(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = render(request, "core/429.html", {"status": 429}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _safe_next(request: HttpRequest, target: str) -> str:
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _locked_for_signed_in(request: HttpRequest, user: User) -> HttpResponse | None:
+    """While the account is locked, a page that takes the password again refuses before checking
+    anything: answering a right password differently from a wrong one would let whoever holds the
+    session go on guessing through the lock. The session ends, as it does when a
+    failure here causes the lock."""
+    if not services.is_locked_out(user.email):
+        return None
+    sessions.sign_out(request)
+    return locked_out(request, {"username": user.email})
+
+
+def _count_failure(request: HttpRequest, email: str) -> None:
+    """A failed second factor counts toward lockout exactly like a wrong password (R57.7)."""
+    user_login_failed.send(sender=__name__, credentials={"username": email}, request=request)
+
+
+def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """What axes shows once an account or address is locked: one message, no details."""
+    credentials = args[-1] if args and isinstance(args[-1], dict) else kwargs.get("credentials")
+    email = str((credentials or {}).get("username") or "")
+    # Our views and axes' middleware may both end up here for one request: record it once.
+    if not getattr(request, "_aips_lockout_recorded", False):
+        request._aips_lockout_recorded = True  # type: ignore[attr-defined]
+        services.login_locked_out(email=email)
+    sessions.drop_preauth(request)
+    return render(
+        request,
+        "accounts/login.html",
+        {
+            "form": LoginForm(),
+            "next": "",
+            "error_message": LOCKED_MESSAGE
+            % {"minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
+        },
+        status=429,
+    )
+
+
+@public
+@never_cache
+@sensitive_post_parameters("password")
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("core:home")
+    form = LoginForm(request.POST or None)
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next") or "")
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].strip().lower()
+        try:
+            ratelimit.hit("login-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+            ratelimit.hit("login-account", email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        user = authenticate(request, username=email, password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            return locked_out(request, {"username": email})
+        if isinstance(user, User):
+            sessions.start_preauth(request, user, next_url)
+            if mfa_services.has_second_factor(user):
+                return redirect("accounts:login_verify")
+            return redirect("accounts:login_enroll")
+        services.login_failed(email=email)
+        # One message for every failure, so the form does not reveal which accounts exist.
+        form.add_error(None, _("Wrong e-mail or password, or the account is not active."))
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "next": next_url},
+        status=401 if form.errors else 200,
+    )
+
+
+def _check_second_factor(request: HttpRequest, user: User, form: forms.Form) -> str | None:
+    """The factor the form proves — a WebAuthn assertion or a typed code — or None."""
+    assertion = form.cleaned_data.get("webauthn_response") or ""
+    if assertion:
+        ok = webauthn.authentication_verify(request, user, assertion, require_uv=True)
+        return "webauthn" if ok else None
+    code = form.cleaned_data.get("code") or ""
+    return mfa_services.verify_code(user=user, code=code) if code else None
+
+
+@public
+@never_cache
+def login_verify(request: HttpRequest) -> HttpResponse:
+    user = sessions.preauth_user(request)
+    if user is None:
+        return redirect("accounts:login")
+    if not mfa_services.has_second_factor(user):
+        return redirect("accounts:login_enroll")
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.hit("mfa-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+            ratelimit.hit("mfa-account", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        if services.is_locked_out(user.email):
+            return locked_out(request, {"username": user.email})
+        factor = _check_second_factor(request, user, form)
+        if factor is not None:
+            next_url = sessions.preauth_next(request)
+            sessions.sign_in(request, user, second_factor=factor)
+            return redirect(next_url or "core:home")
+        services.second_factor_failed(user=user)
+        _count_failure(request, user.email)
+        if services.is_locked_out(user.email):
+            return locked_out(request, {"username": user.email})
+        form.add_error("code", _("The code is not valid. Check the time on your phone."))
+    return render(
+        request,
+        "accounts/login_verify.html",
+        {"form": form, "has_webauthn": mfa_services.has_webauthn(user)},
+        status=401 if form.errors else 200,
+    )
+
+
+@public
+@never_cache
+def login_enroll(request: HttpRequest) -> HttpResponse:
+    """First sign-in: a second factor must be set up before anything else (R57.8)."""
+    user = sessions.preauth_user(request)
+    if user is None:
+        return redirect("accounts:login")
+    if mfa_services.has_second_factor(user):
+        return redirect("accounts:login_verify")
+    device = mfa_services.totp_setup(user=user)
+    form = TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.hit("mfa-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        if services.is_locked_out(user.email):
+            return locked_out(request, {"username": user.email})
+        try:
+            codes = mfa_services.totp_confirm(user=user, code=form.cleaned_data["code"])
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            _count_failure(request, user.email)
+            if services.is_locked_out(user.email):
+                return locked_out(request, {"username": user.email})
+        else:
+            next_url = sessions.preauth_next(request)
+            sessions.sign_in(request, user, second_factor="totp")
+            request.session[RECOVERY_SESSION_KEY] = codes
+            request.session[RECOVERY_NEXT_KEY] = next_url
+            return redirect("accounts:recovery_codes")
+    return render(
+        request,
+        "accounts/login_enroll.html",
+        {"form": form, "totp": totp_display(device, user)},
+        status=422 if form.errors else 200,
+    )
+
+
+@public
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    sessions.sign_out(request)
+    response = redirect("accounts:login")
+    response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
+@require(Perm.PROFILE_VIEW)
+@never_cache
+@sensitive_post_parameters("password")
+def reauthenticate(request: HttpRequest) -> HttpResponse:
+    """Sensitive actions ask for both factors again (within AIPS_REAUTH_SECONDS)."""
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - require() admits only signed-in users
+    form = ReauthForm(request.POST or None)
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next") or "")
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.hit("reauth-account", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        if (refused := _locked_for_signed_in(request, user)) is not None:
+            return refused
+        password_ok = user.check_password(form.cleaned_data["password"])
+        factor = _check_second_factor(request, user, form) if password_ok else None
+        if factor is not None:
+            sessions.confirm_identity(request, user)
+            return redirect(next_url or "accounts:profile")
+        _count_failure(request, user.email)
+        if services.is_locked_out(user.email):
+            sessions.sign_out(request)
+            return locked_out(request, {"username": user.email})
+        form.add_error(None, _("The password or the code is not valid."))
+    return render(
+        request,
+        "accounts/reauthenticate.html",
+        {"form": form, "next": next_url, "has_webauthn": mfa_services.has_webauthn(user)},
+        status=401 if form.errors else 200,
+    )
+
+
+@public
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's switcher, and for a signed-in user the choice also becomes their preference."""
+    response = django_set_language(request)
+    form = LanguageForm(request.POST)
+    if isinstance(request.user, User) and form.is_valid():
+        services.user_set_language(actor=request.user, language=form.cleaned_data["language"])
+    return response
+
+
+@public
+@never_cache
+@sensitive_post_parameters("password", "password_again")
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_lookup(token)
+    except NotFound as exc:
+        return render(
+            request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404
+        )
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_accept(raw_token=token, password=form.cleaned_data["password"])
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except NotFound as exc:
+            return render(
+                request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404
+            )
+        else:
+            messages.success(request, _("Your password is set. Sign in to continue."))
+            return redirect("accounts:login")
+    return render(
+        request,
+        "accounts/invitation_accept.html",
+        {"form": form, "invited": invitation.user},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- my profile and personal API tokens --------------------------------------------------------
+
+
+@require(Perm.PROFILE_VIEW)
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - require() admits only signed-in users
+    form = LanguageForm(request.POST or None, initial={"language": user.language})
+    if request.method == "POST" and form.is_valid():
+        services.user_set_language(actor=user, language=form.cleaned_data["language"])
+        messages.success(request, _("Changes saved."))
+        response = redirect("accounts:profile")
+        response.delete_cookie("aips_language")
+        return response
+    return render(request, "accounts/profile.html", {"form": form, "person": user})
+
+
+@require(Perm.TOKEN_MANAGE)
+@never_cache
+def token_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    if request.method == "POST" and not recently_authenticated(request):
+        # Creating a credential is sensitive: both factors again first.
+        return redirect(
+            f"{reverse('accounts:reauthenticate')}?next={reverse('accounts:token_list')}"
+        )
+    form = TokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_secret = services.token_create(actor=user, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            form = TokenForm()
+    tokens = selectors.token_list(actor=user)
+    return render(
+        request,
+        "accounts/tokens.html",
+        {"form": form, "tokens": tokens, "new_secret": new_secret},
+        status=422 if form.errors else 200,
+    )
+
+
+@require(Perm.TOKEN_MANAGE)
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    token = selectors.get_token_for(user, pk)
+    services.token_revoke(actor=user, token=token)
+    messages.success(request, _("Token revoked."))
+    return redirect("accounts:token_list")
+
+
+# --- accounts, managed by the center ---------------------------------------------------------
+
+
+def _org_choices(actor: Actor) -> list[tuple[int, str]]:
+    return [(o.pk, o.display_name) for o in organization_list(actor=actor)]
+
+
+@require(Perm.USER_VIEW)
+def user_list(request: HttpRequest) -> HttpResponse:
+    users = selectors.user_list(actor=request.user)
+    return render(request, "accounts/user_list.html", {"users": users})
+
+
+@require(Perm.USER_VIEW)
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.get_user_for(request.user, pk)
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "person": person,
+            "locked_out": services.is_locked_out(person.email),
+            "reason_form": ReasonForm(),
+        },
+    )
+
+
+@require(Perm.USER_CREATE, fresh=True)
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = UserForm(
+        request.POST or None,
+        organizations=_org_choices(acting(request)),
+        initial={"language": "ru", "organization_id": request.GET.get("organization")},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.user_create(actor=acting(request), **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Account created; an invitation was sent to %(email)s.")
+                % {"email": person.email},
+            )
+            return redirect("accounts:user_detail", pk=person.pk)
+    return render(
+        request,
+        "accounts/user_form.html",
+        {"form": form, "title": _("New user")},
+        status=422 if form.errors else 200,
+    )
+
+
+@require(Perm.USER_UPDATE, fresh=True)
+def user_update(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.get_user_for(request.user, pk)
+    initial = {f: getattr(person, f) for f in UserForm.base_fields if hasattr(person, f)}
+    form = UserForm(
+        request.POST or None,
+        organizations=_org_choices(acting(request)),
+        with_active=True,
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(actor=acting(request), user=person, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("accounts:user_detail", pk=person.pk)
+    return render(
+        request,
+        "accounts/user_form.html",
+        {"form": form, "title": _("Edit user"), "person": person},
+        status=422 if form.errors else 200,
+    )
+
+
+@require(Perm.USER_UPDATE, fresh=True)
+@require_POST
+def user_reinvite(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.get_user_for(request.user, pk)
+    try:
+        services.user_reinvite(actor=acting(request), user=person)
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("A new invitation was sent to %(email)s.") % {"email": person.email}
+        )
+    return redirect("accounts:user_detail", pk=person.pk)
+
+
+# --- new-user requests: the organization asks, the center decides (R67.6) ----------------------
+
+
+@require(Perm.USER_REQUEST_VIEW)
+def user_request_list(request: HttpRequest) -> HttpResponse:
+    requests = selectors.user_request_list(actor=request.user)
+    return render(
+        request,
+        "accounts/user_request_list.html",
+        {"user_requests": requests, "pending": UserRequestStatus.PENDING},
+    )
+
+
+@require(Perm.USER_REQUEST_CREATE)
+def user_request_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    org_roles = [(value, label) for value, label in ROLE_CHOICES if value not in CENTER_ROLES]
+    form = PersonForm(request.POST or None, roles=org_roles, initial={"language": user.language})
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.user_request_create(actor=user, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Request sent to the center."))
+            return redirect("accounts:user_request_detail", pk=created.pk)
+    return render(
+        request,
+        "accounts/user_request_form.html",
+        {"form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+@require(Perm.USER_REQUEST_VIEW)
+def user_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = selectors.get_user_request_for(request.user, pk)
+    can_decide = (
+        has_perm(request.user, Perm.USER_REQUEST_DECIDE)
+        and item.status == UserRequestStatus.PENDING
+    )
+    return render(
+        request,
+        "accounts/user_request_detail.html",
+        {"item": item, "can_decide": can_decide, "reject_form": RejectForm()},
+    )
+
+
+@require(Perm.USER_REQUEST_DECIDE, fresh=True)
+@require_POST
+def user_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    item = selectors.get_user_request_for(user, pk)
+    try:
+        if request.POST.get("decision") == "approve":
+            created = services.user_request_approve(actor=user, request=item)
+            messages.success(
+                request,
+                _("Account created; an invitation was sent to %(email)s.")
+                % {"email": created.email},
+            )
+            return redirect("accounts:user_detail", pk=created.pk)
+        reject_form = RejectForm(request.POST)
+        if not reject_form.is_valid():
+            return render(
+                request,
+                "accounts/user_request_detail.html",
+                {"item": item, "can_decide": True, "reject_form": reject_form},
+                status=422,
+            )
+        services.user_request_reject(
+            actor=user, request=item, comment=reject_form.cleaned_data["comment"]
+        )
+        messages.success(request, _("Request rejected."))
+    except AppError as exc:
+        messages.error(request, exc.message)
+        for errors in exc.fields.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect("accounts:user_request_detail", pk=item.pk)
+
+
+# --- my security: second factors, recovery codes, sessions, password (R57.7, R57.8, R57.11) -----
+
+
+def totp_display(device: Any, user: User) -> dict[str, str]:
+    """What an authenticator app needs: the secret as text and as a QR code (inline SVG)."""
+    import base64
+
+    import segno
+
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    uri = str(device.config_url)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=4, dark="#0a3d6b")
+    return {
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "uri": uri,
+        "qr": qr,
+    }
+
+
+@require(Perm.PROFILE_VIEW)
+@never_cache
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """Shows freshly generated recovery codes once; reloading the page does not show them again."""
+    codes = request.session.pop(RECOVERY_SESSION_KEY, None) or []
+    next_url = request.session.pop(RECOVERY_NEXT_KEY, "") or ""
+    return render(
+        request,
+        "accounts/recovery_codes.html",
+        {"codes": codes, "next": _safe_next(request, next_url) or reverse("core:home")},
+    )
+
+
+@require(Perm.PROFILE_VIEW)
+@never_cache
+def security(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "totp_devices": mfa_selectors.totp_devices(actor=user),
+            "credentials": mfa_selectors.webauthn_credentials(actor=user),
+            "recovery_left": mfa_services.unused_recovery_codes(user),
+            "user_sessions": selectors.session_list(actor=user),
+            "current_session": request.session.session_key,
+        },
+    )
+
+
+@require(Perm.PROFILE_VIEW, fresh=True)
+@require_POST
+def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    request.session[RECOVERY_SESSION_KEY] = mfa_services.recovery_codes_regenerate(user=user)
+    request.session[RECOVERY_NEXT_KEY] = reverse("accounts:security")
+    return redirect("accounts:recovery_codes")
+
+
+@require(Perm.PROFILE_VIEW, fresh=True)
+@never_cache
+def totp_add(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    device = mfa_services.totp_setup(user=user)
+    form = TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = mfa_services.totp_confirm(user=user, code=form.cleaned_data["code"])
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Authenticator app added."))
+            if codes:
+                request.session[RECOVERY_SESSION_KEY] = codes
+                request.session[RECOVERY_NEXT_KEY] = reverse("accounts:security")
+                return redirect("accounts:recovery_codes")
+            return redirect("accounts:security")
+    return render(
+        request,
+        "accounts/totp_add.html",
+        {"form": form, "totp": totp_display(device, user)},
+        status=422 if form.errors else 200,
+    )
+
+
+@require(Perm.PROFILE_VIEW, fresh=True)
+@require_POST
+def factor_remove(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    try:
+        if kind == "totp":
+            mfa_services.totp_remove(user=user, device_id=pk)
+        elif kind == "webauthn":
+            mfa_services.webauthn_remove(user=user, credential_id=pk)
+        else:
+            raise Http404
+    except AppError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Second factor removed."))
+    return redirect("accounts:security")
+
+
+@require(Perm.PROFILE_VIEW)
+@require_POST
+def session_end(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    target = selectors.get_session_for(user, pk)
+    sessions.end_session(actor=user, user_session=target)
+    if target.session_key == request.session.session_key:
+        return redirect("accounts:login")
+    messages.success(request, _("Session ended."))
+    return redirect("accounts:security")
+
+
+@require(Perm.PROFILE_VIEW)
+@never_cache
+@sensitive_post_parameters("current_password", "new_password", "new_password_again")
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Current password plus a fresh second factor: a WebAuthn assertion with user verification
+    when the user has a security key (the biometric of R57.11), otherwise a TOTP code."""
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    needs_webauthn = mfa_services.has_webauthn(user)
+    form = PasswordChangeForm(request.POST or None)
+    if needs_webauthn:
+        del form.fields["code"]
+    if request.method == "POST" and form.is_valid():
+        try:
+            ratelimit.hit("password-change", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        if (refused := _locked_for_signed_in(request, user)) is not None:
+            return refused
+        data = form.cleaned_data
+        if not user.check_password(data["current_password"]):
+            # Checked first, so a typo does not spend the security-key touch or TOTP code; a
+            # wrong password here counts toward lockout like one at sign-in.
+            _count_failure(request, user.email)
+            form.add_error("current_password", _("The current password is wrong."))
+            return render(
+                request,
+                "accounts/password_change.html",
+                {"form": form, "needs_webauthn": needs_webauthn},
+                status=422,
+            )
+        if needs_webauthn:
+            factor_ok = bool(data["webauthn_response"]) and webauthn.authentication_verify(
+                request, user, data["webauthn_response"], require_uv=True
+            )
+        else:
+            code = data.get("code") or ""
+            factor_ok = code.isdigit() and mfa_services.verify_code(user=user, code=code) == "totp"
+        if not factor_ok:
+            _count_failure(request, user.email)
+            form.add_error(
+                "code" if not needs_webauthn else None,
+                _("Confirm the change with your security key.")
+                if needs_webauthn
+                else _("The code is not valid. Check the time on your phone."),
+            )
+        else:
+            try:
+                services.password_change(
+                    actor=user,
+                    current_password=data["current_password"],
+                    new_password=data["new_password"],
+                )
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+            else:
+                update_session_auth_hash(request, user)
+                sessions.end_other_sessions(user, keep=request.session.session_key or "")
+                messages.success(request, _("Your password has been changed."))
+                return redirect("accounts:security")
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form, "needs_webauthn": needs_webauthn},
+        status=422 if form.errors else 200,
+    )
+
+
+@public
+@never_cache
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = PasswordResetForm(request.POST or None)
+    sent = False
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].strip().lower()
+        try:
+            ratelimit.hit("reset-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+            ratelimit.hit("reset-account", email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        services.password_reset_request(email=email)
+        sent = True
+    return render(
+        request,
+        "accounts/password_reset.html",
+        {"form": form, "sent": sent, "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
+    )
+
+
+@public
+@never_cache
+@sensitive_post_parameters("password", "password_again")
+def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = services.password_reset_user(uidb64, token)
+    if user is None:
+        return render(
+            request,
+            "accounts/invitation_invalid.html",
+            {"message": _("This link is not valid any more. Ask for a new one.")},
+            status=404,
+        )
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_confirm(
+                uidb64=uidb64, token=token, new_password=form.cleaned_data["password"]
+            )
+        except ValidationFailed as exc:
+            for message in exc.fields.get("new_password", []):
+                form.add_error("password", message)
+        except NotFound as exc:
+            return render(
+                request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404
+            )
+        else:
+            messages.success(request, _("Your password is set. Sign in to continue."))
+            return redirect("accounts:login")
+    return render(
+        request,
+        "accounts/password_reset_confirm.html",
+        {"form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- blocking, lockout and second-factor reset by an administrator or head (R57.7) -------------
+
+
+def _security_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    person = selectors.get_user_for(request.user, pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason."))
+        return redirect("accounts:user_detail", pk=person.pk)
+    reason = form.cleaned_data["reason"]
+    try:
+        if action == "block":
+            services.user_block(actor=acting(request), user=person, reason=reason)
+            messages.success(request, _("The account is blocked; its sessions were ended."))
+        elif action == "unblock":
+            services.user_unblock(actor=acting(request), user=person, reason=reason)
+            messages.success(request, _("The account can sign in again."))
+        else:
+            services.user_reset_second_factors(actor=acting(request), user=person, reason=reason)
+            messages.success(
+                request, _("Second factors removed; the user sets up a new one at sign-in.")
+            )
+    except AppError as exc:
+        messages.error(request, exc.message)
+    return redirect("accounts:user_detail", pk=person.pk)
+
+
+@require(Perm.USER_SECURITY, fresh=True)
+@require_POST
+def user_block(request: HttpRequest, pk: int) -> HttpResponse:
+    return _security_action(request, pk, "block")
+
+
+@require(Perm.USER_SECURITY, fresh=True)
+@require_POST
+def user_unblock(request: HttpRequest, pk: int) -> HttpResponse:
+    return _security_action(request, pk, "unblock")
+
+
+@require(Perm.USER_SECURITY, fresh=True)
+@require_POST
+def user_reset_mfa(request: HttpRequest, pk: int) -> HttpResponse:
+    return _security_action(request, pk, "reset_mfa")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MfaConfig(AppConfig):
+    name = "aips.shared.mfa"
+    label = "mfa"

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class WorkdaysConfig(AppConfig):
-    name = "aips.workdays"
-    label = "workdays"
