@@ -11,7 +11,7 @@ a request that lacks a minimum or a maximum, so a new field cannot forget the ru
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 # PostgreSQL's integer (IntegerField, PositiveIntegerField) and bigint (BigAutoField,
 # BigIntegerField); SQLite stores both as a signed 64-bit INTEGER.
@@ -24,6 +24,7 @@ PAGE_MAX = 200
 KZT_MAX_DIGITS = 18
 KZT_DECIMAL_PLACES = 2
 KZT_MAX = Decimal("1000000000000000")  # 10^15 KZT
+KZT_MAX_NUMBER = 10**15
 
 # A primary key or a reference to one (BigAutoField everywhere): path, query and body alike.
 Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
@@ -36,6 +37,10 @@ Minutes = Annotated[int, Field(ge=0, le=INT_MAX)]
 Counter = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
 # Seconds reported by an agent (ten years is far beyond any real queue age).
 Seconds = Annotated[float, Field(ge=0, le=315_360_000)]
+# An amount may also come as a JSON string ("1250.50", exact where a float is not); pydantic's
+# own schema for a Decimal allows any string there, so "abc" looked valid. The pattern admits
+# exactly the strings the bounds admit: up to 15 integer digits and 2 decimals, or 10^15 itself.
+KZT_PATTERN = r"^(?:[0-9]{1,15}(?:\.[0-9]{1,2})?|1000000000000000(?:\.0{1,2})?)$"
 AmountKzt = Annotated[
     Decimal,
     Field(
@@ -43,7 +48,14 @@ AmountKzt = Annotated[
         le=KZT_MAX,
         max_digits=KZT_MAX_DIGITS,
         decimal_places=KZT_DECIMAL_PLACES,
-        json_schema_extra={"multipleOf": 0.01},
+    ),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": KZT_MAX_NUMBER, "multipleOf": 0.01},
+                {"type": "string", "pattern": KZT_PATTERN},
+            ]
+        }
     ),
 ]
 

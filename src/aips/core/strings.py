@@ -12,3 +12,8 @@ from pydantic import Field
 VISIBLE = r"[^\s\x1c-\x1f]"
 
 RequiredText = Annotated[str, Field(json_schema_extra={"minLength": 1, "pattern": VISIBLE})]
+
+# An e-mail address (`Fields.email`: Django's validate_email, at most EMAIL_MAX characters, the
+# length of Django's EmailField column).
+EMAIL_MAX = 254
+EmailText = Annotated[str, Field(json_schema_extra={"format": "email", "maxLength": EMAIL_MAX})]

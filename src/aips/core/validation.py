@@ -7,6 +7,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from aips.core.errors import FieldErrors, ValidationFailed
+from aips.core.strings import EMAIL_MAX
 
 
 class Fields:
@@ -34,6 +35,10 @@ class Fields:
         text = (value or "").strip().lower()
         if not text:
             self.add(name, _("This field is required."))
+            return text
+        if len(text) > EMAIL_MAX:
+            # validate_email takes 320 characters; the EmailField column holds 254.
+            self.add(name, _("At most %(n)d characters.") % {"n": EMAIL_MAX})
             return text
         try:
             validate_email(text)

@@ -1,12 +1,12 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import File, Query, Router, Schema, Status
-from ninja.files import UploadedFile
 
 from aips.center.alerts import selectors, services
+from aips.center.alerts.lifecycle import ALERT_MACHINE
 from aips.center.alerts.models import Alert
 from aips.core.actors import acting
 from aips.core.moments import Moment
@@ -17,6 +17,8 @@ from aips.core.strings import RequiredText
 from aips.core.tlp import TlpLevel
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.accounts.sessions import acting_person
+from aips.shared.files.schemas import NonEmptyFile
+from aips.shared.workflow.api_schemas import transition_names
 
 router = Router(tags=["alerts"])
 
@@ -146,7 +148,7 @@ def alerts_create(request: HttpRequest, payload: AlertIn) -> Any:
     operation_id="alerts_import",
     auth=api_auth(Perm.ALERT_EDIT),
 )
-def alerts_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
+def alerts_import(request: HttpRequest, file: File[NonEmptyFile]) -> Any:
     """A draft vulnerability alert from a CSAF 2.0 advisory or an NVD CVE JSON 2.0 record."""
     alert = services.alert_import(actor=acting_person(request), data=file.read(5 * 1024 * 1024 + 1))
     return Status(201, _out(request, alert))
@@ -169,7 +171,10 @@ def alerts_get(request: HttpRequest, alert_id: Id) -> Any:
     auth=api_auth(Perm.ALERT_VIEW),
 )
 def alerts_transition(
-    request: HttpRequest, alert_id: Id, name: str, payload: AlertTransitionIn
+    request: HttpRequest,
+    alert_id: Id,
+    name: Annotated[str, transition_names(ALERT_MACHINE)],
+    payload: AlertTransitionIn,
 ) -> Any:
     """request_approval, approve, send_back, return, publish, publish_direct."""
     alert = selectors.get_alert_for(acting(request), alert_id)

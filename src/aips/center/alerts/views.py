@@ -30,7 +30,7 @@ from aips.center.alerts.forms import (
 from aips.center.alerts.lifecycle import ALERT_MACHINE
 from aips.center.alerts.models import Alert, AlertRecipient, RecipientStatus
 from aips.core.access import has_perm, require
-from aips.core.actors import acting
+from aips.core.actors import Actor, acting
 from aips.core.csv_export import csv_row, csv_writer
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
@@ -49,7 +49,7 @@ def _threat_types() -> list[tuple[int, str]]:
     return [(t.pk, t.display_name) for t in selectors.threat_types()]
 
 
-def _author(alert: Alert, user: Any) -> str:
+def _author(alert: Alert, user: Actor) -> str:
     """Who an alert is from, as this reader may know it: an anonymous organization's alert is
     the center's for everyone but the center and the organization itself."""
     if alert.anonymous and not user.is_center and user.organization_id != alert.organization_id:

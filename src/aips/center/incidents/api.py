@@ -1,12 +1,12 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import File, Query, Router, Schema, Status
-from ninja.files import UploadedFile
 
 from aips.center.incidents import selectors, services
+from aips.center.incidents.lifecycle import CARD_MACHINE
 from aips.center.incidents.models import IncidentCard
 from aips.core.actors import acting
 from aips.core.moments import Moment
@@ -17,8 +17,13 @@ from aips.core.strings import RequiredText
 from aips.core.tlp import TlpLevel
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.accounts.sessions import acting_person
-from aips.shared.files.schemas import AttachmentOut
-from aips.shared.workflow.api_schemas import CommentIn, CommentOut, TransitionIn
+from aips.shared.files.schemas import AttachmentOut, NonEmptyFile
+from aips.shared.workflow.api_schemas import (
+    CommentIn,
+    CommentOut,
+    TransitionIn,
+    transition_names,
+)
 
 router = Router(tags=["incidents"])
 
@@ -187,7 +192,10 @@ def incidents_update(request: HttpRequest, card_id: Id, payload: IncidentPatch) 
     auth=api_auth(Perm.INCIDENT_VIEW),
 )
 def incidents_transition(
-    request: HttpRequest, card_id: Id, name: str, payload: TransitionIn
+    request: HttpRequest,
+    card_id: Id,
+    name: Annotated[str, transition_names(CARD_MACHINE)],
+    payload: TransitionIn,
 ) -> Any:
     """request_approval, approve, send_back (comment), return (comment), accept, close."""
     card = selectors.get_card_for(request.user, card_id)
@@ -239,7 +247,7 @@ def incidents_versions(request: HttpRequest, card_id: Id) -> Any:
     operation_id="incidents_attachment_add",
     auth=api_auth(Perm.INCIDENT_EDIT),
 )
-def incidents_attachment_add(request: HttpRequest, card_id: Id, file: File[UploadedFile]) -> Any:
+def incidents_attachment_add(request: HttpRequest, card_id: Id, file: File[NonEmptyFile]) -> Any:
     card = selectors.get_card_for(request.user, card_id)
     return Status(
         201, services.attachment_add(actor=acting_person(request), card=card, upload=file)

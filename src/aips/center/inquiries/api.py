@@ -3,12 +3,12 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import File, Query, Router, Schema, Status
-from ninja.files import UploadedFile
 from ninja.params.functions import Path
 
 from aips.center.inquiries import selectors, services
+from aips.center.inquiries.lifecycle import INQUIRY_MACHINE, THREAD_MACHINE
 from aips.center.inquiries.models import Inquiry, InquiryThread
-from aips.core.actors import acting
+from aips.core.actors import Actor, acting
 from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
@@ -16,8 +16,13 @@ from aips.core.strings import RequiredText
 from aips.core.tlp import TlpLevel
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.accounts.sessions import acting_person
-from aips.shared.files.schemas import AttachmentOut
-from aips.shared.workflow.api_schemas import CommentIn, CommentOut, TransitionIn
+from aips.shared.files.schemas import AttachmentOut, NonEmptyFile
+from aips.shared.workflow.api_schemas import (
+    CommentIn,
+    CommentOut,
+    TransitionIn,
+    transition_names,
+)
 
 router = Router(tags=["requests"])
 
@@ -105,7 +110,7 @@ class AnswerIn(Schema):
     answer: str
 
 
-def _thread(user: Any, thread: InquiryThread) -> dict[str, Any]:
+def _thread(user: Actor, thread: InquiryThread) -> dict[str, Any]:
     return {
         "id": thread.pk,
         "request_id": thread.inquiry_id,
@@ -210,7 +215,10 @@ def requests_update(request: HttpRequest, inquiry_id: InquiryId, payload: Reques
     auth=api_auth(Perm.REQUEST_VIEW),
 )
 def requests_transition(
-    request: HttpRequest, inquiry_id: InquiryId, name: str, payload: TransitionIn
+    request: HttpRequest,
+    inquiry_id: InquiryId,
+    name: Annotated[str, transition_names(INQUIRY_MACHINE)],
+    payload: TransitionIn,
 ) -> Any:
     """request_approval, approve, send_back (comment), return (comment, the center),
     send_direct (the center's own request)."""
@@ -253,7 +261,7 @@ def requests_comment_add(request: HttpRequest, inquiry_id: InquiryId, payload: C
     auth=api_auth(Perm.REQUEST_EDIT),
 )
 def requests_attachment_add(
-    request: HttpRequest, inquiry_id: InquiryId, file: File[UploadedFile]
+    request: HttpRequest, inquiry_id: InquiryId, file: File[NonEmptyFile]
 ) -> Any:
     inquiry = selectors.get_inquiry_for(acting(request), inquiry_id)
     return Status(
@@ -270,7 +278,7 @@ def requests_attachment_add(
 def requests_thread_get(request: HttpRequest, inquiry_id: InquiryId, thread_id: Id) -> Any:
     thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
     services.inquiry_viewed(actor=acting(request), inquiry=thread.inquiry)
-    return _thread(request.user, thread)
+    return _thread(acting(request), thread)
 
 
 @router.put(
@@ -285,7 +293,7 @@ def requests_answer_update(
     """The addressee writes its answer while the thread is accepted or returned (R67.14)."""
     thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
     saved = services.answer_update(actor=acting(request), thread=thread, answer=payload.answer)
-    return _thread(request.user, saved)
+    return _thread(acting(request), saved)
 
 
 @router.post(
@@ -295,7 +303,11 @@ def requests_answer_update(
     auth=api_auth(Perm.REQUEST_VIEW),
 )
 def requests_thread_transition(
-    request: HttpRequest, inquiry_id: InquiryId, thread_id: Id, name: str, payload: TransitionIn
+    request: HttpRequest,
+    inquiry_id: InquiryId,
+    thread_id: Id,
+    name: Annotated[str, transition_names(THREAD_MACHINE)],
+    payload: TransitionIn,
 ) -> Any:
     """accept, decline (comment), request_approval, approve, send_back (comment), answer_direct
     (the center's own thread), return_answer (the requester, comment), center_return_answer
@@ -304,7 +316,7 @@ def requests_thread_transition(
     moved = services.thread_transition(
         actor=acting_person(request), thread=thread, name=name, comment=payload.comment
     )
-    return _thread(request.user, moved)
+    return _thread(acting(request), moved)
 
 
 @router.get(
@@ -341,7 +353,7 @@ def requests_thread_comment_add(
     auth=api_auth(Perm.REQUEST_EDIT),
 )
 def requests_thread_attachment_add(
-    request: HttpRequest, inquiry_id: InquiryId, thread_id: Id, file: File[UploadedFile]
+    request: HttpRequest, inquiry_id: InquiryId, thread_id: Id, file: File[NonEmptyFile]
 ) -> Any:
     thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
     return Status(

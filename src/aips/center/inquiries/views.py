@@ -25,7 +25,7 @@ from aips.center.inquiries.forms import (
 from aips.center.inquiries.lifecycle import INQUIRY_MACHINE, THREAD_MACHINE
 from aips.center.inquiries.models import ANSWER_EDITABLE, InquiryState, InquiryThread
 from aips.core.access import has_perm, require
-from aips.core.actors import acting
+from aips.core.actors import Actor, acting
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.permissions import Perm
@@ -40,7 +40,7 @@ def _act(request: HttpRequest, pk: int, act: Callable[[], str]) -> HttpResponse:
     return run_action(request, act, then=lambda: redirect("inquiries:detail", pk=pk))
 
 
-def _center_organizations(user: Any) -> list[tuple[int, str]] | None:
+def _center_organizations(user: Actor) -> list[tuple[int, str]] | None:
     if not user.is_center:
         return None
     return [(o.pk, o.display_name) for o in organization_list(actor=user) if not o.is_center]
@@ -77,7 +77,7 @@ def inquiry_list(request: HttpRequest) -> HttpResponse:
     return render(request, "inquiries/list.html", {"rows": rows, "filter_form": form})
 
 
-def _addressees(user: Any) -> list[tuple[int, str]]:
+def _addressees(user: Actor) -> list[tuple[int, str]]:
     return selectors.addressee_choices(actor=user)
 
 

@@ -20,6 +20,7 @@ from aips.center.signals.models import KIND_LABELS, SEVERITY_LABELS, FindingStat
 from aips.center.signals.schema import Kind, Severity
 from aips.core.access import has_perm
 from aips.core.access import require as require_perm
+from aips.core.actors import Actor
 from aips.core.errors import AppError, NotFound
 from aips.core.permissions import Perm
 from aips.core.text import unsafe_text_message
@@ -40,7 +41,7 @@ def _found(fetch: Any, *args: Any) -> Any:
         raise Http404 from exc
 
 
-def _organizations(user: Any) -> list[tuple[int, str]] | None:
+def _organizations(user: Actor) -> list[tuple[int, str]] | None:
     """The organization filter's choices: the center's alone (others see only their own)."""
     if not user.is_center:
         return None
@@ -74,7 +75,7 @@ def _headline(signal: Signal) -> str:
     return ""
 
 
-def _rows(user: Any, signals: list[Signal]) -> list[dict[str, Any]]:
+def _rows(user: Actor, signals: list[Signal]) -> list[dict[str, Any]]:
     names = selectors.organization_names(user, {s.organization_id for s in signals})
     return [
         {

@@ -8,6 +8,7 @@ from aips.core.actors import acting
 from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
+from aips.core.strings import EmailText
 from aips.shared.accounts import selectors, services
 from aips.shared.accounts.api_auth import api_auth
 
@@ -35,7 +36,7 @@ class UserOut(Schema):
 
 
 class UserIn(Schema):
-    email: str
+    email: EmailText
     surname: str
     given_name: str
     patronymic: str = ""
@@ -47,7 +48,7 @@ class UserIn(Schema):
 
 
 class UserPatch(Schema):
-    email: str | None = None
+    email: EmailText | None = None
     surname: str | None = None
     given_name: str | None = None
     patronymic: str | None = None

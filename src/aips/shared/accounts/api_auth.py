@@ -15,10 +15,11 @@ from aips.core import ratelimit
 from aips.core.access import has_perm, recently_authenticated
 from aips.core.permissions import Perm
 from aips.core.request_context import client_ip
+from aips.shared.accounts.models import User
 from aips.shared.accounts.services import token_authenticate
 
 
-def _admit(request: HttpRequest, user: Any, perm: Perm | None) -> Any:
+def _admit(request: HttpRequest, user: User | None, perm: Perm | None) -> User | None:
     if user is None:
         return None
     # Views read request.user whatever the auth method.
@@ -33,7 +34,7 @@ class BearerToken(HttpBearer):
         self.perm = perm
         super().__init__()
 
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
         # An address that keeps failing is refused before its next guess is even checked.
         wait = ratelimit.blocked(
             "api-unauthenticated", client_ip(request) or "-", settings.AIPS_BAD_TOKEN_RATE_IP
@@ -53,9 +54,10 @@ class BrowserSession(APIKeyCookie):
         self.param_name = settings.SESSION_COOKIE_NAME
         super().__init__(csrf=False)
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = request.user
-        if not user.is_authenticated:
+        # Not a User: the anonymous visitor (a session's user is always our model).
+        if not isinstance(user, User):
             return None
         if check_csrf(request) is not None:
             raise HttpError(403, _("The form expired; reload the page and try again."))

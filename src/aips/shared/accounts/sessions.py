@@ -4,7 +4,6 @@ absolutely, are listed per user and can be ended one by one or all at once (R57.
 
 import time
 from importlib import import_module
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -15,7 +14,7 @@ from django.utils import timezone
 
 from aips.core import request_context
 from aips.core.access import REAUTH_SESSION_KEY
-from aips.core.actors import acting
+from aips.core.actors import Person, acting
 from aips.core.errors import Forbidden
 from aips.shared.accounts.models import User, UserSession
 from aips.shared.audit.models import EventType
@@ -160,7 +159,7 @@ def end_session(*, actor: User, user_session: UserSession) -> None:
     )
 
 
-def end_other_sessions(user: Any, *, keep: str) -> int:
+def end_other_sessions(user: Person, *, keep: str) -> int:
     """After a password change, every other browser of this user signs in again."""
     rows = list(UserSession.objects.filter(user_id=user.pk).exclude(session_key=keep))
     for row in rows:
@@ -169,7 +168,7 @@ def end_other_sessions(user: Any, *, keep: str) -> int:
     return len(rows)
 
 
-def end_all_sessions(user: Any) -> int:
+def end_all_sessions(user: Person) -> int:
     """Called inside blocking/reset services: every browser of this user is signed out now."""
     rows = list(UserSession.objects.filter(user_id=user.pk))
     for row in rows:

@@ -31,8 +31,9 @@ def attachment_path(sha256: str) -> Path:
 
 
 def store_upload(upload: "UploadedFile[Any]") -> tuple[str, int, str]:
-    """Check an upload (allowed extension, size) and store it outside the web root under its
-    SHA-256 (R57.3.2); returns (file name, size, sha256). Identical content is stored once."""
+    """Check an upload (allowed extension, not empty, size) and store it outside the web root
+    under its SHA-256 (R57.3.2); returns (file name, size, sha256). Identical content is stored
+    once."""
     name = Path(upload.name or "file").name[:255]
     if Path(name).suffix.lower() not in ALLOWED_EXTENSIONS:
         raise ValidationFailed.field("file", _("This type of file is not accepted."))
@@ -52,6 +53,9 @@ def store_upload(upload: "UploadedFile[Any]") -> tuple[str, int, str]:
                     raise ValidationFailed.field("file", _("The file is too large."))
                 digest.update(chunk)
                 out.write(chunk)
+        if size == 0:
+            # Nothing to keep or to scan; the web forms refuse an empty file the same way.
+            raise ValidationFailed.field("file", _("The file is empty."))
         target = attachment_path(digest.hexdigest())
         target.parent.mkdir(exist_ok=True)
         os.replace(temp, target)

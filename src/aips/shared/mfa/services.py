@@ -2,15 +2,15 @@
 
 import hashlib
 import secrets
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from aips.core.actors import Actor, SystemActor
+from aips.core.actors import Actor, Person, SystemActor
 from aips.core.errors import AppError, ValidationFailed
+from aips.shared.accounts.models import User
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
 from aips.shared.mfa.models import RecoveryCode, WebAuthnCredential
@@ -28,19 +28,19 @@ def _hash_code(raw: str) -> str:
     return hashlib.sha256(_normalize_code(raw).encode()).hexdigest()
 
 
-def has_totp(user: Any) -> bool:
+def has_totp(user: Person) -> bool:
     return bool(TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists())
 
 
-def has_webauthn(user: Any) -> bool:
+def has_webauthn(user: Person) -> bool:
     return WebAuthnCredential.objects.filter(user_id=user.pk).exists()
 
 
-def has_second_factor(user: Any) -> bool:
+def has_second_factor(user: Person) -> bool:
     return has_totp(user) or has_webauthn(user)
 
 
-def _new_codes(user: Any) -> list[str]:
+def _new_codes(user: User) -> list[str]:
     RecoveryCode.objects.filter(user_id=user.pk).delete()
     codes = [
         "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(4))
@@ -60,7 +60,7 @@ def _new_codes(user: Any) -> list[str]:
 
 
 @transaction.atomic
-def totp_setup(*, user: Any) -> TOTPDevice:
+def totp_setup(*, user: User) -> TOTPDevice:
     """An unconfirmed authenticator for the enrolment page; it counts only once confirmed."""
     device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).first()
     if device is None:
@@ -69,7 +69,7 @@ def totp_setup(*, user: Any) -> TOTPDevice:
 
 
 @transaction.atomic
-def totp_confirm(*, user: Any, code: str) -> list[str]:
+def totp_confirm(*, user: User, code: str) -> list[str]:
     """Confirm the pending authenticator with a first code. Returns fresh recovery codes when the
     user had none (first enrolment), else an empty list."""
     device = TOTPDevice.objects.select_for_update().filter(user_id=user.pk, confirmed=False).first()
@@ -94,12 +94,12 @@ def totp_confirm(*, user: Any, code: str) -> list[str]:
 
 
 @transaction.atomic
-def recovery_codes_regenerate(*, user: Any) -> list[str]:
+def recovery_codes_regenerate(*, user: User) -> list[str]:
     return _new_codes(user)
 
 
 @transaction.atomic
-def verify_code(*, user: Any, code: str) -> str | None:
+def verify_code(*, user: User, code: str) -> str | None:
     """Check a typed second factor: a TOTP code (replays and codes outside ±1 step refused by
     django-otp) or a single-use recovery code. Returns which one matched, or None."""
     normalized = _normalize_code(code)
@@ -131,12 +131,12 @@ def verify_code(*, user: Any, code: str) -> str | None:
     return None
 
 
-def unused_recovery_codes(user: Any) -> int:
+def unused_recovery_codes(user: Person) -> int:
     return RecoveryCode.objects.filter(user_id=user.pk, used_at__isnull=True).count()
 
 
 @transaction.atomic
-def totp_remove(*, user: Any, device_id: int) -> None:
+def totp_remove(*, user: User, device_id: int) -> None:
     device = TOTPDevice.objects.select_for_update().filter(user_id=user.pk, pk=device_id).first()
     if device is None:
         raise AppError(_("No such authenticator."), code="not_found", status=404)
@@ -158,7 +158,7 @@ def totp_remove(*, user: Any, device_id: int) -> None:
 
 
 @transaction.atomic
-def webauthn_remove(*, user: Any, credential_id: int) -> None:
+def webauthn_remove(*, user: User, credential_id: int) -> None:
     credential = WebAuthnCredential.objects.visible_to(user).filter(pk=credential_id).first()
     if credential is None:
         raise AppError(_("No such security key."), code="not_found", status=404)
@@ -179,7 +179,7 @@ def webauthn_remove(*, user: Any, credential_id: int) -> None:
     )
 
 
-def reset_all_factors(*, actor: Actor, user: Any, reason: str) -> None:
+def reset_all_factors(*, actor: Actor, user: User, reason: str) -> None:
     """Called by accounts.services.user_reset_second_factors inside its transaction."""
     TOTPDevice.objects.filter(user_id=user.pk).delete()
     WebAuthnCredential.objects.filter(user_id=user.pk).delete()
@@ -194,7 +194,7 @@ def reset_all_factors(*, actor: Actor, user: Any, reason: str) -> None:
 
 
 @transaction.atomic
-def totp_install_known_key(*, actor: Actor, user: Any, key_hex: str) -> TOTPDevice:
+def totp_install_known_key(*, actor: Actor, user: User, key_hex: str) -> TOTPDevice:
     """Operators only (the demo data): an authenticator whose secret is printed for newcomers."""
     if not isinstance(actor, SystemActor):
         raise AppError(_("Only the command line may install a known secret."), status=403)

@@ -39,8 +39,9 @@ def authenticate_options(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def register_options(request: HttpRequest) -> HttpResponse:
+    user = sessions.acting_person(request)
     try:
-        return JsonResponse(webauthn.registration_options(request, request.user))
+        return JsonResponse(webauthn.registration_options(request, user))
     except AppError as exc:
         return _json_error(request, exc)
 
@@ -49,13 +50,14 @@ def register_options(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def register_verify(request: HttpRequest) -> HttpResponse:
+    user = sessions.acting_person(request)
     try:
         body = json.loads(request.body or b"{}")
         if not isinstance(body, dict):
             raise TypeError("the body is not a JSON object")
         name = str(body.get("name") or "").strip()[:100] or _("Security key")
         credential = webauthn.registration_verify(
-            request, request.user, json.dumps(body.get("credential") or {}), name
+            request, user, json.dumps(body.get("credential") or {}), name
         )
     except (ValueError, TypeError):
         return error_response(request, 400, _("The browser sent a malformed answer."))

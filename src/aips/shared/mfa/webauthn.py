@@ -40,7 +40,9 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from aips.core.actors import Person
 from aips.core.errors import AppError
+from aips.shared.accounts.models import User
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
 from aips.shared.mfa.models import WebAuthnCredential
@@ -70,7 +72,7 @@ def _origin() -> str:
     return str(settings.AIPS_WEBAUTHN_ORIGIN).rstrip("/")
 
 
-def _user_handle(user: Any) -> bytes:
+def _user_handle(user: Person) -> bytes:
     """Opaque and stable per user (no e-mail or database id in the authenticator)."""
     return salted_hmac("aips.shared.mfa.webauthn.user_handle", str(user.pk)).digest()[:32]
 
@@ -85,7 +87,7 @@ def _transports(values: Any) -> list[AuthenticatorTransport]:
     return result
 
 
-def _descriptors(user: Any) -> list[PublicKeyCredentialDescriptor]:
+def _descriptors(user: Person) -> list[PublicKeyCredentialDescriptor]:
     return [
         PublicKeyCredentialDescriptor(
             id=base64url_to_bytes(credential.credential_id),
@@ -95,7 +97,7 @@ def _descriptors(user: Any) -> list[PublicKeyCredentialDescriptor]:
     ]
 
 
-def _remember(request: HttpRequest, key: str, user: Any, challenge: bytes) -> None:
+def _remember(request: HttpRequest, key: str, user: Person, challenge: bytes) -> None:
     request.session[key] = {
         "challenge": bytes_to_base64url(challenge),
         "uid": user.pk,
@@ -103,7 +105,7 @@ def _remember(request: HttpRequest, key: str, user: Any, challenge: bytes) -> No
     }
 
 
-def _take_challenge(request: HttpRequest, key: str, user: Any) -> bytes | None:
+def _take_challenge(request: HttpRequest, key: str, user: Person) -> bytes | None:
     """The challenge issued to this user in this session, once; None when missing or stale."""
     state = request.session.pop(key, None)
     if not isinstance(state, dict) or state.get("uid") != user.pk:
@@ -124,7 +126,7 @@ def _as_json(options: Any) -> dict[str, Any]:
 # --- registration --------------------------------------------------------------------------
 
 
-def registration_options(request: HttpRequest, user: Any) -> dict[str, Any]:
+def registration_options(request: HttpRequest, user: Person) -> dict[str, Any]:
     """PublicKeyCredentialCreationOptionsJSON for a new credential of this user; the user must be
     verified by the authenticator (PIN, fingerprint, face), and keys already registered are
     excluded."""
@@ -148,7 +150,7 @@ def registration_options(request: HttpRequest, user: Any) -> dict[str, Any]:
 
 @transaction.atomic
 def registration_verify(
-    request: HttpRequest, user: Any, response_json: str, name: str
+    request: HttpRequest, user: User, response_json: str, name: str
 ) -> WebAuthnCredential:
     """Check the browser's answer to registration_options and keep the new credential."""
     challenge = _take_challenge(request, REGISTRATION_KEY, user)
@@ -218,7 +220,7 @@ def registration_verify(
 # --- authentication ------------------------------------------------------------------------
 
 
-def authentication_options(request: HttpRequest, user: Any) -> dict[str, Any]:
+def authentication_options(request: HttpRequest, user: Person) -> dict[str, Any]:
     """PublicKeyCredentialRequestOptionsJSON for this user's credentials (an empty
     allowCredentials when they have none), with user verification required."""
     options = generate_authentication_options(
@@ -232,7 +234,7 @@ def authentication_options(request: HttpRequest, user: Any) -> dict[str, Any]:
 
 
 def authentication_verify(
-    request: HttpRequest, user: Any, response_json: str, *, require_uv: bool = True
+    request: HttpRequest, user: Person, response_json: str, *, require_uv: bool = True
 ) -> bool:
     """True when the answer is a valid assertion, for the challenge issued to this user in this
     session, by one of this user's credentials. Never raises: any problem is False."""

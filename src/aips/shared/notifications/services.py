@@ -29,7 +29,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from aips.core.access import ensure_perm
-from aips.core.actors import Actor, SystemActor
+from aips.core.actors import Actor, Person, SystemActor
 from aips.core.logging import get_logger
 from aips.core.permissions import Perm
 from aips.shared.audit.models import EventType
@@ -222,7 +222,7 @@ def outbox_purge() -> int:
 # --- in-app notifications -------------------------------------------------------------------
 
 
-def _reachable(user: Any) -> bool:
+def _reachable(user: Person) -> bool:
     return bool(
         getattr(user, "pk", None) and user.is_active and getattr(user, "blocked_at", None) is None
     )

@@ -5,10 +5,11 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from aips.core.actors import acting
+from aips.core.identifiers import BinText
 from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
-from aips.core.strings import RequiredText
+from aips.core.strings import EmailText, RequiredText
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.organizations import selectors, services
 
@@ -44,8 +45,8 @@ class OrganizationIn(Schema):
     name_kk: str = ""
     name_ru: str = ""
     name_en: str = ""
-    bin: str
-    email: str
+    bin: BinText
+    email: EmailText
     kind: Kind
     status: OrgStatus = "active"
 
@@ -55,8 +56,8 @@ class OrganizationPatch(Schema):
     name_kk: str | None = None
     name_ru: str | None = None
     name_en: str | None = None
-    bin: str | None = None
-    email: str | None = None
+    bin: BinText | None = None
+    email: EmailText | None = None
     kind: Kind | None = None
     status: OrgStatus | None = None
 
