@@ -6,6 +6,7 @@ DATA=$(mktemp -d /tmp/aips-bench-XXXXXX)
 trap 'rm -rf "$DATA"' EXIT
 AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_audit.py
 AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-alerts" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_alerts.py
+AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-home" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_home.py
 # The integration module: parse → map → spool → ship to a local HTTPS stub (issue 9).
 "$BIN/python" agent/bench/bench_agent.py --events 200000
 mkdir -p "$DATA/sqlite-signals"

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -13,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from aips.core.actors import Viewer, actor_perms, has_perm
 
@@ -38,6 +39,27 @@ def recently_authenticated(request: HttpRequest) -> bool:
     return isinstance(at, int | float) and time.time() - at <= settings.AIPS_REAUTH_SECONDS
 
 
+def safe_local_path(request: HttpRequest, target: str) -> str:
+    """`target` as a path on this site ("/x/?y"), or "" when it points anywhere else."""
+    if not target or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    parts = urlsplit(target)
+    # "https://host//evil.example" has a path that a browser reads as another host.
+    if not parts.path.startswith("/") or parts.path.startswith(("//", "/\\")):
+        return ""
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def return_path(request: HttpRequest) -> str:
+    """Where the person was: this page for a GET, else the page that sent the form (Referer),
+    so that confirming identity before a sensitive POST brings them back to it."""
+    if request.method == "GET":
+        return request.get_full_path()
+    return safe_local_path(request, request.headers.get("Referer", ""))
+
+
 def require(perm: Perm, *, fresh: bool = False) -> Callable[[F], F]:
     """`fresh`: a sensitive action, allowed only within minutes of entering both factors."""
 
@@ -50,7 +72,7 @@ def require(perm: Perm, *, fresh: bool = False) -> Callable[[F], F]:
             if not has_perm(user, perm):
                 raise PermissionDenied
             if fresh and not recently_authenticated(request):
-                target = request.get_full_path() if request.method == "GET" else ""
+                target = return_path(request)
                 url = reverse("accounts:reauthenticate")
                 return redirect(f"{url}?{urlencode({'next': target})}" if target else url)
             return view(request, *args, **kwargs)

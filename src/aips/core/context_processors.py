@@ -3,14 +3,23 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from aips.core import menu
 from aips.core.access import actor_perms
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     """What the page frame needs: branding, public contacts and the menu the user may see."""
     user = getattr(request, "user", None)
+    perms = actor_perms(user)
+    sections = (
+        menu.build(request, perms, is_center=bool(getattr(user, "is_center", False)))
+        if user is not None and user.is_authenticated
+        else []
+    )
     return {
-        "perms_granted": actor_perms(user),
+        "perms_granted": perms,
+        "main_menu": sections,
+        "main_menu_current": menu.current_label(sections),
         "aips_contact_phone": settings.AIPS_CONTACT_PHONE,
         "aips_contact_email": settings.AIPS_CONTACT_EMAIL,
         "aips_official_domain": settings.AIPS_OFFICIAL_DOMAIN,

@@ -8,12 +8,32 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 KINDS = ("ip", "cidr", "domain", "url", "md5", "sha1", "sha256", "email")
+# What a reader sees for a type; the stored codes are the API's and never shown on a page.
+# Signals' sightings use "hash" for any digest.
+TYPE_LABELS = {
+    "ip": gettext_lazy("IP address"),
+    "cidr": gettext_lazy("Network (CIDR)"),
+    "domain": gettext_lazy("Domain"),
+    "url": gettext_lazy("URL"),
+    "md5": gettext_lazy("MD5 hash"),
+    "sha1": gettext_lazy("SHA-1 hash"),
+    "sha256": gettext_lazy("SHA-256 hash"),
+    "hash": gettext_lazy("File hash"),
+    "email": gettext_lazy("E-mail address"),
+}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
+
+
+def type_label(code: str) -> str:
+    """The type's name in the reader's language; an unknown code as it is."""
+    label = TYPE_LABELS.get(code)
+    return str(label) if label is not None else code
 
 
 def _domain(text: str) -> str | None:

@@ -6,7 +6,9 @@ from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from aips.core import worklist
 from aips.core.access import require
+from aips.core.actors import acting
 from aips.core.api_errors import error_response
 from aips.core.permissions import Perm
 
@@ -15,7 +17,10 @@ log = logging.getLogger("aips.web")
 
 @require(Perm.DASHBOARD_VIEW)
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html")
+    """My work: what waits for my next step, overdue first, and what the center watches."""
+    actor = acting(request)
+    since = worklist.mark_home_seen(actor=actor)
+    return render(request, "core/home.html", {"home": worklist.home_for(actor, since=since)})
 
 
 def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:

@@ -104,8 +104,10 @@ class AlertForm(forms.Form):
         label=_("Confidentiality (TLP)"),
         choices=Tlp.choices,
         help_text=_(
-            "TLP:AMBER and TLP:RED go only to the organizations the center chooses; TLP:RED and "
-            "TLP:AMBER+STRICT content is shown only to their IS-unit heads."
+            "TLP:CLEAR and TLP:GREEN go to every active organization; TLP:AMBER, "
+            "TLP:AMBER+STRICT and TLP:RED only to the organizations the center chooses. In those "
+            "organizations, TLP:AMBER+STRICT and TLP:RED content is shown only to the IS-unit "
+            "heads and responsible employees they have when the alert is published."
         ),
     )
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}))

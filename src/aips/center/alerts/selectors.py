@@ -1,16 +1,25 @@
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q
 from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aips.center.alerts.models import (
     Alert,
     AlertQuerySet,
     AlertRecipient,
+    AlertState,
     RecipientQuerySet,
+    RecipientStatus,
     ThreatType,
 )
+from aips.core.access import has_perm
 from aips.core.actors import Actor
+from aips.core.permissions import Perm
+from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.workflow.models import Comment
 
 
@@ -122,3 +131,176 @@ def timeline(*, actor: Actor, alert: Alert) -> list[Any]:
 def all_threat_types() -> list[ThreatType]:
     """For the center admins' list, retired ones included."""
     return list(ThreatType.objects.order_by("code"))
+
+
+# --- the home page's work queue (core.worklist) -------------------------------------------------
+
+
+def _alert_item(alert: Alert, action: Any, deadline: Any, arrived: Any, org: str = "") -> WorkItem:
+    return WorkItem(
+        kind=alert.get_kind_display(),
+        ref=alert.reference,
+        title=alert.title,
+        url=reverse("alerts:detail", args=[alert.pk]),
+        action=action,
+        deadline=deadline,
+        arrived_at=arrived,
+        organization=org,
+    )
+
+
+def _alerts_group(
+    key: str, label: Any, qs: AlertQuerySet, url: str, action: Any, limit: int
+) -> WorkGroup:
+    alerts = list(
+        qs.select_related("organization").order_by(
+            F("deadline_at").asc(nulls_last=True), "updated_at", "id"
+        )[:limit]
+    )
+    return WorkGroup(
+        key=key,
+        label=label,
+        count=count_of(list(alerts), limit, qs.count),
+        url=url,
+        items=[
+            _alert_item(a, action, a.deadline_at, a.updated_at, a.organization.display_name)
+            for a in alerts
+        ],
+    )
+
+
+def _recipients_group(
+    key: str, label: Any, qs: RecipientQuerySet, url: str, action: Any, limit: int
+) -> WorkGroup:
+    rows = list(
+        qs.select_related("alert").order_by(
+            F("deadline_at").asc(nulls_last=True), "delivered_at", "id"
+        )[:limit]
+    )
+    return WorkGroup(
+        key=key,
+        label=label,
+        count=count_of(list(rows), limit, qs.count),
+        url=url,
+        items=[_alert_item(r.alert, action, r.deadline_at, r.delivered_at) for r in rows],
+    )
+
+
+def work_for(actor: Actor, limit: int) -> list[WorkGroup]:
+    """Alerts waiting for this person (R67.10, R67.13, R67.15): the head accepts or declines a
+    received alert within 1 working day and approves the organization's own; the maker fixes a
+    returned one and marks accepted recommendations processed; the center publishes or returns."""
+    lst = reverse("alerts:list")
+    groups: list[WorkGroup] = []
+    base = Alert.objects.visible_to(actor)
+    if actor.is_center:
+        if has_perm(actor, Perm.ALERT_PUBLISH):
+            groups.append(
+                _alerts_group(
+                    "alerts.publish",
+                    _("Alerts to publish or return"),
+                    base.filter(state=AlertState.SUBMITTED),
+                    f"{lst}?state={AlertState.SUBMITTED}",
+                    _("Publish or return"),
+                    limit,
+                )
+            )
+        return groups
+    org = actor.organization_id
+    if org is None:
+        return groups
+    own = base.filter(organization_id=org)
+    received = AlertRecipient.objects.visible_to(actor).filter(
+        organization_id=org, alert__state=AlertState.PUBLISHED
+    )
+    if has_perm(actor, Perm.ALERT_ACKNOWLEDGE):
+        groups.append(
+            _recipients_group(
+                "alerts.acknowledge",
+                _("Alerts to accept or decline"),
+                received.filter(status=RecipientStatus.DELIVERED),
+                f"{lst}?state={AlertState.PUBLISHED}",
+                _("Accept or decline"),
+                limit,
+            )
+        )
+    if has_perm(actor, Perm.ALERT_PROCESS):
+        groups.append(
+            _recipients_group(
+                "alerts.process",
+                _("Accepted alerts to mark processed"),
+                received.filter(status=RecipientStatus.ACCEPTED),
+                f"{lst}?state={AlertState.PUBLISHED}",
+                _("Apply and mark processed"),
+                limit,
+            )
+        )
+    if has_perm(actor, Perm.ALERT_APPROVE):
+        groups.append(
+            _alerts_group(
+                "alerts.approve",
+                _("Alerts to approve"),
+                own.filter(state=AlertState.AWAITING_APPROVAL).exclude(
+                    approval_requested_by_id=actor.pk
+                ),
+                f"{lst}?state={AlertState.AWAITING_APPROVAL}",
+                _("Approve or send back"),
+                limit,
+            )
+        )
+    if has_perm(actor, Perm.ALERT_EDIT):
+        mine = Q() if has_perm(actor, Perm.ALERT_APPROVE) else Q(created_by_id=actor.pk)
+        groups.append(
+            _alerts_group(
+                "alerts.fix",
+                _("Alerts returned to fix"),
+                own.filter(state=AlertState.RETURNED).filter(mine),
+                f"{lst}?state={AlertState.RETURNED}",
+                _("Fix and resubmit"),
+                limit,
+            )
+        )
+    return groups
+
+
+# The compliance tile looks back this far: a month of publications, whatever the history.
+COMPLIANCE_WINDOW_DAYS = 30
+
+
+def center_tiles(actor: Actor) -> list[Tile]:
+    """Acknowledgement compliance at a glance (R67.13): of the answers owed in the last 30
+    days, how many came in time, late, or are still missing past their deadline."""
+    if not actor.is_center or not has_perm(actor, Perm.ALERT_VIEW):
+        return []
+    now = timezone.now()
+    counts = (
+        AlertRecipient.objects.visible_to(actor)
+        .filter(delivered_at__gte=now - timedelta(days=COMPLIANCE_WINDOW_DAYS))
+        .aggregate(
+            owed=Count("id"),
+            on_time=Count(
+                "id", filter=Q(responded_at__isnull=False, responded_at__lte=F("due_at"))
+            ),
+            late=Count("id", filter=Q(responded_at__gt=F("due_at"))),
+            missing=Count("id", filter=Q(responded_at__isnull=True, due_at__lt=now)),
+        )
+    )
+    decided = counts["on_time"] + counts["late"] + counts["missing"]
+    rate = f"{round(100 * counts['on_time'] / decided)}%" if decided else "—"
+    url = reverse("alerts:compliance")
+    return [
+        Tile(
+            key="alerts.compliance",
+            title=_("Alerts acknowledged on time, 30 days"),
+            value=rate,
+            url=url,
+            rows=[
+                TileRow(label=str(_("in time")), value=counts["on_time"], url=url),
+                TileRow(label=str(_("late")), value=counts["late"], url=url),
+                TileRow(
+                    label=str(_("missing past the deadline")), value=counts["missing"], url=url
+                ),
+            ],
+            order=30,
+        )
+    ]

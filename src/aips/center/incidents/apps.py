@@ -7,6 +7,10 @@ class IncidentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: models can only load once the app registry is ready.
+        from aips.center.incidents import selectors
         from aips.center.incidents.notices import register_reminders
+        from aips.core.worklist import register_home_tile, register_work_source
 
         register_reminders()
+        register_work_source("incidents", selectors.work_for)
+        register_home_tile("incidents", selectors.center_tiles)

@@ -104,6 +104,8 @@ class IncidentCard(WorkflowItem):
         ordering = ["-id"]
         verbose_name = _("incident card")
         verbose_name_plural = _("incident cards")
+        # The center's home page counts the cards submitted today (core.worklist).
+        indexes = [models.Index(fields=["submitted_at"], name="incident_submitted_at")]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"

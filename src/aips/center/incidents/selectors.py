@@ -1,9 +1,16 @@
-from django.db.models import Q
-from django.http import Http404
-from django.utils import timezone
+from typing import Any
 
-from aips.center.incidents.models import Attachment, IncidentCard, IncidentCardQuerySet
-from aips.core.actors import Viewer
+from django.db.models import Count, F, Q
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aips.center.incidents.models import Attachment, CardState, IncidentCard, IncidentCardQuerySet
+from aips.core.access import has_perm
+from aips.core.actors import Actor, Viewer
+from aips.core.permissions import Perm
+from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.workflow.engine import versions_of
 from aips.shared.workflow.models import Comment, Version
 
@@ -54,3 +61,143 @@ def timeline(*, actor: Viewer, card: IncidentCard) -> list[Comment]:
 
 def versions(card: IncidentCard) -> list[Version]:
     return list(versions_of(card))
+
+
+# --- the home page's work queue (core.worklist) -------------------------------------------------
+
+
+def _card_item(card: IncidentCard, action: Any, arrived: Any) -> WorkItem:
+    return WorkItem(
+        kind=_("Incident card"),
+        ref=card.reference,
+        title=card.title,
+        url=reverse("incidents:detail", args=[card.pk]),
+        action=action,
+        deadline=card.deadline_at,
+        arrived_at=arrived,
+        organization=card.organization.display_name,
+    )
+
+
+def _group(
+    key: str, label: Any, qs: IncidentCardQuerySet, url: str, action: Any, limit: int
+) -> WorkGroup:
+    # Oldest deadline first (overdue ones lead), then the longest waiting; bounded by `limit`.
+    cards = list(
+        qs.select_related("organization").order_by(
+            F("deadline_at").asc(nulls_last=True), "updated_at", "id"
+        )[:limit]
+    )
+    return WorkGroup(
+        key=key,
+        label=label,
+        count=count_of(list(cards), limit, qs.count),
+        url=url,
+        items=[_card_item(c, action, c.updated_at) for c in cards],
+    )
+
+
+def work_for(actor: Actor, limit: int) -> list[WorkGroup]:
+    """What waits for this person's next step on incident cards (R67.12, R67.15): the head
+    approves (not a card they sent themselves), the maker fixes a returned or sent-back card,
+    the center accepts or returns a submitted one."""
+    base = IncidentCard.objects.visible_to(actor)
+    lst = reverse("incidents:list")
+    groups = []
+    if actor.is_center:
+        if has_perm(actor, Perm.INCIDENT_REVIEW):
+            groups.append(
+                _group(
+                    "incidents.review",
+                    _("Incident cards to accept or return"),
+                    base.filter(state=CardState.SUBMITTED),
+                    f"{lst}?state={CardState.SUBMITTED}",
+                    _("Accept or return"),
+                    limit,
+                )
+            )
+        return groups
+    if actor.organization_id is None:
+        return groups
+    own = base.filter(organization_id=actor.organization_id)
+    if has_perm(actor, Perm.INCIDENT_APPROVE):
+        groups.append(
+            _group(
+                "incidents.approve",
+                _("Incident cards to approve"),
+                own.filter(state=CardState.AWAITING_APPROVAL).exclude(
+                    approval_requested_by_id=actor.pk
+                ),
+                f"{lst}?state={CardState.AWAITING_APPROVAL}",
+                _("Approve or send back"),
+                limit,
+            )
+        )
+    if has_perm(actor, Perm.INCIDENT_EDIT):
+        mine = Q(created_by_id=actor.pk) | Q(approval_requested_by_id=actor.pk)
+        if has_perm(actor, Perm.INCIDENT_APPROVE):
+            mine = Q()  # the head answers for every returned card of the organization
+        groups.append(
+            _group(
+                "incidents.fix",
+                _("Incident cards returned to fix"),
+                own.filter(state=CardState.RETURNED).filter(mine),
+                f"{lst}?state={CardState.RETURNED}",
+                _("Fix and resubmit"),
+                limit,
+            )
+        )
+        groups.append(
+            _group(
+                "incidents.sent_back",
+                _("Incident cards sent back by the head"),
+                own.filter(state=CardState.DRAFT, approval_requested_by_id=actor.pk),
+                f"{lst}?state={CardState.DRAFT}",
+                _("Fix and send for approval"),
+                limit,
+            )
+        )
+    return groups
+
+
+def center_tiles(actor: Actor) -> list[Tile]:
+    """The center's incoming today and overdue rework by organization."""
+    if not actor.is_center or not has_perm(actor, Perm.INCIDENT_VIEW):
+        return []
+    now = timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    base = IncidentCard.objects.visible_to(actor)
+    lst = reverse("incidents:list")
+    incoming = base.filter(submitted_at__gte=today).count()
+    overdue = (
+        base.filter(deadline_at__lt=now)
+        .values("organization_id", "organization__name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "organization__name")[:5]
+    )
+    rows = [
+        TileRow(
+            label=str(r["organization__name"]),
+            value=int(r["n"]),
+            url=f"{lst}?overdue=on&organization={r['organization_id']}",
+        )
+        for r in overdue
+    ]
+    return [
+        Tile(
+            key="incidents.incoming",
+            title=_("Incident cards submitted today"),
+            value=incoming,
+            url=f"{lst}?state={CardState.SUBMITTED}",
+            order=10,
+        ),
+        Tile(
+            key="incidents.overdue",
+            title=_("Incident cards overdue"),
+            value=base.filter(deadline_at__lt=now).count(),
+            url=f"{lst}?overdue=on",
+            note=_("By organization:") if rows else "",
+            rows=rows,
+            order=20,
+        ),
+    ]

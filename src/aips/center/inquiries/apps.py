@@ -7,6 +7,10 @@ class InquiriesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: models can only load once the app registry is ready.
+        from aips.center.inquiries import selectors
         from aips.center.inquiries.notices import register_reminders
+        from aips.core.worklist import register_home_tile, register_work_source
 
         register_reminders()
+        register_work_source("inquiries", selectors.work_for)
+        register_home_tile("inquiries", selectors.center_tiles)

@@ -7,6 +7,8 @@ An `Inquiry` is the requester's document: written by the responsible employee, a
 IS-unit head, sent. Each addressee gets its own `InquiryThread`, with its own state, clocks,
 answer and clarification comments, so several addressees progress independently."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +62,27 @@ WAITING_ON_ADDRESSEE = frozenset(
 )
 # The answer can be written in these states.
 ANSWER_EDITABLE = frozenset({ThreadState.ACCEPTED, ThreadState.ANSWER_RETURNED})
+
+
+def overall_state(state: str, thread_states: Iterable[str]) -> tuple[str, str]:
+    """What a sent request as a whole stands at, from its threads (state code, label).
+
+    A request is "sent" while any addressee still owes an answer or a decision. Once none does,
+    it is "answered" while the requester still has an answer to close (or return); "closed" once
+    every thread is closed or declined; "declined" if every addressee declined. Before it is
+    sent, and without threads, it is its own state."""
+    states = set(thread_states)
+    if state != InquiryState.SENT or not states:
+        return state, str(InquiryState(state).label)
+    if states == {ThreadState.DECLINED}:
+        shown = ThreadState.DECLINED
+    elif states <= {ThreadState.CLOSED, ThreadState.DECLINED}:
+        shown = ThreadState.CLOSED
+    elif states <= {ThreadState.ANSWERED, ThreadState.CLOSED, ThreadState.DECLINED}:
+        shown = ThreadState.ANSWERED
+    else:
+        return state, str(InquiryState(state).label)
+    return str(shown), str(shown.label)
 
 
 class InquiryQuerySet(TenantQuerySet["Inquiry"]):

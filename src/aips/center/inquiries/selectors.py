@@ -3,10 +3,13 @@ yours are the same 404."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aips.center.inquiries.models import (
     WAITING_ON_ADDRESSEE,
@@ -16,8 +19,12 @@ from aips.center.inquiries.models import (
     InquiryState,
     InquiryThread,
     ThreadQuerySet,
+    ThreadState,
 )
+from aips.core.access import has_perm
 from aips.core.actors import Actor
+from aips.core.permissions import Perm
+from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.organizations.models import Organization, OrganizationStatus
 from aips.shared.workdays.calendar import deadline_info
 from aips.shared.workflow.engine import versions_of
@@ -260,3 +267,195 @@ def deadline_overview(
     far = datetime.max.replace(tzinfo=now.tzinfo)
     rows.sort(key=lambda r: (order[r.status], r.deadline_at or far, -r.inquiry.pk))
     return rows
+
+
+# --- the home page's work queue (core.worklist) -------------------------------------------------
+
+
+def _thread_group(
+    key: str, label: Any, qs: ThreadQuerySet, url: str, action: Any, limit: int, side: str
+) -> WorkGroup:
+    threads = list(
+        qs.select_related("inquiry", "organization", "inquiry__organization").order_by(
+            F("deadline_at").asc(nulls_last=True), "received_at", "id"
+        )[:limit]
+    )
+    return WorkGroup(
+        key=key,
+        label=label,
+        count=count_of(list(threads), limit, qs.count),
+        url=url,
+        items=[
+            WorkItem(
+                kind=_("Request"),
+                ref=t.inquiry.reference,
+                title=t.inquiry.subject,
+                url=reverse("inquiries:detail", args=[t.inquiry_id]),
+                action=action,
+                deadline=t.deadline_at,
+                arrived_at=t.received_at if side == "addressee" else t.answered_at,
+                organization=(
+                    t.inquiry.organization if side == "addressee" else t.organization
+                ).display_name,
+            )
+            for t in threads
+        ],
+    )
+
+
+def _inquiry_group(
+    key: str, label: Any, qs: InquiryQuerySet, url: str, action: Any, limit: int
+) -> WorkGroup:
+    rows = list(qs.order_by(F("deadline_at").asc(nulls_last=True), "updated_at", "id")[:limit])
+    return WorkGroup(
+        key=key,
+        label=label,
+        count=count_of(list(rows), limit, qs.count),
+        url=url,
+        items=[
+            WorkItem(
+                kind=_("Request"),
+                ref=i.reference,
+                title=i.subject,
+                url=reverse("inquiries:detail", args=[i.pk]),
+                action=action,
+                deadline=i.deadline_at,
+                arrived_at=i.updated_at,
+            )
+            for i in rows
+        ],
+    )
+
+
+def work_for(actor: Actor, limit: int) -> list[WorkGroup]:
+    """Requests waiting for this person (R67.11, R67.14, R67.15). As an addressee: the head (or
+    the center) accepts or declines within 1 working day, the maker answers within 10, the head
+    approves the answer. As the requester: the head approves the request, the maker fixes a
+    returned one, and an answer waits to be closed or returned."""
+    lst = reverse("inquiries:list")
+    groups: list[WorkGroup] = []
+    org = actor.organization_id
+    if org is None:
+        return groups
+    threads = InquiryThread.objects.visible_to(actor)
+    to_us = threads.filter(organization_id=org, inquiry__state=InquiryState.SENT)
+    received = f"{lst}?box=received"
+    if has_perm(actor, Perm.REQUEST_HANDLE):
+        groups.append(
+            _thread_group(
+                "requests.accept",
+                _("Requests to accept or decline"),
+                to_us.filter(state=ThreadState.RECEIVED),
+                received,
+                _("Accept or decline"),
+                limit,
+                "addressee",
+            )
+        )
+    if has_perm(actor, Perm.REQUEST_EDIT):
+        groups.append(
+            _thread_group(
+                "requests.answer",
+                _("Requests to answer"),
+                to_us.filter(state__in=[ThreadState.ACCEPTED, ThreadState.ANSWER_RETURNED]),
+                received,
+                _("Write the answer"),
+                limit,
+                "addressee",
+            )
+        )
+    if has_perm(actor, Perm.REQUEST_APPROVE):
+        groups.append(
+            _thread_group(
+                "requests.approve_answer",
+                _("Answers to approve"),
+                to_us.filter(state=ThreadState.ANSWER_AWAITING_APPROVAL).exclude(
+                    approval_requested_by_id=actor.pk
+                ),
+                received,
+                _("Approve or send back the answer"),
+                limit,
+                "addressee",
+            )
+        )
+    if has_perm(actor, Perm.REQUEST_EDIT) and not actor.is_center:
+        groups.append(
+            _thread_group(
+                "requests.close",
+                _("Answers to close or return"),
+                threads.filter(inquiry__organization_id=org, state=ThreadState.ANSWERED),
+                f"{lst}?box=sent",
+                _("Close or return the answer"),
+                limit,
+                "requester",
+            )
+        )
+    own = Inquiry.objects.visible_to(actor).filter(organization_id=org)
+    if has_perm(actor, Perm.REQUEST_APPROVE):
+        groups.append(
+            _inquiry_group(
+                "requests.approve",
+                _("Requests to approve"),
+                own.filter(state=InquiryState.AWAITING_APPROVAL).exclude(
+                    approval_requested_by_id=actor.pk
+                ),
+                f"{lst}?box=sent&state={InquiryState.AWAITING_APPROVAL}",
+                _("Approve or send back"),
+                limit,
+            )
+        )
+    if has_perm(actor, Perm.REQUEST_EDIT) and not actor.is_center:
+        mine = Q() if has_perm(actor, Perm.REQUEST_APPROVE) else Q(created_by_id=actor.pk)
+        groups.append(
+            _inquiry_group(
+                "requests.fix",
+                _("Requests returned to fix"),
+                own.filter(state=InquiryState.RETURNED).filter(mine),
+                f"{lst}?box=sent&state={InquiryState.RETURNED}",
+                _("Fix and resend"),
+                limit,
+            )
+        )
+    return groups
+
+
+def center_tiles(actor: Actor) -> list[Tile]:
+    """Requests received by the center today, and overdue answers by addressee."""
+    if not actor.is_center or not has_perm(actor, Perm.REQUEST_VIEW):
+        return []
+    center = actor.organization_id or 0
+    now = timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    threads = InquiryThread.objects.visible_to(actor)
+    deadlines = reverse("inquiries:deadlines")
+    overdue = threads.filter(deadline_at__lt=now, state__in=WAITING_ON_ADDRESSEE)
+    by_org = (
+        overdue.values("organization_id", "organization__name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "organization__name")[:5]
+    )
+    return [
+        Tile(
+            key="requests.incoming",
+            title=_("Requests received by the center today"),
+            value=threads.filter(organization_id=center, received_at__gte=today).count(),
+            url=f"{reverse('inquiries:list')}?box=received",
+            order=15,
+        ),
+        Tile(
+            key="requests.overdue",
+            title=_("Requests overdue"),
+            value=overdue.count(),
+            url=f"{deadlines}?status=overdue",
+            note=_("By addressee:") if by_org else "",
+            rows=[
+                TileRow(
+                    label=str(r["organization__name"]),
+                    value=int(r["n"]),
+                    url=f"{deadlines}?status=overdue&organization={r['organization_id']}",
+                )
+                for r in by_org
+            ],
+            order=25,
+        ),
+    ]

@@ -23,7 +23,12 @@ from aips.center.inquiries.forms import (
     TransitionForm,
 )
 from aips.center.inquiries.lifecycle import INQUIRY_MACHINE, THREAD_MACHINE
-from aips.center.inquiries.models import ANSWER_EDITABLE, InquiryState, InquiryThread
+from aips.center.inquiries.models import (
+    ANSWER_EDITABLE,
+    InquiryState,
+    InquiryThread,
+    overall_state,
+)
 from aips.core.access import has_perm, require
 from aips.core.actors import Actor, acting
 from aips.core.errors import AppError, ValidationFailed
@@ -64,16 +69,17 @@ def inquiry_list(request: HttpRequest) -> HttpResponse:
     ids = [i.pk for i in inquiries]
     own = selectors.own_threads(actor=user, inquiry_ids=ids)
     threads = selectors.sent_threads(actor=user, inquiry_ids=ids)
-    rows = [
-        (
-            i,
-            own.get(i.pk),
+    rows = []
+    for i in inquiries:
+        mine = own.get(i.pk)
+        shown = (
             threads.get(i.pk, [])
             if (user.is_center or i.organization_id == user.organization_id)
-            else [],
+            else []
         )
-        for i in inquiries
-    ]
+        # An addressee judges the request by its own thread alone: others' are not its business.
+        counted = shown or ([mine] if mine else [])
+        rows.append((i, mine, shown, overall_state(i.state, (t.state for t in counted))))
     return render(request, "inquiries/list.html", {"rows": rows, "filter_form": form})
 
 
@@ -167,7 +173,9 @@ def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and user.organization_id == inquiry.organization_id
     )
     blocks = []
+    thread_states: list[str] = []
     for thread in selectors.threads(actor=user, inquiry=inquiry):
+        thread_states.append(thread.state)
         mine = thread.organization_id == user.organization_id
         blocks.append(
             {
@@ -191,6 +199,7 @@ def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "inquiries/detail.html",
         {
             "inquiry": inquiry,
+            "overall": overall_state(inquiry.state, thread_states),
             "requester": requester,
             "actions": actions if requester else [],
             "editable": editable,

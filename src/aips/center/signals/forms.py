@@ -39,7 +39,7 @@ class SignalFilterForm(forms.Form):
         label=_("Indicator"),
         required=False,
         max_length=512,
-        help_text=_("An IP address, a file hash or a sender address"),
+        help_text=_("An IP address, a file hash, a sender address, a domain or a URL"),
     )
 
     def __init__(self, *args: Any, organizations: list[tuple[int, str]] | None, **kwargs: Any):

@@ -12,11 +12,16 @@ Which index answers which read (PostgreSQL, partitioned by month; see docs/signa
 
 import base64
 import ipaddress
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Max, Min, Q, Sum, Value, When
+from django.db.models.functions import TruncHour
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aips.center.integrations.models import IntegrationModule
 from aips.center.signals.models import (
@@ -27,8 +32,11 @@ from aips.center.signals.models import (
     Signal,
     SignalRollup,
 )
-from aips.core.actors import Viewer
+from aips.core.access import has_perm
+from aips.core.actors import Actor, Viewer
 from aips.core.errors import NotFound, ValidationFailed
+from aips.core.permissions import Perm
+from aips.core.worklist import Tile
 from aips.shared.organizations.selectors import organization_list
 
 
@@ -108,11 +116,62 @@ def signals_for(actor: Viewer, filters: SignalFilter) -> Any:
     if filters.until is not None:
         qs = qs.filter(observed_at__lt=filters.until)
     if filters.indicator and filters.indicator.strip():
-        value = canonical_indicator(filters.indicator)
-        # An address is pivoted as the source only, like its sightings: the destination of an
-        # external attack is the organization's own host, and dst_ip has no index.
-        qs = qs.filter(src_ip=value) if _is_ip(value) else qs.filter(ioc=value)
+        qs = qs.filter(indicator_match(filters.indicator))
     return qs
+
+
+# Domains and URLs reach the sightings only from phishing signals (the sender's domain, the
+# message's URLs): see services.indicators_of.
+_PHISHING = "phishing"
+
+
+def indicator_match(indicator: str) -> Q:
+    """The signals carrying an indicator, matched the way the sightings were counted, so the
+    explorer finds the signals the correlation counted.
+
+    An address is pivoted as the source only, like its sightings: the destination of an
+    external attack is the organization's own host, and dst_ip has no index. A hash or a sender
+    is the signal's `ioc` (indexed). A domain or a URL lives only inside a phishing signal's
+    details (the sender's domain, the message's URLs), so it is matched in their JSON text; the
+    sightings bound that scan to the organizations that saw it since they first did, and an
+    indicator nobody sighted matches nothing without reading a signal. (A phishing attachment's
+    hash is sighted but not matched here: an OR beside the `ioc` index would turn every hash
+    pivot into a scan.)"""
+    value = canonical_indicator(indicator)
+    if _is_ip(value):
+        return Q(src_ip=value)
+    kind = indicator_type(value)
+    if kind not in (IndicatorType.URL, IndicatorType.DOMAIN):
+        return Q(ioc=value)
+    seen = list(
+        IndicatorSighting.objects.filter(type=kind, value=value).values_list(
+            "organization_id", "first_seen"
+        )
+    )
+    if not seen:
+        return Q(pk__in=[])
+    text = _json_escaped(value)
+    if kind == IndicatorType.URL:
+        # One JSON string of the `urls` list.
+        texts = [f'"{text}"']
+    else:
+        # The sender's domain, or the host of one of the URLs (with a port, path, query or none).
+        texts = [f'@{text}"'] + [f"://{text}{end}" for end in ("/", ":", "?", "#", '"')]
+    match = Q()
+    for t in texts:
+        match |= Q(details__icontains=t)
+    return (
+        Q(
+            kind=_PHISHING,
+            organization_id__in=sorted({org for org, _first in seen}),
+            observed_at__gte=min(first for _org, first in seen),
+        )
+        & match
+    )
+
+
+def _json_escaped(value: str) -> str:
+    return json.dumps(value)[1:-1]
 
 
 def signal_page(
@@ -174,14 +233,29 @@ def histogram(
     until: datetime | None = None,
     organization_id: int | None = None,
     kind: str | None = None,
+    indicator: str | None = None,
 ) -> list[tuple[datetime, int]]:
     """Accepted signals per hour from `since` up to `until` (default: now), every hour present
     (zero when quiet), oldest first. Read from the rollups, so a week costs 168 × kinds rows,
-    whatever the number of signals. Buckets are hours of receipt."""
+    whatever the number of signals; buckets are hours of receipt. The rollups know no
+    indicators: with one, the signals that carry it are counted per hour of observation, the
+    same signals the feed lists."""
     from django.utils import timezone
 
     end = until or timezone.now()
-    counts = _hourly_counts(actor, _hour(since), end, organization_id, kind)
+    if indicator and indicator.strip():
+        counts = _indicator_hourly_counts(
+            actor,
+            SignalFilter(
+                organization_id=organization_id,
+                kind=kind,
+                since=_hour(since),
+                until=end,
+                indicator=indicator,
+            ),
+        )
+    else:
+        counts = _hourly_counts(actor, _hour(since), end, organization_id, kind)
     out: list[tuple[datetime, int]] = []
     hour = _hour(since)
     while hour < end:
@@ -220,6 +294,17 @@ def _hourly_counts(
     if key is not None:
         cache.set(key, {k.isoformat(): v for k, v in counts.items()}, HISTOGRAM_CACHE_SECONDS)
     return counts
+
+
+def _indicator_hourly_counts(actor: Viewer, filters: SignalFilter) -> dict[datetime, int]:
+    rows = (
+        signals_for(actor, filters)
+        .annotate(hour=TruncHour("observed_at", tzinfo=UTC))
+        .values("hour")
+        .annotate(n=Count("seq"))
+        .order_by("hour")
+    )
+    return {_hour(row["hour"]): int(row["n"]) for row in rows}
 
 
 def totals_by_kind(actor: Viewer, *, since: datetime) -> list[dict[str, Any]]:
@@ -358,3 +443,38 @@ def module_name(signal: Signal) -> str:
         .first()
     )
     return name or f"#{signal.module_id}"
+
+
+# --- the home page's tiles (core.worklist) ------------------------------------------------------
+
+
+def home_tiles(actor: Actor) -> list[Tile]:
+    """Signal activity over the last 24 hours (the rollups, cached for the center) and, for the
+    center, the open correlation findings."""
+    if not has_perm(actor, Perm.SIGNAL_VIEW) and not has_perm(actor, Perm.CORRELATION_VIEW):
+        return []
+    tiles: list[Tile] = []
+    if has_perm(actor, Perm.SIGNAL_VIEW):
+        since = timezone.now() - timedelta(hours=24)
+        tiles.append(
+            Tile(
+                key="signals.activity",
+                title=_("Signals in the last 24 hours"),
+                value=sum(n for _hour, n in histogram(actor, since=since)),
+                url=reverse("signals:dashboard"),
+                order=40,
+            )
+        )
+    if actor.is_center and has_perm(actor, Perm.CORRELATION_VIEW):
+        tiles.append(
+            Tile(
+                key="signals.findings",
+                title=_("Open correlation findings"),
+                value=CorrelationFinding.objects.visible_to(actor)
+                .filter(state=FindingState.OPEN)
+                .count(),
+                url=f"{reverse('signals:findings')}?state={FindingState.OPEN}",
+                order=50,
+            )
+        )
+    return tiles

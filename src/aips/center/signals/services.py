@@ -121,7 +121,9 @@ def indicators_of(item: Any) -> list[tuple[str, str]]:
                 found.append((IndicatorType.DOMAIN, domain))
         for digest in item.attachment_hashes[:10]:
             found.append((IndicatorType.HASH, digest.lower()))
-    return found
+    # Once each: a message from a domain that links to the same domain is one signal with it,
+    # and the sightings' count is what the explorer's filter must find.
+    return list(dict.fromkeys(found))
 
 
 def _ioc(item: Any) -> str:

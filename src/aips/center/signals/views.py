@@ -12,16 +12,18 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aips.center.signals import selectors, services
 from aips.center.signals.forms import DismissForm, FindingFilterForm, SignalFilterForm
 from aips.center.signals.models import KIND_LABELS, SEVERITY_LABELS, FindingState, Signal
-from aips.center.signals.schema import Kind, Severity
+from aips.center.signals.schema import Direction, Kind, Severity
 from aips.core.access import has_perm
 from aips.core.access import require as require_perm
 from aips.core.actors import Actor
 from aips.core.errors import AppError, NotFound
+from aips.core.indicators import TYPE_LABELS, type_label
 from aips.core.permissions import Perm
 from aips.core.text import unsafe_text_message
 from aips.shared.accounts.sessions import acting_person
@@ -89,32 +91,42 @@ def _rows(user: Actor, signals: list[Signal]) -> list[dict[str, Any]]:
     ]
 
 
+def _svg_number(value: float) -> str:
+    """A coordinate as SVG reads it. A float given to the template would be localized, and in
+    Russian and Kazakh "95,5" is no SVG number: the browser drops the bar."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
 def _chart(bars: list[tuple[datetime, int]], span: timedelta) -> dict[str, Any]:
-    """Bars for a server-drawn SVG (no script, no inline style: CSP allows neither)."""
+    """Bars for a server-drawn SVG (no script, no inline style: CSP allows neither). Every
+    coordinate is a string already, so no language's number format can reach the SVG."""
     peak = max((n for _hour, n in bars), default=0)
     tick_every = 6 if span <= timedelta(hours=24) else 24
     out = []
     for index, (hour, n) in enumerate(bars):
-        height = round(n * (CHART_HEIGHT - 4) / peak, 2) if peak else 0
+        height = n * (CHART_HEIGHT - 4) / peak if peak else 0.0
         local = timezone.localtime(hour)
         out.append(
             {
-                "x": index * BAR_WIDTH + 1,
-                "y": round(CHART_HEIGHT - height, 2),
-                "height": height,
+                "x": str(index * BAR_WIDTH + 1),
+                "y": _svg_number(CHART_HEIGHT - height),
+                "height": _svg_number(height),
                 "count": n,
                 "hour": local,
                 "tick": local.hour % tick_every == 0,
-                "tick_x": index * BAR_WIDTH,
+                "tick_x": str(index * BAR_WIDTH),
             }
         )
     return {
         "bars": out,
         "peak": peak,
         "total": sum(n for _hour, n in bars),
-        "width": max(1, len(bars)) * BAR_WIDTH,
-        "height": CHART_HEIGHT,
-        "bar_width": BAR_WIDTH - 2,
+        "width": str(max(1, len(bars)) * BAR_WIDTH),
+        "height": str(CHART_HEIGHT),
+        "view_height": str(CHART_HEIGHT + 16),
+        "label_y": str(CHART_HEIGHT + 12),
+        "bar_width": str(BAR_WIDTH - 2),
         "daily": tick_every == 24,
     }
 
@@ -162,6 +174,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
         until=end,
         organization_id=filters.organization_id,
         kind=filters.kind,
+        indicator=filters.indicator,
     )
     base = _query_without(request, "cursor")
     return render(
@@ -199,10 +212,8 @@ def signal_detail(request: HttpRequest, seq: int) -> HttpResponse:
             "organization": names.get(signal.organization_id, f"#{signal.organization_id}"),
             "module": selectors.module_name(signal),
             "headline": _headline(signal) or signal.product,
-            "details": [
-                (name, _detail_items(value), name in _PIVOT_DETAILS)
-                for name, value in sorted(details.items())
-            ],
+            "details": _details(details),
+            "direction": _direction_label(signal.direction),
             "pivots": pivots,
         },
     )
@@ -210,6 +221,64 @@ def signal_detail(request: HttpRequest, seq: int) -> HttpResponse:
 
 # Kind-specific fields whose values are indicators worth pivoting on.
 _PIVOT_DETAILS = frozenset({"sender", "urls", "attachment_hashes", "md5", "sha1", "sha256"})
+
+# The kind-specific fields (schema.py) as a reader names them, in the order the page lists them.
+DETAIL_LABELS = {
+    "detection": gettext_lazy("Detection"),
+    "category": gettext_lazy("Category"),
+    "action": gettext_lazy("Action taken"),
+    "matched_rule": gettext_lazy("Matched rule"),
+    "method": gettext_lazy("HTTP method"),
+    "url": gettext_lazy("URL"),
+    "host": gettext_lazy("Host"),
+    "status": gettext_lazy("HTTP status"),
+    "sender": gettext_lazy("Sender address"),
+    "subject": gettext_lazy("Subject"),
+    "recipient_count": gettext_lazy("Recipients"),
+    "urls": gettext_lazy("URLs in the message"),
+    "attachment_hashes": gettext_lazy("Attachment hashes"),
+    "file_name": gettext_lazy("File name"),
+    "process": gettext_lazy("Process"),
+    "user": gettext_lazy("User account"),
+    "md5": TYPE_LABELS["md5"],
+    "sha1": TYPE_LABELS["sha1"],
+    "sha256": TYPE_LABELS["sha256"],
+    "ports": gettext_lazy("Ports"),
+    "port_count": gettext_lazy("Ports scanned"),
+    "targets": gettext_lazy("Target addresses"),
+    "target_count": gettext_lazy("Hosts scanned"),
+    "target_account": gettext_lazy("Target account"),
+    "accounts": gettext_lazy("Accounts tried"),
+    "account_count": gettext_lazy("Accounts targeted"),
+    "attempts": gettext_lazy("Attempts"),
+}
+_DETAIL_ORDER = {name: index for index, name in enumerate(DETAIL_LABELS)}
+DIRECTION_LABELS = {
+    Direction.EXTERNAL: gettext_lazy("External"),
+    Direction.INTERNAL: gettext_lazy("Internal"),
+}
+
+
+def _details(details: dict[str, Any]) -> list[tuple[str, str, list[str], bool]]:
+    """(field, its label, its values, whether they are indicators), in the page's order; a
+    field this version does not know keeps its name."""
+    names = sorted(details, key=lambda name: (_DETAIL_ORDER.get(name, len(_DETAIL_ORDER)), name))
+    return [
+        (
+            name,
+            str(DETAIL_LABELS.get(name, name)),
+            _detail_items(details[name]),
+            name in _PIVOT_DETAILS,
+        )
+        for name in names
+    ]
+
+
+def _direction_label(direction: str) -> str:
+    try:
+        return str(DIRECTION_LABELS[Direction(direction)])
+    except ValueError:
+        return direction
 
 
 def _detail_items(value: Any) -> list[str]:
@@ -278,6 +347,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     names = selectors.organization_names(user, {row["organization_id"] for row in by_org})
     for row in by_org:
         row["name"] = names.get(row["organization_id"], f"#{row['organization_id']}")
+    top = selectors.top_indicators(user, since=since)
+    for row in top:
+        row["type_label"] = type_label(row["type"])
     return render(
         request,
         "signals/dashboard.html",
@@ -285,7 +357,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "by_kind": by_kind,
             "by_org": by_org,
             "total": sum(row["n"] or 0 for row in by_kind),
-            "top": selectors.top_indicators(user, since=since),
+            "top": top,
             "center": user.is_center,
             "findings": (
                 selectors.findings_for(user, state=FindingState.OPEN).count()

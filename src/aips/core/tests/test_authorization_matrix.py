@@ -404,6 +404,8 @@ ROWS = [
     Row("api:api-root", "GET", statuses(404), api=True),
     Row("api:health", "GET", statuses(200), api=True),
     Row("api:openapi-json", "GET", statuses(200), api=True),
+    # The API reference is as public as the schema it shows.
+    Row("api:openapi-view", "GET", statuses(200), api=True),
     Row("api:organizations_list", "GET", statuses(200, anon=401), api=True),
     Row(
         "api:organizations_create",

@@ -73,3 +73,44 @@ def test_r57_28_2_served_schema_documents_errors() -> None:
     schema = response.json()
     assert "Error" in schema["components"]["schemas"]
     assert "401" in schema["paths"]["/api/v1/incidents"]["get"]["responses"]
+
+
+@pytest.mark.django_db
+def test_r57_26_api_reference_page_runs_under_the_strict_csp() -> None:
+    """/api/v1/docs is Swagger UI from this server's static files: no inline script (its settings
+    are a JSON data block), no CDN, and the site's CSP unchanged (no 'unsafe-inline' or
+    'unsafe-eval')."""
+    import json
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    response = Client().get("/api/v1/docs")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "style-src 'self'" in csp
+    assert "unsafe" not in csp
+    html = response.content.decode()
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts
+    for attrs, body in scripts:
+        if 'type="application/json"' in attrs:
+            settings = json.loads(body)  # data, never run: CSP does not apply, nor is needed
+            assert settings["url"] == "/api/v1/openapi.json"
+            assert settings["validatorUrl"] is None
+        else:
+            assert "src=" in attrs, attrs
+            assert not body.strip(), attrs
+    assert " style=" not in html
+    assert "<style" not in html
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert {a.rsplit("/", 1)[-1] for a in assets} >= {
+        "swagger-ui-bundle.js",
+        "swagger-ui-init.js",
+        "swagger-ui.css",
+    }
+    for asset in assets:
+        assert asset.startswith("/static/"), asset  # same origin, nothing from a CDN
+        assert finders.find(asset.removeprefix("/static/")), asset

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from aips.core import ratelimit
-from aips.core.access import has_perm, public, recently_authenticated, require
+from aips.core.access import has_perm, public, recently_authenticated, require, safe_local_path
 from aips.core.actors import Actor, acting
 from aips.core.errors import AppError, NotFound, ValidationFailed
 from aips.core.forms import apply_errors
@@ -244,7 +244,15 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # noqa: S101 - require() admits only signed-in users
     form = ReauthForm(request.POST or None)
-    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next") or "")
+    # Without an explicit target, back to the page that sent the person here.
+    next_url = safe_local_path(
+        request,
+        request.POST.get("next")
+        or request.GET.get("next")
+        or ("" if request.method == "POST" else request.headers.get("Referer", "")),
+    )
+    if next_url.startswith(request.path):
+        next_url = ""
     if request.method == "POST" and form.is_valid():
         try:
             ratelimit.hit("reauth-account", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)

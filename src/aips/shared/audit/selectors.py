@@ -1,11 +1,13 @@
 """Reads of the journal: for people through visible_to(); for verification and export, the whole
 stream (operators only, from the command line)."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from django.db.models import Q
+from django.apps import apps
+from django.db.models import Model, Q
 from django.http import Http404
+from django.utils.text import capfirst
 
 from aips.core.actors import Viewer
 from aips.shared.audit.models import (
@@ -141,3 +143,44 @@ def export_rows(queryset: AuditEventQuerySet, *, limit: int) -> Iterator[AuditEv
 def chain_entry_for(event: AuditEvent) -> AuditEntry | None:
     """The leaf and chain hash of an entry the caller already obtained through visible_to()."""
     return AuditEntry.objects.filter(seq=event.seq).first()
+
+
+def target_labels(entries: Iterable[AuditEvent]) -> dict[int, str]:
+    """A reader's name for each entry's object, by `seq`: "Incident card INC-000012",
+    "User maker@bank.kz", "Organization «Алатау Банк» АҚ", or the kind and number ("Notification
+    #5") for objects with no such name or no longer present. One query per kind of object."""
+    wanted: dict[str, set[str]] = {}
+    listed = [e for e in entries if e.target_type]
+    for entry in listed:
+        wanted.setdefault(entry.target_type, set()).add(entry.target_id)
+    names: dict[tuple[str, str], str] = {}
+    kinds: dict[str, str] = {}
+    for target_type, ids in wanted.items():
+        try:
+            model = apps.get_model(target_type)
+        except (LookupError, ValueError):
+            continue
+        kinds[target_type] = capfirst(str(model._meta.verbose_name))
+        numeric = [int(i) for i in ids if i.isascii() and i.isdigit() and len(i) <= 18]
+        # The base manager: the journal names objects whatever their owners' tenancy rules.
+        for pk, obj in model._base_manager.in_bulk(numeric).items():
+            name = _object_name(obj)
+            if name:
+                names[(target_type, str(pk))] = name
+    labels: dict[int, str] = {}
+    for entry in listed:
+        kind = kinds.get(entry.target_type)
+        if kind is None:
+            labels[entry.seq] = f"{entry.target_type} #{entry.target_id}"
+            continue
+        name = names.get((entry.target_type, entry.target_id)) or f"#{entry.target_id}"
+        labels[entry.seq] = f"{kind} {name}"
+    return labels
+
+
+def _object_name(obj: Model) -> str:
+    for attribute in ("reference", "email", "display_name"):
+        value = getattr(obj, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""

@@ -82,6 +82,7 @@ def _render_list(
         {
             "form": form,
             "entries": entries,
+            "targets": selectors.target_labels(entries),
             "paged": "before" in request.GET,
             "newest_query": _query(request),
             "older_query": _query(request, before=str(older)) if older is not None else "",
@@ -114,7 +115,12 @@ def audit_detail(request: HttpRequest, seq: int) -> HttpResponse:
     return render(
         request,
         "audit/detail.html",
-        {"entry": entry, "details_json": details, "chain": selectors.chain_entry_for(entry)},
+        {
+            "entry": entry,
+            "target": selectors.target_labels([entry]).get(entry.seq, ""),
+            "details_json": details,
+            "chain": selectors.chain_entry_for(entry),
+        },
     )
 
 

@@ -3,13 +3,15 @@
 * `OutboxMessage`: every e-mail AIPS sends is first a row here, written in the transaction of the
   change that causes it; `aips worker` sends it (services.drain_outbox) and retries with backoff.
 * `Notification`: a message for one person, shown on /notifications/ and counted in the menu.
-  Its text is rendered once, at creation, in the recipient's preferred language.
+  Its text is rendered at creation in every language AIPS speaks (`texts`), and each reader
+  sees the one of the language they read in (`shown_text`).
 * `ReminderSent`: one row per (item, deadline, kind) so a reminder goes out once, and a changed
   deadline arms new ones."""
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from aips.core.tenancy import TenantQuerySet
@@ -66,8 +68,12 @@ class Notification(models.Model):
     )
     # What happened, machine-readable: "incident.returned", "deadline.before", …
     kind = models.CharField(_("kind"), max_length=64)
-    # Already translated into the recipient's language when the notification was made.
+    # In the recipient's language when the notification was made: the e-mail's text, and what
+    # rows made before `texts` existed show.
     text = models.TextField(_("text"))
+    # {"kk": …, "ru": …, "en": …}: the same text in each language, so a page in Kazakh shows it
+    # in Kazakh whatever language was active (or preferred) when it was made.
+    texts = models.JSONField(_("texts"), default=dict, blank=True)
     link = models.CharField(_("link"), max_length=500, blank=True)
     content_type = models.ForeignKey(
         ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -98,6 +104,13 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def shown_text(self) -> str:
+        """The text in the language of the page being rendered."""
+        language = (translation.get_language() or "").split("-")[0]
+        texts = self.texts if isinstance(self.texts, dict) else {}
+        return str(texts.get(language) or self.text)
 
 
 class ReminderKind(models.TextChoices):

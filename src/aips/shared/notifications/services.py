@@ -65,6 +65,10 @@ class Text:
     msgid: str | Promise
     params: Mapping[str, Any] = field(default_factory=dict)
 
+    def render_all(self) -> dict[str, str]:
+        """The text in every language AIPS speaks, for `Notification.texts`."""
+        return {code: self.render(code) for code, _name in settings.LANGUAGES}
+
     def render(self, language: str) -> str:
         with translation.override(language):
             values = {k: _value(v) for k, v in self.params.items()}
@@ -250,6 +254,7 @@ def notify(
     content_type = ContentType.objects.get_for_model(target) if target is not None else None
     object_id = target.pk if target is not None else None
     withheld = email_withheld(tlp)
+    texts = text.render_all()
     made: list[Notification] = []
     seen: set[int] = set()
     for user in users:
@@ -257,12 +262,13 @@ def notify(
             continue
         seen.add(user.pk)
         language = user.language or settings.LANGUAGE_CODE
-        body = text.render(language)
+        body = texts.get(language) or text.render(language)
         made.append(
             Notification(
                 user=user,
                 kind=kind,
                 text=body,
+                texts=texts,
                 link=link,
                 content_type=content_type,
                 object_id=object_id,
@@ -302,6 +308,7 @@ def notify_bulk(
     content_type = ContentType.objects.get_for_model(target) if target is not None else None
     object_id = target.pk if target is not None else None
     withheld = email_withheld(tlp)
+    texts = text.render_all()
     rendered: dict[str, tuple[str, str, str]] = {}
     notes: list[Notification] = []
     mails: list[OutboxMessage] = []
@@ -313,7 +320,7 @@ def notify_bulk(
         seen.add(user.pk)
         language = user.language or settings.LANGUAGE_CODE
         if language not in rendered:
-            body = text.render(language)
+            body = texts.get(language) or text.render(language)
             with translation.override(language):
                 if withheld:
                     mail_subject = _("AIPS: a new notification")
@@ -332,6 +339,7 @@ def notify_bulk(
                 user=user,
                 kind=kind,
                 text=body,
+                texts=texts,
                 link=link,
                 content_type=content_type,
                 object_id=object_id,

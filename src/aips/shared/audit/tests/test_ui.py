@@ -123,7 +123,7 @@ def test_r57_17_time_filter_is_almaty_time(
     )
     assert response.status_code == 200
     assert seqs(response) == [inside.seq]
-    assert "2025-03-01 15:00:00" in response.content.decode()
+    assert "01.03.2025 15:00:00 (Almaty)" in response.content.decode()
     # "To" is exclusive.
     edge = client.get(
         "/audit/", {"actor": "probe-time", "since": "2025-03-01T14:00", "until": "2025-03-01T15:00"}

@@ -235,3 +235,36 @@ def test_notifications_survive_a_translation_with_a_broken_placeholder() -> None
     text = Text(lazy(catalogue, str)(), {"ref": "INC-000001"})
     assert text.render("kk") == "INC-000001 returned"
     assert text.render("en") == "INC-000001 returned"
+
+
+def test_notification_is_shown_in_the_readers_language_not_the_writers(
+    personas: dict[str, User], client_as: Callable[[str | None], Client]
+) -> None:
+    from django.utils.translation import gettext_lazy
+
+    head = personas["bank_a_head"]
+    User.objects.filter(pk=head.pk).update(language="ru")
+    head.refresh_from_db()
+    with translation.override("ru"):
+        notify(
+            users=[head],
+            kind="test",
+            subject=Text("-"),
+            text=Text(gettext_lazy("AIPS: %(ref)s is overdue"), {"ref": "INC-000042"}),
+            link="",
+            email=False,
+        )
+    User.objects.filter(pk=head.pk).update(language="kk")
+    client = client_as("bank_a_head")
+    client.cookies["aips_language"] = "kk"
+    body = client.get("/notifications/", HTTP_ACCEPT_LANGUAGE="kk").content.decode()
+    assert "ААӨЖ: INC-000042 карточкасының мерзімі өтті" in body
+    assert "АСОИ: срок по карточке INC-000042 истёк" not in body
+
+
+def test_notification_made_before_texts_existed_still_shows_its_text(
+    personas: dict[str, User], client_as: Callable[[str | None], Client]
+) -> None:
+    Notification.objects.create(user=personas["bank_a_head"], kind="old", text="Старый текст")
+    body = client_as("bank_a_head").get("/notifications/").content.decode()
+    assert "Старый текст" in body

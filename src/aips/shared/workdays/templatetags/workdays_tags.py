@@ -6,10 +6,10 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from aips.core.templatetags.aips_format import when_text
 from aips.shared.workdays.calendar import deadline_info
 
 register = template.Library()
@@ -45,6 +45,6 @@ def deadline(value: datetime | None, now: datetime | None = None) -> dict[str, A
     return {
         "info": info,
         "iso": info.deadline.isoformat(),
-        "local": date_format(info.deadline, "d.m.Y H:i"),
+        "local": when_text(info.deadline),
         "duration": duration_text(info.overdue_by if info.overdue else info.remaining),
     }
