@@ -21,6 +21,9 @@ if "$BIN/python" -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.
   AIPS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" AIPS_DATA_DIR="$DATA/pg-alerts" AIPS_BENCH_LABEL=postgresql \
     "$BIN/python" scripts/bench_alerts.py || status=$?
   "$BIN/python" -c "import psycopg; c=psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute('DROP DATABASE IF EXISTS $DB WITH (FORCE)'); c.execute('CREATE DATABASE $DB')"
+  AIPS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" AIPS_DATA_DIR="$DATA/pg-home" AIPS_BENCH_LABEL=postgresql \
+    "$BIN/python" scripts/bench_home.py || status=$?
+  "$BIN/python" -c "import psycopg; c=psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute('DROP DATABASE IF EXISTS $DB WITH (FORCE)'); c.execute('CREATE DATABASE $DB')"
   mkdir -p "$DATA/pg-signals"
   AIPS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" AIPS_DATA_DIR="$DATA/pg-signals" \
     "$BIN/python" scripts/bench_signals.py > "$DATA/pg-signals.out" || status=$?

@@ -18,11 +18,11 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from aips.shared.accounts.models import User
     from aips.center.alerts import services
     from aips.center.alerts.models import AlertRecipient, ThreatType
     from aips.core.identifiers import bin_check_digit
     from aips.demo import load_demo
+    from aips.shared.accounts.models import User
     from aips.shared.notifications.models import Notification, OutboxMessage
     from aips.shared.organizations.models import Organization
 

@@ -18,11 +18,11 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from aips.core.actors import SystemActor
     from aips.shared.audit import selectors
     from aips.shared.audit.models import EventType
     from aips.shared.audit.services import checkpoint_create, record
     from aips.shared.audit.verifier import verify
-    from aips.core.actors import SystemActor
 
     call_command("migrate", verbosity=0)
     actor = SystemActor(label="bench")

@@ -267,9 +267,9 @@ def setup(orgs: int) -> list[str]:
     django.setup()
     from django.core.management import call_command
 
+    from aips.center.integrations import services as integrations
     from aips.core.actors import SystemActor
     from aips.core.identifiers import bin_check_digit
-    from aips.center.integrations import services as integrations
     from aips.shared.organizations import services as organizations
 
     call_command("migrate", verbosity=0)

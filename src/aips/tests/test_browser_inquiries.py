@@ -113,6 +113,9 @@ def test_r67_3_7_r67_11_r67_14_r67_15_send_approve_accept_answer_return_fix(
         expect(b_head_page.locator("#request-body")).to_contain_text("Did these accounts")
         expect(b_head_page.locator(f"{block} [data-thread-state]")).to_have_text("Received")
         b_head_page.locator(f"#comment-{thread.pk}-accept").fill("We are checking.")
+        b_head_page.locator(
+            f'{block} form:has(button[data-thread-transition="accept"]) input[name="confirm"]'
+        ).check()
         _press(
             b_head_page,
             f'{block} button[data-thread-transition="accept"]',
@@ -195,6 +198,9 @@ def test_r67_3_7_r67_11_r67_14_r67_15_send_approve_accept_answer_return_fix(
     with steps("R67.14 bank A's maker reads the fixed answer and closes"):
         page.reload()
         expect(page.locator(f"{block} [data-answer]")).to_have_text(FIXED_ANSWER)
+        page.locator(
+            f'{block} form:has(button[data-thread-transition="close"]) input[name="confirm"]'
+        ).check()
         _press(
             page,
             f'{block} button[data-thread-transition="close"]',

@@ -9,8 +9,17 @@ class AlertsConfig(AppConfig):
         # Imported here, not at the top: models can only load once the app registry is ready.
         from aips.center.alerts import selectors
         from aips.center.alerts.notices import register_reminders
+        from aips.core.search import SearchProvider, register_search_provider
         from aips.core.worklist import register_home_tile, register_work_source
 
         register_reminders()
         register_work_source("alerts", selectors.work_for)
         register_home_tile("alerts", selectors.center_tiles)
+        register_search_provider(
+            "alerts",
+            SearchProvider(
+                reference=selectors.search_reference,
+                text=selectors.search_text,
+                indicator=selectors.search_indicator,
+            ),
+        )

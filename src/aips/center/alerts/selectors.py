@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aips.center.alerts.models import (
     Alert,
+    AlertKind,
     AlertQuerySet,
     AlertRecipient,
     AlertState,
@@ -19,6 +20,8 @@ from aips.center.alerts.models import (
 from aips.core.access import has_perm
 from aips.core.actors import Actor
 from aips.core.permissions import Perm
+from aips.core.search import Hit, HitGroup, Indicator, group_of, json_string, words_match
+from aips.core.tlp import RESTRICTED_TLP
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.workflow.models import Comment
 
@@ -303,4 +306,74 @@ def center_tiles(actor: Actor) -> list[Tile]:
             ],
             order=30,
         )
+    ]
+
+
+# --- search (core.search) -----------------------------------------------------------------------
+
+_PREFIXES = {"THR": AlertKind.THREAT, "VUL": AlertKind.VULNERABILITY}
+
+
+def _alert_hit(alert: Alert) -> Hit:
+    return Hit(
+        ref=alert.reference,
+        title=alert.title,
+        url=reverse("alerts:detail", args=[alert.pk]),
+        organization=alert.organization.display_name,
+        state=alert.state_label,
+        at=alert.updated_at,
+    )
+
+
+def _alerts(qs: AlertQuerySet, limit: int) -> HitGroup:
+    return group_of(
+        qs.select_related("organization").order_by("-id"),
+        key="alerts",
+        label=_("Alerts"),
+        hit=_alert_hit,
+        limit=limit,
+        url=reverse("alerts:list"),
+    )
+
+
+def _content_readable(actor: Actor) -> Q:
+    """The alerts whose content (not only the title) the actor may read: `may_read_content`
+    as a filter, so a TLP:RED description is never matched for someone who may not read it."""
+    if actor.is_center:
+        return Q()
+    readable = ~Q(tlp__in=RESTRICTED_TLP) | Q(organization_id=actor.organization_id)
+    if actor.pk is not None and actor.organization_id is not None:
+        named = AlertRecipient.objects.filter(
+            organization_id=actor.organization_id, named_users__pk=actor.pk
+        ).values("alert_id")
+        readable |= Q(pk__in=named)
+    return readable
+
+
+def search_reference(actor: Actor, prefix: str, pk: int) -> str | None:
+    kind = _PREFIXES.get(prefix)
+    if kind is None or not Alert.objects.visible_to(actor).filter(pk=pk, kind=kind).exists():
+        return None
+    return reverse("alerts:detail", args=[pk])
+
+
+def search_text(actor: Actor, words: str, limit: int) -> list[HitGroup]:
+    if not has_perm(actor, Perm.ALERT_VIEW):
+        return []
+    match = words_match(words, ("title",)) | (
+        words_match(words, ("title", "description")) & _content_readable(actor)
+    )
+    return [_alerts(Alert.objects.visible_to(actor).filter(match), limit)]
+
+
+def search_indicator(actor: Actor, indicator: Indicator, limit: int) -> list[HitGroup]:
+    """The alerts listing the indicator (or CVE id) or naming it in their description, among
+    those whose content the actor may read."""
+    if not has_perm(actor, Perm.ALERT_VIEW):
+        return []
+    held = json_string(indicator.value)
+    match = Q(cve_ids__icontains=held) if indicator.type == "cve" else Q(indicators__icontains=held)
+    match |= Q(description__icontains=indicator.value)
+    return [
+        _alerts(Alert.objects.visible_to(actor).filter(match & _content_readable(actor)), limit)
     ]

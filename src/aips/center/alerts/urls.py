@@ -6,6 +6,7 @@ app_name = "alerts"
 
 urlpatterns = [
     path("", views.alert_list, name="list"),
+    path("export.csv", views.alert_list_csv, name="list_csv"),
     path("new/", views.alert_create, name="create"),
     path("import/", views.alert_import, name="import"),
     path("compliance/", views.alert_compliance, name="compliance"),

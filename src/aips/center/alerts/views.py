@@ -12,9 +12,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from aips.center.alerts import selectors, services
@@ -34,12 +36,22 @@ from aips.core.actors import Actor, acting
 from aips.core.csv_export import csv_row, csv_writer
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
+from aips.core.listing import Column, ListSpec, register, when
 from aips.core.numbers import BIGINT_MAX
 from aips.core.permissions import Perm
+from aips.shared.accounts.listing import list_context, list_csv
 from aips.shared.accounts.models import User
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.organizations.selectors import organization_list
-from aips.shared.workflow.web import form_status, raise_for_status, run_action, save_form
+from aips.shared.workflow.engine import versions_of
+from aips.shared.workflow.pages import item_context
+from aips.shared.workflow.web import (
+    form_status,
+    raise_for_status,
+    run_action,
+    save_form,
+    unconfirmed,
+)
 
 # Published alerts shown as rows of the compliance matrix (the CSV has them all).
 MATRIX_ALERTS = 50
@@ -57,14 +69,42 @@ def _author(alert: Alert, user: Actor) -> str:
     return alert.organization.display_name
 
 
-@require(Perm.ALERT_VIEW)
-def alert_list(request: HttpRequest) -> HttpResponse:
+# No "author" column to sort or search by: an anonymous alert's organization is not every
+# reader's to know, and its place in an order by name would tell it.
+LIST = register(
+    ListSpec(
+        name="alerts",
+        url_name="alerts:list",
+        columns=(
+            Column("reference", "id", _lazy("Alert")),
+            Column("title", "title", _lazy("Title")),
+            Column("kind", "kind", _lazy("Kind")),
+            Column("level", "level", _lazy("Threat level")),
+            Column("state", "state", _lazy("Status")),
+            Column("published", "published_at", _lazy("Published")),
+            Column("deadline", "deadline_at", _lazy("Deadline")),
+        ),
+        default_sort="-reference",
+        search_fields=("title",),
+    )
+)
+
+
+def _filtered_alerts(request: HttpRequest) -> tuple[FilterForm, Any]:
     user = acting_person(request)
     form = FilterForm(request.GET or None)
     filters: dict[str, str] = {}
     if form.is_valid():
         filters = {"kind": form.cleaned_data["kind"], "state": form.cleaned_data["state"]}
-    alerts = list(selectors.alert_list(actor=user, **filters)[:200])
+    return form, selectors.alert_list(actor=user, **filters)
+
+
+@require(Perm.ALERT_VIEW)
+def alert_list(request: HttpRequest) -> HttpResponse:
+    user = acting_person(request)
+    form, qs = _filtered_alerts(request)
+    context = list_context(request, LIST, qs)
+    alerts = context["listing"].rows
     own = (
         {}
         if user.is_center
@@ -74,7 +114,35 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/list.html",
-        {"rows": rows, "filter_form": form, "receiver": not user.is_center},
+        {
+            **context,
+            "rows": rows,
+            "filter_form": form,
+            "receiver": not user.is_center,
+            "csv_url": reverse("alerts:list_csv"),
+        },
+    )
+
+
+@require(Perm.ALERT_VIEW)
+def alert_list_csv(request: HttpRequest) -> HttpResponse:
+    user = acting_person(request)
+    _form, qs = _filtered_alerts(request)
+    return list_csv(
+        request,
+        LIST,
+        qs,
+        header=["alert", "title", "author", "kind", "level", "status", "tlp", "published_at"],
+        cells=lambda a: [
+            a.reference,
+            a.title,
+            _author(a, user),
+            a.get_kind_display(),
+            a.get_level_display(),
+            a.state_label,
+            a.tlp,
+            when(a.published_at),
+        ],
     )
 
 
@@ -180,10 +248,17 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else []
     )
     recipient = None if user.is_center else selectors.recipient_for(user, alert)
-    timeline = selectors.timeline(actor=user, alert=alert)
-    for comment in timeline:
-        step = ALERT_MACHINE.transitions.get(comment.transition)
-        comment.transition_label = str(step.label) if step else ""
+    # Who moved it when, and what changed between submissions, are for its own organization
+    # and the center, like its comments; the organizations that received it see neither.
+    insider = user.is_center or user.organization_id == alert.organization_id
+    page = item_context(
+        item=alert,
+        machine=ALERT_MACHINE,
+        comments=selectors.timeline(actor=user, alert=alert),
+        versions=list(versions_of(alert)) if insider else [],
+        model=Alert,
+        steps=insider,
+    )
     editable = (
         alert.state in services.EDITABLE
         and has_perm(user, Perm.ALERT_EDIT)
@@ -202,7 +277,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "targeted": targeted,
             "audience": audience,
             "editable": editable,
-            "timeline": timeline,
+            **page,
             "recipient": recipient,
             "can_answer": recipient is not None
             and recipient.status == RecipientStatus.DELIVERED
@@ -224,6 +299,8 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def alert_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     user = acting_person(request)
     alert = selectors.get_alert_for(user, pk)
+    if unconfirmed(request, ALERT_MACHINE, name, actor=user, item=alert):
+        return redirect("alerts:detail", pk=pk)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     # Unchecked boxes are simply absent; anything that is not an id in range names nothing.

@@ -34,6 +34,7 @@ CARD_MACHINE = Machine(
                 perm=Perm.INCIDENT_REVIEW,
                 side="center",
                 event=EventType.INCIDENT_ACCEPTED,
+                confirm=True,
             ),
             Transition(
                 name="close",
@@ -43,6 +44,7 @@ CARD_MACHINE = Machine(
                 perm=Perm.INCIDENT_REVIEW,
                 side="center",
                 event=EventType.INCIDENT_CLOSED,
+                confirm=True,
             ),
         ]
     },

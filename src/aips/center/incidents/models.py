@@ -104,8 +104,22 @@ class IncidentCard(WorkflowItem):
         ordering = ["-id"]
         verbose_name = _("incident card")
         verbose_name_plural = _("incident cards")
-        # The center's home page counts the cards submitted today (core.worklist).
-        indexes = [models.Index(fields=["submitted_at"], name="incident_submitted_at")]
+        indexes = [
+            # The center's home page counts the cards submitted today (core.worklist).
+            models.Index(fields=["submitted_at"], name="incident_submitted_at"),
+            # The home queues read the most urgent cards of one state in deadline order
+            # (selectors._most_urgent): the center's across organizations, a bank's its own.
+            models.Index(fields=["state", "deadline_at", "updated_at"], name="incident_queue"),
+            models.Index(
+                fields=["organization", "state", "deadline_at", "updated_at"],
+                name="incident_org_queue",
+            ),
+            # The center's overdue cards by organization, read from the index alone (the
+            # visibility rule needs state and version).
+            models.Index(
+                fields=["deadline_at", "organization", "state", "version"], name="incident_overdue"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"

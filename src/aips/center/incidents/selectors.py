@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +10,7 @@ from aips.center.incidents.models import Attachment, CardState, IncidentCard, In
 from aips.core.access import has_perm
 from aips.core.actors import Actor, Viewer
 from aips.core.permissions import Perm
+from aips.core.search import Hit, HitGroup, Indicator, group_of, json_string, words_match
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.workflow.engine import versions_of
 from aips.shared.workflow.models import Comment, Version
@@ -79,15 +80,27 @@ def _card_item(card: IncidentCard, action: Any, arrived: Any) -> WorkItem:
     )
 
 
+def _most_urgent(qs: IncidentCardQuerySet, limit: int) -> list[IncidentCard]:
+    """Oldest deadline first (overdue ones lead), then the longest waiting; at most `limit`.
+
+    The order of `deadline_at ASC NULLS LAST, updated_at, id`, read as two slices (with a
+    deadline, then without) that each follow the `incident_queue` indexes: SQLite cannot read
+    NULLS LAST from an index, so one query sorted every card in the state (thousands at the
+    center) to return twenty. Both slices keep `deadline_at` first in their order, constant in
+    the second, so that PostgreSQL too sees the index order match."""
+    qs = qs.select_related("organization")
+    order = ("deadline_at", "updated_at", "id")
+    cards = list(qs.filter(deadline_at__isnull=False).order_by(*order)[:limit])
+    if len(cards) < limit:
+        rest = qs.filter(deadline_at__isnull=True).order_by(*order)
+        cards += list(rest[: limit - len(cards)])
+    return cards
+
+
 def _group(
     key: str, label: Any, qs: IncidentCardQuerySet, url: str, action: Any, limit: int
 ) -> WorkGroup:
-    # Oldest deadline first (overdue ones lead), then the longest waiting; bounded by `limit`.
-    cards = list(
-        qs.select_related("organization").order_by(
-            F("deadline_at").asc(nulls_last=True), "updated_at", "id"
-        )[:limit]
-    )
+    cards = _most_urgent(qs, limit)
     return WorkGroup(
         key=key,
         label=label,
@@ -169,11 +182,15 @@ def center_tiles(actor: Actor) -> list[Tile]:
     base = IncidentCard.objects.visible_to(actor)
     lst = reverse("incidents:list")
     incoming = base.filter(submitted_at__gte=today).count()
-    overdue = (
-        base.filter(deadline_at__lt=now)
+    # One grouped read gives both the total and the top five (at most one row per
+    # organization). `isnull=False` changes no result (`< now` is never true of NULL) but bounds
+    # the range on both sides, so SQLite reads the few cards with a deadline through its index
+    # instead of walking every card in organization order to spare the GROUP BY a sort.
+    by_organization = list(
+        base.filter(deadline_at__isnull=False, deadline_at__lt=now)
         .values("organization_id", "organization__name")
         .annotate(n=Count("id"))
-        .order_by("-n", "organization__name")[:5]
+        .order_by("-n", "organization__name")
     )
     rows = [
         TileRow(
@@ -181,7 +198,7 @@ def center_tiles(actor: Actor) -> list[Tile]:
             value=int(r["n"]),
             url=f"{lst}?overdue=on&organization={r['organization_id']}",
         )
-        for r in overdue
+        for r in by_organization[:5]
     ]
     return [
         Tile(
@@ -194,10 +211,61 @@ def center_tiles(actor: Actor) -> list[Tile]:
         Tile(
             key="incidents.overdue",
             title=_("Incident cards overdue"),
-            value=base.filter(deadline_at__lt=now).count(),
+            value=sum(int(r["n"]) for r in by_organization),
             url=f"{lst}?overdue=on",
             note=_("By organization:") if rows else "",
             rows=rows,
             order=20,
         ),
     ]
+
+
+# --- search (core.search) -----------------------------------------------------------------------
+
+_CARD_TEXT = ("title", "affected_systems", "attack_source", "attack_vector", "impact", "measures")
+
+
+def _card_hit(card: IncidentCard) -> Hit:
+    return Hit(
+        ref=card.reference,
+        title=card.title,
+        url=reverse("incidents:detail", args=[card.pk]),
+        organization=card.organization.display_name,
+        state=card.state_label,
+        at=card.updated_at,
+    )
+
+
+def _cards(qs: IncidentCardQuerySet, limit: int) -> HitGroup:
+    return group_of(
+        qs.select_related("organization").order_by("-id"),
+        key="incidents",
+        label=_("Incident cards"),
+        hit=_card_hit,
+        limit=limit,
+        url=reverse("incidents:list"),
+    )
+
+
+def search_reference(actor: Actor, prefix: str, pk: int) -> str | None:
+    if prefix != "INC" or not IncidentCard.objects.visible_to(actor).filter(pk=pk).exists():
+        return None
+    return reverse("incidents:detail", args=[pk])
+
+
+def search_text(actor: Actor, words: str, limit: int) -> list[HitGroup]:
+    if not has_perm(actor, Perm.INCIDENT_VIEW):
+        return []
+    return [
+        _cards(IncidentCard.objects.visible_to(actor).filter(words_match(words, _CARD_TEXT)), limit)
+    ]
+
+
+def search_indicator(actor: Actor, indicator: Indicator, limit: int) -> list[HitGroup]:
+    """The cards listing the indicator (or CVE id), or naming it in their text."""
+    if not has_perm(actor, Perm.INCIDENT_VIEW):
+        return []
+    held = json_string(indicator.value)
+    match = Q(cve_ids__icontains=held) if indicator.type == "cve" else Q(indicators__icontains=held)
+    match |= words_match(indicator.value, ("attack_source", "attack_vector", "impact"))
+    return [_cards(IncidentCard.objects.visible_to(actor).filter(match), limit)]

@@ -6,6 +6,7 @@ app_name = "incidents"
 
 urlpatterns = [
     path("", views.incident_list, name="list"),
+    path("export.csv", views.incident_list_csv, name="list_csv"),
     path("new/", views.incident_create, name="create"),
     path("<int:pk>/", views.incident_detail, name="detail"),
     path("<int:pk>/edit/", views.incident_update, name="update"),

@@ -3,7 +3,9 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from aips.center.incidents import selectors, services
@@ -15,20 +17,44 @@ from aips.center.incidents.forms import (
     TransitionForm,
 )
 from aips.center.incidents.lifecycle import CARD_MACHINE
-from aips.center.incidents.models import EDITABLE, IncidentCard
+from aips.center.incidents.models import EDITABLE, IncidentCard, IncidentCardQuerySet
 from aips.core.access import has_perm, require
 from aips.core.actors import acting
 from aips.core.errors import AppError, ValidationFailed
+from aips.core.listing import Column, ListSpec, register, when
 from aips.core.permissions import Perm
+from aips.shared.accounts.listing import list_context, list_csv
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.files.web import download_response
 from aips.shared.organizations.selectors import organization_list
-from aips.shared.workflow.engine import diff
-from aips.shared.workflow.web import flash_errors, form_status, raise_for_status, save_form
+from aips.shared.workflow.pages import item_context
+from aips.shared.workflow.web import (
+    flash_errors,
+    form_status,
+    raise_for_status,
+    save_form,
+    unconfirmed,
+)
+
+LIST = register(
+    ListSpec(
+        name="incidents",
+        url_name="incidents:list",
+        columns=(
+            Column("reference", "id", _lazy("Card")),
+            Column("title", "title", _lazy("Title")),
+            Column("organization", "organization__name", _lazy("Organization")),
+            Column("kind", "kind", _lazy("Type")),
+            Column("state", "state", _lazy("Status")),
+            Column("deadline", "deadline_at", _lazy("Deadline")),
+        ),
+        default_sort="-reference",
+        search_fields=("title", "affected_systems", "organization__name"),
+    )
+)
 
 
-@require(Perm.INCIDENT_VIEW)
-def incident_list(request: HttpRequest) -> HttpResponse:
+def _filtered_cards(request: HttpRequest) -> tuple[FilterForm, IncidentCardQuerySet]:
     user = acting_person(request)
     orgs = (
         [(o.pk, o.display_name) for o in organization_list(actor=user) if not o.is_center]
@@ -45,8 +71,41 @@ def incident_list(request: HttpRequest) -> HttpResponse:
             "organization_id": data.get("organization"),
             "overdue": bool(data.get("overdue")),
         }
-    cards = selectors.card_list(actor=user, **filters)[:200]
-    return render(request, "incidents/list.html", {"cards": cards, "filter_form": form})
+    return form, selectors.card_list(actor=user, **filters)
+
+
+@require(Perm.INCIDENT_VIEW)
+def incident_list(request: HttpRequest) -> HttpResponse:
+    form, cards = _filtered_cards(request)
+    return render(
+        request,
+        "incidents/list.html",
+        {
+            **list_context(request, LIST, cards),
+            "filter_form": form,
+            "csv_url": reverse("incidents:list_csv"),
+        },
+    )
+
+
+@require(Perm.INCIDENT_VIEW)
+def incident_list_csv(request: HttpRequest) -> HttpResponse:
+    _form, cards = _filtered_cards(request)
+    return list_csv(
+        request,
+        LIST,
+        cards,
+        header=["card", "title", "organization", "kind", "status", "tlp", "deadline_at"],
+        cells=lambda c: [
+            c.reference,
+            c.title,
+            c.organization.display_name,
+            c.get_kind_display(),
+            c.state_label,
+            c.tlp,
+            when(c.deadline_at),
+        ],
+    )
 
 
 @require(Perm.INCIDENT_EDIT)
@@ -101,17 +160,13 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_person(request)
     card = selectors.get_card_for(user, pk)
     services.card_viewed(actor=user, card=card)
-    versions = selectors.versions(card)
-    changes = [
-        (str(getattr(IncidentCard._meta.get_field(name), "verbose_name", name)), old, new)
-        for name, old, new in (
-            diff(versions[-2].snapshot, versions[-1].snapshot) if len(versions) > 1 else []
-        )
-    ]
-    timeline = selectors.timeline(actor=user, card=card)
-    for comment in timeline:
-        step = CARD_MACHINE.transitions.get(comment.transition)
-        comment.transition_label = str(step.label) if step else ""  # type: ignore[attr-defined]
+    page = item_context(
+        item=card,
+        machine=CARD_MACHINE,
+        comments=selectors.timeline(actor=user, card=card),
+        versions=selectors.versions(card),
+        model=IncidentCard,
+    )
     editable = (
         card.state in EDITABLE
         and has_perm(user, Perm.INCIDENT_EDIT)
@@ -123,9 +178,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "card": card,
             "actions": CARD_MACHINE.allowed(user, card),
-            "timeline": timeline,
-            "versions": versions,
-            "changes": changes,
+            **page,
             "editable": editable,
             "transition_form": TransitionForm(),
             "comment_form": CommentForm(center=user.is_center),
@@ -138,6 +191,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def incident_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     card = selectors.get_card_for(request.user, pk)
+    if unconfirmed(request, CARD_MACHINE, name, actor=acting_person(request), item=card):
+        return redirect("incidents:detail", pk=pk)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:

@@ -93,6 +93,7 @@ THREAD_MACHINE = Machine(
                 event=EventType.REQUEST_ACCEPTED,
                 deadline_days=10,
                 deadline_reason="answer",
+                confirm=True,
             ),
             Transition(
                 name="decline",
@@ -104,6 +105,7 @@ THREAD_MACHINE = Machine(
                 event=EventType.REQUEST_DECLINED,
                 needs_comment=True,
                 danger=True,
+                confirm=True,
             ),
             Transition(
                 name="request_approval",
@@ -184,6 +186,7 @@ THREAD_MACHINE = Machine(
                 perm=Perm.REQUEST_EDIT,
                 side=REQUESTER,
                 event=EventType.REQUEST_CLOSED,
+                confirm=True,
             ),
         ]
     },

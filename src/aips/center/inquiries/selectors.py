@@ -24,6 +24,7 @@ from aips.center.inquiries.models import (
 from aips.core.access import has_perm
 from aips.core.actors import Actor
 from aips.core.permissions import Perm
+from aips.core.search import Hit, HitGroup, Indicator, group_of, words_match
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.organizations.models import Organization, OrganizationStatus
 from aips.shared.workdays.calendar import deadline_info
@@ -459,3 +460,49 @@ def center_tiles(actor: Actor) -> list[Tile]:
             order=25,
         ),
     ]
+
+
+# --- search (core.search) -----------------------------------------------------------------------
+
+
+def _inquiry_hit(inquiry: Inquiry) -> Hit:
+    return Hit(
+        ref=inquiry.reference,
+        title=inquiry.subject,
+        url=reverse("inquiries:detail", args=[inquiry.pk]),
+        organization=inquiry.organization.display_name,
+        state=inquiry.state_label,
+        at=inquiry.updated_at,
+    )
+
+
+def _inquiries(qs: InquiryQuerySet, limit: int) -> HitGroup:
+    return group_of(
+        qs.select_related("organization").order_by("-id"),
+        key="inquiries",
+        label=_("Requests"),
+        hit=_inquiry_hit,
+        limit=limit,
+        url=reverse("inquiries:list"),
+    )
+
+
+def search_reference(actor: Actor, prefix: str, pk: int) -> str | None:
+    if prefix != "REQ" or not Inquiry.objects.visible_to(actor).filter(pk=pk).exists():
+        return None
+    return reverse("inquiries:detail", args=[pk])
+
+
+def search_text(actor: Actor, words: str, limit: int) -> list[HitGroup]:
+    if not has_perm(actor, Perm.REQUEST_VIEW):
+        return []
+    match = words_match(words, ("subject", "body"))
+    return [_inquiries(Inquiry.objects.visible_to(actor).filter(match), limit)]
+
+
+def search_indicator(actor: Actor, indicator: Indicator, limit: int) -> list[HitGroup]:
+    """A request holds no list of indicators: it holds one when its text names it."""
+    if not has_perm(actor, Perm.REQUEST_VIEW):
+        return []
+    match = Q(subject__icontains=indicator.value) | Q(body__icontains=indicator.value)
+    return [_inquiries(Inquiry.objects.visible_to(actor).filter(match), limit)]

@@ -6,6 +6,7 @@ app_name = "inquiries"
 
 urlpatterns = [
     path("", views.inquiry_list, name="list"),
+    path("export.csv", views.inquiry_list_csv, name="list_csv"),
     path("new/", views.inquiry_create, name="create"),
     path("deadlines/", views.inquiry_deadlines, name="deadlines"),
     path("<int:pk>/", views.inquiry_detail, name="detail"),

@@ -9,7 +9,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from aips.center.inquiries import selectors, services
@@ -25,6 +27,7 @@ from aips.center.inquiries.forms import (
 from aips.center.inquiries.lifecycle import INQUIRY_MACHINE, THREAD_MACHINE
 from aips.center.inquiries.models import (
     ANSWER_EDITABLE,
+    Inquiry,
     InquiryState,
     InquiryThread,
     overall_state,
@@ -33,11 +36,20 @@ from aips.core.access import has_perm, require
 from aips.core.actors import Actor, acting
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
+from aips.core.listing import Column, ListSpec, register, when
 from aips.core.permissions import Perm
+from aips.shared.accounts.listing import list_context, list_csv
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.files.web import download_response
 from aips.shared.organizations.selectors import organization_list
-from aips.shared.workflow.web import form_status, raise_for_status, run_action, save_form
+from aips.shared.workflow.pages import item_context
+from aips.shared.workflow.web import (
+    form_status,
+    raise_for_status,
+    run_action,
+    save_form,
+    unconfirmed,
+)
 
 
 def _act(request: HttpRequest, pk: int, act: Callable[[], str]) -> HttpResponse:
@@ -51,8 +63,25 @@ def _center_organizations(user: Actor) -> list[tuple[int, str]] | None:
     return [(o.pk, o.display_name) for o in organization_list(actor=user) if not o.is_center]
 
 
-@require(Perm.REQUEST_VIEW)
-def inquiry_list(request: HttpRequest) -> HttpResponse:
+LIST = register(
+    ListSpec(
+        name="inquiries",
+        url_name="inquiries:list",
+        columns=(
+            Column("reference", "id", _lazy("Request")),
+            Column("subject", "subject", _lazy("Subject")),
+            Column("requester", "organization__name", _lazy("Requester")),
+            Column("category", "category", _lazy("Category")),
+            Column("state", "state", _lazy("Status")),
+            Column("deadline", "deadline_at", _lazy("Deadline")),
+        ),
+        default_sort="-reference",
+        search_fields=("subject",),
+    )
+)
+
+
+def _filtered_inquiries(request: HttpRequest) -> tuple[FilterForm, Any]:
     user = acting_person(request)
     form = FilterForm(request.GET or None, organizations=_center_organizations(user))
     filters: dict[str, Any] = {}
@@ -65,7 +94,15 @@ def inquiry_list(request: HttpRequest) -> HttpResponse:
             "organization_id": data.get("organization"),
             "overdue": bool(data.get("overdue")),
         }
-    inquiries = list(selectors.inquiry_list(actor=user, **filters)[:200])
+    return form, selectors.inquiry_list(actor=user, **filters)
+
+
+@require(Perm.REQUEST_VIEW)
+def inquiry_list(request: HttpRequest) -> HttpResponse:
+    user = acting_person(request)
+    form, qs = _filtered_inquiries(request)
+    context = list_context(request, LIST, qs)
+    inquiries = context["listing"].rows
     ids = [i.pk for i in inquiries]
     own = selectors.own_threads(actor=user, inquiry_ids=ids)
     threads = selectors.sent_threads(actor=user, inquiry_ids=ids)
@@ -80,7 +117,31 @@ def inquiry_list(request: HttpRequest) -> HttpResponse:
         # An addressee judges the request by its own thread alone: others' are not its business.
         counted = shown or ([mine] if mine else [])
         rows.append((i, mine, shown, overall_state(i.state, (t.state for t in counted))))
-    return render(request, "inquiries/list.html", {"rows": rows, "filter_form": form})
+    return render(
+        request,
+        "inquiries/list.html",
+        {**context, "rows": rows, "filter_form": form, "csv_url": reverse("inquiries:list_csv")},
+    )
+
+
+@require(Perm.REQUEST_VIEW)
+def inquiry_list_csv(request: HttpRequest) -> HttpResponse:
+    _form, qs = _filtered_inquiries(request)
+    return list_csv(
+        request,
+        LIST,
+        qs,
+        header=["request", "subject", "requester", "category", "status", "tlp", "deadline_at"],
+        cells=lambda i: [
+            i.reference,
+            i.subject,
+            i.organization.display_name,
+            i.get_category_display(),
+            i.state_label,
+            i.tlp,
+            when(i.deadline_at),
+        ],
+    )
 
 
 def _addressees(user: Actor) -> list[tuple[int, str]]:
@@ -148,13 +209,6 @@ def inquiry_update(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _label(machine: Any, comments: list[Any]) -> list[Any]:
-    for comment in comments:
-        step = machine.transitions.get(comment.transition)
-        comment.transition_label = str(step.label) if step else ""
-    return comments
-
-
 @require(Perm.REQUEST_VIEW)
 def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_person(request)
@@ -181,8 +235,12 @@ def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
             {
                 "thread": thread,
                 "actions": services.thread_actions(user, thread),
-                "timeline": _label(
-                    THREAD_MACHINE, selectors.thread_timeline(actor=user, thread=thread)
+                "page": item_context(
+                    item=thread,
+                    machine=THREAD_MACHINE,
+                    comments=selectors.thread_timeline(actor=user, thread=thread),
+                    versions=selectors.versions(thread),
+                    model=InquiryThread,
                 ),
                 "files": selectors.answer_attachments(actor=user, thread=thread),
                 "mine": mine,
@@ -205,7 +263,14 @@ def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "editable": editable,
             "addressees": [name for _pk, name in _names(inquiry)],
             "files": selectors.attachments(actor=user, inquiry=inquiry),
-            "timeline": _label(INQUIRY_MACHINE, selectors.timeline(actor=user, inquiry=inquiry)),
+            **item_context(
+                item=inquiry,
+                machine=INQUIRY_MACHINE,
+                comments=selectors.timeline(actor=user, inquiry=inquiry),
+                versions=selectors.versions(inquiry) if requester else [],
+                model=Inquiry,
+                steps=requester,
+            ),
             "blocks": blocks,
             "transition_form": TransitionForm(),
             "comment_form": CommentForm(center=user.is_center),
@@ -224,6 +289,8 @@ def _names(inquiry: Any) -> list[tuple[int, str]]:
 def inquiry_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     user = acting_person(request)
     inquiry = selectors.get_inquiry_for(user, pk)
+    if unconfirmed(request, INQUIRY_MACHINE, name, actor=user, item=inquiry):
+        return redirect("inquiries:detail", pk=pk)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
 
@@ -239,6 +306,8 @@ def inquiry_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse
 def thread_transition(request: HttpRequest, pk: int, tid: int, name: str) -> HttpResponse:
     user = acting_person(request)
     thread = selectors.get_thread_for(user, pk, tid)
+    if unconfirmed(request, THREAD_MACHINE, name, actor=user, item=thread):
+        return redirect("inquiries:detail", pk=pk)
     form = TransitionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
 

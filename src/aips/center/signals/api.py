@@ -344,7 +344,7 @@ def signals_indicator(request: HttpRequest, value: str) -> Any:
 
 correlations_router = Router(tags=["correlations"])
 
-FindingStateName = Literal["open", "promoted", "dismissed"]
+FindingStateName = Literal["open", "promoted", "dismissed", "linked"]
 
 
 class FindingOut(Schema):

@@ -180,6 +180,7 @@ class FindingState(models.TextChoices):
     OPEN = "open", pgettext_lazy("finding status", "Open")
     PROMOTED = "promoted", _("Draft alert created")
     DISMISSED = "dismissed", _("Dismissed")
+    LINKED = "linked", _("Linked to an existing alert")
 
 
 class CorrelationFindingQuerySet(TenantQuerySet["CorrelationFinding"]):
@@ -191,7 +192,10 @@ class CorrelationFindingQuerySet(TenantQuerySet["CorrelationFinding"]):
 
 
 class CorrelationFinding(models.Model):
-    """An indicator seen at ≥ N organizations within the window: a candidate threat alert."""
+    """Indicators seen at ≥ N organizations within the window that arrived together (in the
+    same signals): one candidate threat alert. `type`/`value` name the group's lead indicator
+    (the one seen at the most organizations when the finding opened); `indicators` holds the
+    whole group, the lead included."""
 
     type = models.CharField(max_length=8, choices=IndicatorType.choices)
     value = models.CharField(max_length=512)
@@ -217,6 +221,32 @@ class CorrelationFinding(models.Model):
     class Meta:
         ordering = ["-last_seen"]
         indexes = [models.Index(fields=["type", "value", "state"], name="finding_indicator")]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.value}"
+
+
+class FindingIndicator(models.Model):
+    """One indicator of a finding's group. A table rather than a JSON list, so that the worker
+    finds the finding holding an indicator through an index on both databases."""
+
+    finding = models.ForeignKey(
+        CorrelationFinding, on_delete=models.CASCADE, related_name="indicators"
+    )
+    type = models.CharField(max_length=8, choices=IndicatorType.choices)
+    value = models.CharField(max_length=512)
+    organization_count = models.PositiveIntegerField(default=0)
+    signal_count = models.PositiveBigIntegerField(default=0)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-organization_count", "type", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding", "type", "value"], name="finding_indicator_key"
+            )
+        ]
+        indexes = [models.Index(fields=["type", "value"], name="finding_indicator_value")]
 
     def __str__(self) -> str:
         return f"{self.type}:{self.value}"

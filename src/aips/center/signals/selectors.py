@@ -21,11 +21,14 @@ from django.db.models import Case, Count, IntegerField, Max, Min, Q, Sum, Value,
 from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aips.center.integrations.models import IntegrationModule
 from aips.center.signals.models import (
+    KIND_LABELS,
     CorrelationFinding,
+    FindingIndicator,
     FindingState,
     IndicatorSighting,
     IndicatorType,
@@ -35,7 +38,9 @@ from aips.center.signals.models import (
 from aips.core.access import has_perm
 from aips.core.actors import Actor, Viewer
 from aips.core.errors import NotFound, ValidationFailed
+from aips.core.indicators import normalize_indicator
 from aips.core.permissions import Perm
+from aips.core.search import Hit, HitGroup, Indicator, Sightings
 from aips.core.worklist import Tile
 from aips.shared.organizations.selectors import organization_list
 
@@ -425,6 +430,54 @@ def finding_sightings(actor: Viewer, finding: CorrelationFinding) -> list[Indica
     )
 
 
+# Alerts offered for linking a finding, at most.
+_HOLDING_MAX = 20
+
+
+def finding_indicators(actor: Viewer, finding: CorrelationFinding) -> list[FindingIndicator]:
+    """The finding's group, most widely seen first (a group of one for a finding of one)."""
+    if not CorrelationFinding.objects.visible_to(actor).filter(pk=finding.pk).exists():
+        raise NotFound()
+    return list(finding.indicators.all())
+
+
+def alerts_holding(actor: Viewer, finding: CorrelationFinding) -> list[Any]:
+    """Alerts the actor sees that hold any of the finding's indicators, newest first: what the
+    analyst links the finding to instead of drafting a duplicate. Alerts keep indicators in a
+    JSON list with no index, so the database narrows by text (the same on both engines) and
+    the exact match is made here; the center's alerts number in the thousands, not millions."""
+    from django.db.models import Q
+
+    from aips.center.alerts.models import Alert
+
+    values = [finding.value, *finding.indicators.values_list("value", flat=True)]
+    wanted: set[str] = set()
+    for value in values:
+        wanted.add(value.lower())
+        try:
+            wanted.add(normalize_indicator(value)["value"].lower())
+        except ValueError:
+            continue
+    if not wanted:
+        return []
+    match = Q()
+    for value in sorted(wanted)[:50]:
+        match |= Q(indicators__icontains=value)
+    found: list[Any] = []
+    candidates = Alert.objects.visible_to(actor).filter(match).order_by("-pk")
+    for alert in candidates[:200]:
+        held = {
+            str(i.get("value", "")).lower() for i in alert.indicators or [] if isinstance(i, dict)
+        }
+        shared = sorted(held & wanted)
+        if shared:
+            alert.shared_indicators = shared  # type: ignore[attr-defined]
+            found.append(alert)
+            if len(found) >= _HOLDING_MAX:
+                break
+    return found
+
+
 def organization_names(actor: Viewer, ids: set[int]) -> dict[int, str]:
     """Display names of the organizations the actor may see, for labelling rows."""
     if not ids:
@@ -478,3 +531,101 @@ def home_tiles(actor: Actor) -> list[Tile]:
             )
         )
     return tiles
+
+
+# --- search (core.search) -----------------------------------------------------------------------
+
+# core.indicators' types as the sightings and findings store them (any digest is a "hash").
+_SIGHTING_TYPES = {
+    "ip": IndicatorType.IP,
+    "domain": IndicatorType.DOMAIN,
+    "url": IndicatorType.URL,
+    "md5": IndicatorType.HASH,
+    "sha1": IndicatorType.HASH,
+    "sha256": IndicatorType.HASH,
+    "email": IndicatorType.EMAIL,
+}
+
+
+def _signal_hit(signal: Signal, organization: str) -> Hit:
+    kind = KIND_LABELS.get(signal.kind, signal.kind)  # type: ignore[call-overload]
+    return Hit(
+        ref=f"#{signal.seq}",
+        title=f"{kind} · {signal.rule_name or signal.product}",
+        url=reverse("signals:detail", args=[signal.seq]),
+        organization=organization,
+        at=signal.observed_at,
+    )
+
+
+def _finding_hit(finding: CorrelationFinding) -> Hit:
+    return Hit(
+        ref=f"#{finding.pk}",
+        title=f"{finding.value} · {finding.organization_count}",
+        url=reverse("signals:finding", args=[finding.pk]),
+        state=str(FindingState(finding.state).label),
+        at=finding.last_seen,
+    )
+
+
+def search_indicator(actor: Actor, indicator: Indicator, limit: int) -> list[HitGroup]:
+    """The newest signals carrying the indicator (matched as the explorer matches them; the
+    count is the sightings' total) and the correlation findings holding it."""
+    kind = _SIGHTING_TYPES.get(indicator.type)
+    if kind is None:
+        return []
+    value = canonical_indicator(indicator.value)
+    groups: list[HitGroup] = []
+    if has_perm(actor, Perm.SIGNAL_VIEW):
+        rows, _cursor = signal_page(actor, SignalFilter(indicator=value), cursor=None, limit=limit)
+        names = organization_names(actor, {s.organization_id for s in rows})
+        total = sighting_summary(actor, value=value).get("signals") or 0
+        groups.append(
+            HitGroup(
+                key="signals",
+                label=_("Signals"),
+                count=max(total, len(rows)),
+                hits=[_signal_hit(s, names.get(s.organization_id, "")) for s in rows],
+                url=reverse("signals:indicator") + "?" + urlencode({"value": value}),
+                more=total > len(rows),
+            )
+        )
+    if has_perm(actor, Perm.CORRELATION_VIEW):
+        in_group = FindingIndicator.objects.filter(type=kind, value=value).values("finding_id")
+        findings = (
+            CorrelationFinding.objects.visible_to(actor)
+            .filter(Q(type=kind, value=value) | Q(pk__in=in_group))
+            .order_by("-last_seen", "-pk")
+        )
+        rows_f = list(findings[: limit + 1])
+        groups.append(
+            HitGroup(
+                key="findings",
+                label=_("Correlation findings"),
+                count=findings.count() if len(rows_f) > limit else len(rows_f),
+                hits=[_finding_hit(f) for f in rows_f[:limit]],
+                url=reverse("signals:findings"),
+                more=len(rows_f) > limit,
+            )
+        )
+    return groups
+
+
+def search_sightings(actor: Actor, indicator: Indicator) -> Sightings | None:
+    """First and last seen in the signals, and (the center's view) who reported it."""
+    if indicator.type not in _SIGHTING_TYPES or not has_perm(actor, Perm.SIGNAL_VIEW):
+        return None
+    value = canonical_indicator(indicator.value)
+    summary = sighting_summary(actor, value=value)
+    organizations: list[tuple[str, int]] = []
+    if actor.is_center:
+        organizations = [
+            (s.organization.display_name, s.count)
+            for s in sightings_for(actor, value=value).select_related("organization")[:300]
+        ]
+    return Sightings(
+        first=summary.get("first"),
+        last=summary.get("last"),
+        signals=summary.get("signals") or 0,
+        organizations=organizations,
+    )

@@ -31,6 +31,7 @@ from aips.center.integrations.services import module_seen
 from aips.center.signals import partitions, schema
 from aips.center.signals.models import (
     CorrelationFinding,
+    FindingIndicator,
     FindingState,
     IndicatorSighting,
     IndicatorType,
@@ -445,23 +446,83 @@ def signals_ingest(
 # --- correlation ----------------------------------------------------------------------------
 
 
-def correlate(*, now: datetime | None = None) -> int:
-    """Find indicators seen at ≥ N organizations within the window and open (or refresh) a
-    finding for each; returns how many findings were opened. The worker runs this every minute
-    under its job lock, so two runs never race to open the same finding.
+# Signals read per crossing indicator to find which other crossing indicators arrived with it.
+_GROUP_SIGNALS = 200
+# Findings hold one indicator type before another as their lead when counts tie: the most
+# specific first (a sender names a campaign better than the domain it shares with others).
+_LEAD_ORDER: dict[str, int] = {
+    IndicatorType.EMAIL.value: 0,
+    IndicatorType.HASH.value: 1,
+    IndicatorType.URL.value: 2,
+    IndicatorType.IP.value: 3,
+    IndicatorType.DOMAIN.value: 4,
+}
 
-    Idempotent: an indicator that already has a finding within the window (open, promoted or
-    dismissed) only refreshes its counts, so a dismissed indicator is not raised again while it
-    keeps being seen; once it has been quiet for a whole window, a new sighting opens a new one."""
+
+def _companions(type_: str, value: str, since: datetime, until: datetime) -> set[str]:
+    """Values carried by the recent signals that carry this indicator (through the indexed
+    `src_ip` or `ioc` column; a domain or URL is found from the other side of the pair)."""
+    matching = Signal.objects.filter(observed_at__gte=since, observed_at__lte=until)
+    if type_ == IndicatorType.IP:
+        matching = matching.filter(src_ip=value)
+    elif type_ in (IndicatorType.HASH, IndicatorType.EMAIL):
+        matching = matching.filter(ioc=value)
+    else:
+        return set()
+    rows = matching.order_by("-observed_at").values("src_ip", "direction", "ioc", "details")
+    found: set[str] = set()
+    for row in rows[:_GROUP_SIGNALS]:
+        found.update(_candidates_of(row))
+    return found
+
+
+def _group(keys: list[tuple[str, str]], since: datetime, until: datetime) -> list[list[Any]]:
+    """Union-find over the crossing indicators, joined when one's signals carry the other."""
+    parent = {key: key for key in keys}
+
+    def root(key: tuple[str, str]) -> tuple[str, str]:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    by_value: dict[str, list[tuple[str, str]]] = {}
+    for key in keys:
+        by_value.setdefault(key[1], []).append(key)
+    for key in keys:
+        for value in _companions(key[0], key[1], since, until):
+            for other in by_value.get(value, ()):
+                a, b = root(key), root(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    components: dict[tuple[str, str], list[Any]] = {}
+    for key in keys:
+        components.setdefault(root(key), []).append(key)
+    return sorted(components.values())
+
+
+def correlate(*, now: datetime | None = None) -> int:
+    """Find indicators seen at ≥ N organizations within the window, group those that arrived
+    together (in the same signals) and open one finding per group, or grow and refresh the
+    open finding that already holds part of the group; returns how many findings were opened.
+    The worker runs this every minute under its job lock, so two runs never race.
+
+    Idempotent: an indicator that already belongs to a finding within the window (open,
+    promoted, dismissed or linked) is not raised again while it keeps being seen; once it has
+    been quiet for a whole window, a new sighting opens a new finding. New indicators that join
+    a group whose finding was decided open a new finding holding the whole group, so its page
+    shows the alert the earlier one became and the analyst can link it there."""
     from django.db.models import Count, Max, Min, Sum
 
     now = now or timezone.now()
     threshold = settings.AIPS_CORRELATION_MIN_ORGS
     since = now - timedelta(hours=settings.AIPS_CORRELATION_WINDOW_HOURS)
+    until = now + schema.MAX_FUTURE
     # Bounded above too, so a run "as of" a past moment (a test, a replay) ignores later ones.
-    window = {"last_seen__gte": since, "last_seen__lte": now + schema.MAX_FUTURE}
-    groups = list(
-        IndicatorSighting.objects.filter(**window)
+    window = {"last_seen__gte": since, "last_seen__lte": until}
+    crossing: dict[tuple[str, str], dict[str, Any]] = {
+        (g["type"], g["value"]): dict(g)
+        for g in IndicatorSighting.objects.filter(**window)
         .values("type", "value")
         .annotate(
             orgs=Count("organization_id", distinct=True),
@@ -471,53 +532,138 @@ def correlate(*, now: datetime | None = None) -> int:
         )
         .filter(orgs__gte=threshold)
         .order_by("type", "value")
-    )
+    }
+    if not crossing:
+        return 0
+    org_sets: dict[tuple[str, str], set[int]] = {key: set() for key in crossing}
+    values = sorted({value for _type, value in crossing})
+    for start in range(0, len(values), 500):
+        for type_, value, org in IndicatorSighting.objects.filter(
+            value__in=values[start : start + 500], **window
+        ).values_list("type", "value", "organization_id"):
+            if (type_, value) in org_sets:
+                org_sets[(type_, value)].add(org)
     opened = 0
-    for group in groups:
+    for members in _group(list(crossing), since, until):
         with transaction.atomic():
-            org_ids = sorted(
-                IndicatorSighting.objects.filter(
-                    type=group["type"], value=group["value"], **window
-                ).values_list("organization_id", flat=True)
-            )
-            finding = (
-                CorrelationFinding.objects.select_for_update()
-                .filter(type=group["type"], value=group["value"], last_seen__gte=since)
-                .order_by("-last_seen")
-                .first()
-            )
-            if finding is not None:
-                # Bookkeeping on an existing finding; its opening was audited.
-                CorrelationFinding.objects.filter(pk=finding.pk).update(
-                    organization_count=len(org_ids),
-                    organization_ids=org_ids,
-                    signal_count=group["signals"],
-                    last_seen=max(finding.last_seen, group["last"]),
-                    updated_at=now,
-                )
-                continue
-            finding = CorrelationFinding.objects.create(
-                type=group["type"],
-                value=group["value"],
-                organization_count=len(org_ids),
-                organization_ids=org_ids,
-                signal_count=group["signals"],
-                first_seen=group["first"],
-                last_seen=group["last"],
-            )
-            record(
-                actor=SystemActor(label="correlation"),
-                event=EventType.CORRELATION_FOUND,
-                target=finding,
-                details={
-                    "type": finding.type,
-                    "value": finding.value,
-                    "organizations": len(org_ids),
-                },
-            )
-            finding_opened(finding)
-            opened += 1
+            opened += _correlate_group(members, crossing, org_sets, since=since, now=now)
     return opened
+
+
+def _correlate_group(
+    members: list[tuple[str, str]],
+    crossing: dict[tuple[str, str], dict[str, Any]],
+    org_sets: dict[tuple[str, str], set[int]],
+    *,
+    since: datetime,
+    now: datetime,
+) -> int:
+    from django.db.models import Q
+
+    match = Q()
+    for type_, value in members:
+        match |= Q(type=type_, value=value)
+    held = list(
+        FindingIndicator.objects.filter(match, finding__last_seen__gte=since).values_list(
+            "finding_id", "finding__state", "type", "value"
+        )
+    )
+    covered = {(type_, value) for _pk, _state, type_, value in held}
+    open_ids = sorted({pk for pk, state, _t, _v in held if state == FindingState.OPEN})
+    if open_ids:
+        finding = CorrelationFinding.objects.select_for_update().get(pk=open_ids[0])
+        mine = set(finding.indicators.values_list("type", "value"))
+        joining = [key for key in members if key not in mine and key not in covered]
+        _refresh(finding, sorted(mine | set(joining)), joining, crossing, org_sets, now)
+        return 0
+    joining = [key for key in members if key not in covered]
+    if not joining:
+        # Every indicator of the group is already in a decided finding: bookkeeping only.
+        for pk in sorted({pk for pk, _s, _t, _v in held}):
+            finding = CorrelationFinding.objects.select_for_update().get(pk=pk)
+            held_here = list(finding.indicators.values_list("type", "value"))
+            _refresh(finding, held_here, [], crossing, org_sets, now)
+        return 0
+    lead = min(
+        members,
+        key=lambda k: (
+            -crossing[k]["orgs"],
+            -crossing[k]["signals"],
+            _LEAD_ORDER.get(k[0], 9),
+            k[1],
+        ),
+    )
+    orgs = sorted(set().union(*(org_sets[k] for k in members)))
+    finding = CorrelationFinding.objects.create(
+        type=lead[0],
+        value=lead[1],
+        organization_count=len(orgs),
+        organization_ids=orgs,
+        signal_count=sum(crossing[k]["signals"] for k in members),
+        first_seen=min(crossing[k]["first"] for k in members),
+        last_seen=max(crossing[k]["last"] for k in members),
+    )
+    FindingIndicator.objects.bulk_create(
+        FindingIndicator(
+            finding=finding,
+            type=k[0],
+            value=k[1],
+            organization_count=len(org_sets[k]),
+            signal_count=crossing[k]["signals"],
+        )
+        for k in members
+    )
+    record(
+        actor=SystemActor(label="correlation"),
+        event=EventType.CORRELATION_FOUND,
+        target=finding,
+        details={
+            "type": finding.type,
+            "value": finding.value,
+            "indicators": len(members),
+            "organizations": len(orgs),
+        },
+    )
+    finding_opened(finding)
+    return 1
+
+
+def _refresh(
+    finding: CorrelationFinding,
+    group: list[tuple[str, str]],
+    joining: list[tuple[str, str]],
+    crossing: dict[tuple[str, str], dict[str, Any]],
+    org_sets: dict[tuple[str, str], set[int]],
+    now: datetime,
+) -> None:
+    """Bookkeeping on an existing finding (its opening was audited): counts over the group's
+    indicators that are still crossing, and the indicators that joined it."""
+    current = [k for k in group if k in crossing]
+    if not current:
+        return
+    FindingIndicator.objects.bulk_create(
+        FindingIndicator(
+            finding=finding,
+            type=k[0],
+            value=k[1],
+            organization_count=len(org_sets[k]),
+            signal_count=crossing[k]["signals"],
+        )
+        for k in joining
+    )
+    for k in current:
+        if k not in joining:
+            FindingIndicator.objects.filter(finding=finding, type=k[0], value=k[1]).update(
+                organization_count=len(org_sets[k]), signal_count=crossing[k]["signals"]
+            )
+    orgs = sorted(set(finding.organization_ids or []).union(*(org_sets[k] for k in current)))
+    CorrelationFinding.objects.filter(pk=finding.pk).update(
+        organization_count=len(orgs),
+        organization_ids=orgs,
+        signal_count=max(finding.signal_count, sum(crossing[k]["signals"] for k in current)),
+        last_seen=max(finding.last_seen, *(crossing[k]["last"] for k in current)),
+        updated_at=now,
+    )
 
 
 def _locked_open(finding: CorrelationFinding) -> CorrelationFinding:
@@ -608,6 +754,23 @@ def related_indicators(finding: CorrelationFinding) -> list[str]:
     return out[: _RELATED_MAX + 1]
 
 
+def _alert_indicators(finding: CorrelationFinding) -> list[str]:
+    """The lead indicator, the rest of the finding's group, then the related ones the sector
+    saw with the lead; those an alert cannot hold are left out."""
+    out = related_indicators(finding)
+    group = [finding.value, *finding.indicators.values_list("value", flat=True)]
+    for value in group:
+        try:
+            normal = normalize_indicator(value)["value"]
+        except ValueError:
+            continue
+        if normal not in out:
+            out.append(normal)
+    lead = out[:1]
+    rest = sorted(out[1:], key=lambda v: v not in group)
+    return (lead + rest)[: _RELATED_MAX + 1]
+
+
 @transaction.atomic
 def finding_promote(*, actor: User, finding: CorrelationFinding) -> Any:
     """Turn a finding into the center's draft threat alert carrying its indicator and the
@@ -625,7 +788,7 @@ def finding_promote(*, actor: User, finding: CorrelationFinding) -> Any:
         organization_count=locked.organization_count,
         first_seen=locked.first_seen,
         last_seen=locked.last_seen,
-        indicators=related_indicators(locked),
+        indicators=_alert_indicators(locked),
     )
     locked.state = FindingState.PROMOTED
     locked.alert = alert
@@ -638,6 +801,32 @@ def finding_promote(*, actor: User, finding: CorrelationFinding) -> Any:
         details={"alert": alert.pk, "indicators": len(alert.indicators)},
     )
     return alert
+
+
+@transaction.atomic
+def finding_link(*, actor: User, finding: CorrelationFinding, alert: Any) -> None:
+    """Decide a finding by pointing it at an alert that already holds its indicators, instead
+    of drafting a duplicate. The alert must be one the center sees and must hold at least one
+    of the finding's indicators."""
+    from aips.center.signals import selectors
+
+    ensure_perm(actor, Perm.CORRELATION_PROMOTE)
+    if not actor.is_center:
+        raise Forbidden()
+    locked = _locked_open(finding)
+    if alert is None or alert.pk not in {a.pk for a in selectors.alerts_holding(actor, locked)}:
+        message = _("Choose an alert that holds this finding's indicators.")
+        raise ValidationFailed(message, fields={"alert": [message]})
+    locked.state = FindingState.LINKED
+    locked.alert = alert
+    locked.decided_by = actor
+    locked.save(update_fields=["state", "alert", "decided_by", "updated_at"])
+    record(
+        actor=actor,
+        event=EventType.CORRELATION_LINKED,
+        target=locked,
+        details={"alert": alert.pk, "reference": alert.reference},
+    )
 
 
 @transaction.atomic
@@ -660,4 +849,11 @@ def finding_dismiss(*, actor: Actor, finding: CorrelationFinding, reason: str = 
     )
 
 
-__all__ = ["Signal", "correlate", "finding_dismiss", "finding_promote", "signals_ingest"]
+__all__ = [
+    "Signal",
+    "correlate",
+    "finding_dismiss",
+    "finding_link",
+    "finding_promote",
+    "signals_ingest",
+]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("findings/", views.finding_list, name="findings"),
     path("findings/<int:pk>/", views.finding_detail, name="finding"),
     path("findings/<int:pk>/promote/", views.finding_promote, name="finding_promote"),
+    path("findings/<int:pk>/link/", views.finding_link, name="finding_link"),
     path("findings/<int:pk>/dismiss/", views.finding_dismiss, name="finding_dismiss"),
     path("<int:seq>/", views.signal_detail, name="detail"),
 ]

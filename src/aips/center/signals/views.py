@@ -390,6 +390,8 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "finding": finding,
             "sightings": selectors.finding_sightings(user, finding),
+            "indicators": selectors.finding_indicators(user, finding),
+            "holding": selectors.alerts_holding(user, finding),
             "can_decide": (
                 finding.state == FindingState.OPEN and has_perm(user, Perm.CORRELATION_PROMOTE)
             ),
@@ -414,6 +416,27 @@ def finding_promote(request: HttpRequest, pk: int) -> HttpResponse:
         % {"ref": alert.reference},
     )
     return redirect("alerts:update", pk=alert.pk)
+
+
+@require_POST
+@require_perm(Perm.CORRELATION_PROMOTE)
+def finding_link(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_person(request)
+    finding = _found(selectors.get_finding_for, user, pk)
+    raw = request.POST.get("alert", "")
+    chosen = next(
+        (a for a in selectors.alerts_holding(user, finding) if str(a.pk) == raw.strip()), None
+    )
+    try:
+        services.finding_link(actor=user, finding=finding, alert=chosen)
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("signals:finding", pk=finding.pk)
+    messages.success(
+        request,
+        _("Finding linked to alert %(ref)s.") % {"ref": chosen.reference if chosen else ""},
+    )
+    return redirect("signals:finding", pk=finding.pk)
 
 
 @require_POST

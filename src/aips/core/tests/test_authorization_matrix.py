@@ -65,6 +65,15 @@ def bank_a_audit_entry(o: dict[str, Any]) -> dict[str, Any]:
     return {"seq": entry.seq}
 
 
+def bank_a_maker_saved_filter(o: dict[str, Any]) -> dict[str, Any]:
+    from aips.shared.accounts.models import SavedFilter
+
+    saved, _created = SavedFilter.objects.get_or_create(
+        user=o["bank_a_maker"], list_name="incidents", name="matrix", defaults={"query_string": ""}
+    )
+    return {"pk": saved.pk}
+
+
 def moved_day(o: dict[str, Any]) -> dict[str, Any]:
     """A Saturday the center declared a working day (the calendar is not tenant data)."""
     from datetime import date
@@ -91,6 +100,10 @@ def bank_a_head_notification(o: dict[str, Any]) -> dict[str, Any]:
 ROWS = [
     # --- web UI --------------------------------------------------------------------------
     Row("core:home", "GET", statuses(200, anon=302)),
+    # Search and the indicator page answer everyone signed in; each shows only what the reader
+    # may see (core/tests/test_search.py proves bank B finds nothing of bank A's).
+    Row("core:search", "GET", statuses(200, anon=302), data={"q": "INC-999999"}),
+    Row("core:indicator", "GET", statuses(200, anon=302), data={"value": "203.0.113.7"}),
     Row("accounts:login", "GET", statuses(302, anon=200)),
     Row("accounts:logout", "POST", statuses(302)),
     Row("accounts:set_language", "POST", statuses(302), data={"language": "en", "next": "/"}),
@@ -153,6 +166,14 @@ ROWS = [
     Row("mfa:webauthn_authenticate_options", "POST", statuses(200, anon=401)),
     Row("mfa:webauthn_register_options", "POST", statuses(200, anon=302)),
     Row("mfa:webauthn_register_verify", "POST", statuses(400, anon=302)),
+    # An empty form is refused with a message and a redirect; a saved filter is its owner's alone.
+    Row("accounts:saved_filter_create", "POST", statuses(302)),
+    Row(
+        "accounts:saved_filter_delete",
+        "POST",
+        statuses(404, anon=302, bank_a_maker=302),
+        kwargs=bank_a_maker_saved_filter,
+    ),
     Row(
         "accounts:token_revoke",
         "POST",
@@ -226,6 +247,7 @@ ROWS = [
     ),
     Row("notifications:read_all", "POST", statuses(302)),
     Row("incidents:list", "GET", statuses(200, anon=302)),
+    Row("incidents:list_csv", "GET", statuses(200, anon=302)),
     Row("incidents:create", "GET", only(200, ORG_EDITORS)),
     Row("incidents:detail", "GET", statuses(200, anon=302, **B_404), kwargs=CARD),
     Row("incidents:update", "GET", only(302, ORG_EDITORS_A, **B_EDIT_404), kwargs=CARD),
@@ -255,6 +277,7 @@ ROWS = [
         kwargs=lambda o: {"pk": o["card"].pk, "attachment_pk": o["attachment"].pk},
     ),
     Row("alerts:list", "GET", statuses(200, anon=302)),
+    Row("alerts:list_csv", "GET", statuses(200, anon=302)),
     Row("alerts:create", "GET", only(200, ALERT_EDITORS)),
     Row("alerts:import", "GET", only(200, ALERT_EDITORS)),
     Row(

@@ -222,3 +222,32 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session of {self.user_id} from {self.ip}"
+
+
+class SavedFilterQuerySet(TenantQuerySet["SavedFilter"]):
+    """A saved filter is its owner's alone, the center's people included."""
+
+    owner_field = "user_id"
+
+
+class SavedFilter(models.Model):
+    """A person's named query string for one list (`core.listing`): sort, text and filters."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_filters")
+    list_name = models.CharField(max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    query_string = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SavedFilterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_name", "name"], name="saved_filter_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.list_name}: {self.name}"

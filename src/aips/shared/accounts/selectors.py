@@ -6,6 +6,8 @@ from aips.core.actors import Viewer
 from aips.shared.accounts.models import (
     ApiToken,
     ApiTokenQuerySet,
+    SavedFilter,
+    SavedFilterQuerySet,
     User,
     UserQuerySet,
     UserRequest,
@@ -72,3 +74,14 @@ def people_to_tell(**filters: Any) -> list[User]:
             **filters,
         ).order_by("id")
     )
+
+
+def saved_filter_list(*, actor: Viewer, list_name: str) -> SavedFilterQuerySet:
+    return SavedFilter.objects.visible_to(actor).filter(list_name=list_name)
+
+
+def get_saved_filter_for(actor: Viewer, pk: int) -> SavedFilter:
+    try:
+        return SavedFilter.objects.visible_to(actor).get(pk=pk)
+    except SavedFilter.DoesNotExist as exc:
+        raise Http404 from exc

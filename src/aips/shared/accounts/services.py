@@ -19,12 +19,14 @@ from aips.core.access import ensure_perm
 from aips.core.actors import Actor, SystemActor
 from aips.core.errors import AppError, NotFound, ValidationFailed
 from aips.core.identifiers import normalize_phones
+from aips.core.listing import clean_query, spec_named
 from aips.core.permissions import CENTER_ROLES, Perm, Role
 from aips.core.validation import Fields
 from aips.shared.accounts.models import (
     ApiToken,
     Invitation,
     Language,
+    SavedFilter,
     User,
     UserRequest,
     UserRequestStatus,
@@ -756,4 +758,68 @@ def login_locked_out(*, email: str) -> None:
 def second_factor_failed(*, user: User) -> None:
     record(
         actor=user, event=EventType.MFA_FAILED, target=user, organization_id=user.organization_id
+    )
+
+
+# --- saved list filters and list exports (core.listing) -----------------------------------------
+
+SAVED_FILTERS_MAX = 50
+
+
+@transaction.atomic
+def saved_filter_create(
+    *, actor: User, list_name: str, name: str, query_string: str
+) -> SavedFilter:
+    ensure_perm(actor, Perm.PROFILE_VIEW)
+    f = Fields()
+    spec = spec_named(list_name)
+    if spec is None:
+        f.add("list_name", _("Unknown list."))
+    clean_name = f.required_text("name", name, max_length=100)
+    query = clean_query(query_string or "")
+    if len(query) > 1000:
+        f.add("query_string", _("At most %(n)d characters.") % {"n": 1000})
+    mine = SavedFilter.objects.visible_to(actor).filter(list_name=list_name)
+    if clean_name and mine.filter(name=clean_name).exists():
+        f.add("name", _("You already have a filter with this name."))
+    if mine.count() >= SAVED_FILTERS_MAX:
+        f.add("name", _("At most %(n)d saved filters per list.") % {"n": SAVED_FILTERS_MAX})
+    f.raise_if_any()
+    saved = SavedFilter.objects.create(
+        user=actor, list_name=list_name, name=clean_name, query_string=query
+    )
+    record(
+        actor=actor,
+        event=EventType.FILTER_SAVED,
+        target=saved,
+        organization_id=actor.organization_id,
+        details={"list": list_name, "name": clean_name, "query": query},
+    )
+    return saved
+
+
+@transaction.atomic
+def saved_filter_delete(*, actor: User, saved: SavedFilter) -> None:
+    ensure_perm(actor, Perm.PROFILE_VIEW)
+    locked = SavedFilter.objects.visible_to(actor).select_for_update().filter(pk=saved.pk).first()
+    if locked is None:
+        raise NotFound()
+    record(
+        actor=actor,
+        event=EventType.FILTER_DELETED,
+        target=locked,
+        organization_id=actor.organization_id,
+        details={"list": locked.list_name, "name": locked.name},
+    )
+    locked.delete()
+
+
+@transaction.atomic
+def list_exported(*, actor: User, list_name: str, query: str, rows: int) -> None:
+    """A list left the system as a CSV file: who, which list, which filter, how many rows."""
+    record(
+        actor=actor,
+        event=EventType.LIST_EXPORTED,
+        organization_id=actor.organization_id,
+        details={"list": list_name, "query": query[:1000], "rows": rows},
     )

@@ -32,6 +32,12 @@ urlpatterns = [
     path("profile/password/", views.password_change, name="password_change"),
     path("profile/tokens/", views.token_list, name="token_list"),
     path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("profile/filters/", views.saved_filter_create, name="saved_filter_create"),
+    path(
+        "profile/filters/<int:pk>/delete/",
+        views.saved_filter_delete,
+        name="saved_filter_delete",
+    ),
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<int:pk>/", views.user_detail, name="user_detail"),

@@ -21,6 +21,7 @@ from aips.core.access import has_perm, public, recently_authenticated, require, 
 from aips.core.actors import Actor, acting
 from aips.core.errors import AppError, NotFound, ValidationFailed
 from aips.core.forms import apply_errors
+from aips.core.listing import clean_query, spec_named
 from aips.core.permissions import CENTER_ROLES, Perm
 from aips.core.ratelimit import RateLimited
 from aips.core.request_context import client_ip
@@ -374,6 +375,51 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.token_revoke(actor=user, token=token)
     messages.success(request, _("Token revoked."))
     return redirect("accounts:token_list")
+
+
+# --- saved list filters (core.listing) ---------------------------------------------------------
+
+
+def _list_url(list_name: str, query: str = "") -> str:
+    spec = spec_named(list_name)
+    if spec is None:
+        return reverse("core:home")
+    # Only our own list's address plus a re-encoded query string: never an open redirect.
+    return reverse(spec.url_name) + (f"?{query}" if query else "")
+
+
+@require(Perm.PROFILE_VIEW)
+@require_POST
+def saved_filter_create(request: HttpRequest) -> HttpResponse:
+    user = sessions.acting_person(request)
+    list_name = request.POST.get("list_name", "")[:32]
+    try:
+        saved = services.saved_filter_create(
+            actor=user,
+            list_name=list_name,
+            name=request.POST.get("name", ""),
+            query_string=request.POST.get("query_string", "")[:2000],
+        )
+    except ValidationFailed as exc:
+        for errors in exc.fields.values():
+            for message in errors:
+                messages.error(request, message)
+        return redirect(
+            _list_url(list_name, clean_query(request.POST.get("query_string", "")[:1000]))
+        )
+    messages.success(request, _("Filter “%(name)s” saved.") % {"name": saved.name})
+    return redirect(_list_url(saved.list_name, saved.query_string))
+
+
+@require(Perm.PROFILE_VIEW)
+@require_POST
+def saved_filter_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    user = sessions.acting_person(request)
+    saved = selectors.get_saved_filter_for(user, pk)
+    list_name = saved.list_name
+    services.saved_filter_delete(actor=user, saved=saved)
+    messages.success(request, _("Saved filter deleted."))
+    return redirect(_list_url(list_name))
 
 
 # --- accounts, managed by the center ---------------------------------------------------------

@@ -24,7 +24,7 @@ from aips.core.permissions import Perm
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
 from aips.shared.workdays.calendar import add_working_days as add
-from aips.shared.workflow.models import Comment, Version, WorkflowItem
+from aips.shared.workflow.models import Comment, StateChange, Version, WorkflowItem
 
 # "requester": an item answered on behalf of another organization (a request's thread) names
 # that organization in `requester_organization_id`; only its people take these steps.
@@ -47,6 +47,8 @@ class Transition:
     keeps_deadline: bool = False
     submits: bool = False  # stores a version and the submission time
     danger: bool = False
+    # Cannot be undone (accept, close, decline): the page asks for an explicit confirmation.
+    confirm: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,15 @@ def apply(
                 submitted_by_id=actor.pk,
             )
         locked.save()
+        StateChange.objects.create(
+            content_type=ContentType.objects.get_for_model(locked),
+            object_id=locked.pk,
+            transition=transition.name,
+            from_state=previous,
+            to_state=transition.target,
+            actor_id=actor.pk,
+            at=now,
+        )
         if text:
             Comment.objects.create(
                 content_type=ContentType.objects.get_for_model(locked),

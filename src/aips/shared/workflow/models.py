@@ -1,5 +1,6 @@
 """The shared workflow engine's storage: the state fields every item carries (an abstract base),
-and the comment timeline and submitted versions, which attach to any item."""
+and the comment timeline, the record of status changes and submitted versions, which attach to
+any item."""
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -94,3 +95,41 @@ class Version(models.Model):
 
     def __str__(self) -> str:
         return f"version {self.number}"
+
+
+class StateChangeQuerySet(TenantQuerySet["StateChange"]):
+    """Read through the item, like comments: callers establish the item's visibility first, and
+    whoever may see the item's timeline sees who moved it when."""
+
+    tenant_field = None
+
+    def for_item(self, item: models.Model) -> "StateChangeQuerySet":
+        return self.filter(content_type=ContentType.objects.get_for_model(item), object_id=item.pk)
+
+    def organization_scope(self, actor: Actor) -> "StateChangeQuerySet":
+        return self.all()
+
+
+class StateChange(models.Model):
+    """One transition of an item (who, when, from → to), written by the engine's apply(). Kept
+    with the item rather than read back from the audit journal, whose older entries leave the
+    database when they are archived."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    transition = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=32)
+    to_state = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    objects = StateChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}"

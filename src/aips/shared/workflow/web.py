@@ -11,9 +11,13 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
+from aips.core.actors import Actor
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
+from aips.shared.workflow.engine import Machine
+from aips.shared.workflow.models import WorkflowItem
 
 T = TypeVar("T")
 
@@ -68,3 +72,23 @@ def run_action(
     else:
         messages.success(request, done)
     return then()
+
+
+def unconfirmed(
+    request: HttpRequest, machine: Machine, name: str, *, actor: Actor, item: WorkflowItem
+) -> bool:
+    """An irreversible step (`Transition.confirm`) posted without its "I confirm" box: the page
+    says so and nothing changes. The box is `required` in the form, so a browser stops the
+    submission first; this check holds without it (no script is needed, none is allowed).
+    A step the actor may not take at all is left to the service, whose 403 or 409 stands."""
+    step = machine.transitions.get(name)
+    if step is None or not step.confirm or request.POST.get("confirm") == "yes":
+        return False
+    if step not in machine.allowed(actor, item):
+        return False
+    messages.error(
+        request,
+        _("“%(action)s” cannot be undone: tick “I confirm” and press the button again.")
+        % {"action": step.label},
+    )
+    return True

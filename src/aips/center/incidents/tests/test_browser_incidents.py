@@ -173,6 +173,17 @@ def test_r67_12_r67_15_maker_head_center_return_fix_resubmit_accept(
         expect(_state(page)).to_have_text("Returned for rework")
         expect(page.locator(".deadline")).to_be_visible()
         expect(page.locator(".timeline")).to_contain_text(RETURN_REASON)
+        # Issue 15 item 5: the reason sits at the top, above the card's properties.
+        reason = page.locator("#returned-reason")
+        expect(reason).to_contain_text(RETURN_REASON)
+        expect(reason).to_contain_text(analyst.full_name)
+        reason_box, props_box = reason.bounding_box(), page.locator("dl.props").bounding_box()
+        assert reason_box is not None
+        assert props_box is not None
+        assert reason_box["y"] + reason_box["height"] <= props_box["y"]
+        step = page.locator('#timeline li[data-transition="return"]')
+        expect(step).to_contain_text("Submitted to the center → Returned for rework")
+        expect(step).to_contain_text(analyst.full_name)
         page.get_by_role("link", name="Edit", exact=True).click()
         expect(page.get_by_role("heading", name=f"Edit {reference}")).to_be_visible()
         expect(_field(page, "Impact")).to_have_value(FIRST_IMPACT)
@@ -199,16 +210,19 @@ def test_r67_12_r67_15_maker_head_center_return_fix_resubmit_accept(
         analyst_page.reload()
         expect(_state(analyst_page)).to_have_text("Submitted to the center")
         expect(analyst_page.locator(".deadline")).to_have_count(0)
+        # Accepting cannot be undone: the form asks for the confirmation box first.
+        analyst_page.locator(
+            'form:has(button[data-transition="accept"]) input[name="confirm"]'
+        ).check()
         _press(analyst_page, "accept", "Accept")
         expect(_state(analyst_page)).to_have_text("Accepted by the center")
     with steps("two submitted versions and the diff of the impact"):
         expect(analyst_page.get_by_role("heading", name="Submitted versions")).to_be_visible()
         expect(analyst_page.get_by_text("2 versions submitted.")).to_be_visible()
-        rows = analyst_page.locator("#version-diff tbody tr")
-        expect(rows).to_have_count(1)  # only the impact changed between the submissions
-        expect(rows.first.locator("td")).to_have_text(
-            [re.compile(r"^impact$", re.IGNORECASE), FIRST_IMPACT, SECOND_IMPACT]
-        )
+        labels = analyst_page.locator("#version-diff dt")
+        expect(labels).to_have_text(["Impact"])  # only the impact changed between the submissions
+        expect(analyst_page.locator("#version-diff li.removed")).to_contain_text(FIRST_IMPACT)
+        expect(analyst_page.locator("#version-diff li.added")).to_contain_text(SECOND_IMPACT)
 
     card.refresh_from_db()
     assert card.state == CardState.ACCEPTED

@@ -71,6 +71,7 @@ def matrix_objects(personas: dict[str, Any]) -> dict[str, Any]:
 ROWS: list[Row] = [
     # --- web UI --------------------------------------------------------------------------
     Row("inquiries:list", "GET", statuses(200, anon=302)),
+    Row("inquiries:list_csv", "GET", statuses(200, anon=302)),
     Row("inquiries:create", "GET", only(200, EDITORS)),
     Row("inquiries:deadlines", "GET", only(200, CENTER)),
     Row("inquiries:detail", "GET", statuses(200, anon=302, **B_404), kwargs=SENT),

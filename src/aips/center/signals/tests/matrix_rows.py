@@ -62,6 +62,8 @@ ROWS: list[Row] = [
     Row("signals:findings", "GET", only(200, FINDERS)),
     Row("signals:finding", "GET", only(200, FINDERS), kwargs=FINDING),
     Row("signals:finding_promote", "POST", only(302, FINDERS), kwargs=FINDING),
+    # No alert chosen: the finding stays open and the page says why (302 back to it).
+    Row("signals:finding_link", "POST", only(302, FINDERS), kwargs=FINDING, data={"alert": ""}),
     Row(
         "signals:finding_dismiss",
         "POST",

@@ -125,7 +125,10 @@ def test_r67_8_r67_10_promote_makes_the_centers_draft_threat_alert_with_the_indi
     settings.AIPS_CORRELATION_MIN_ORGS = 3
     _phishing_everywhere(actors)
     services.correlate()
-    finding = CorrelationFinding.objects.get(type="email", value=SENDER)
+    # The sender, its domain, the shared URL and the attachment arrived together: one finding,
+    # led by the sender.
+    finding = CorrelationFinding.objects.get()
+    assert (finding.type, finding.value) == ("email", SENDER)
     client = client_as("center_analyst")
     page = client.get(reverse("signals:finding", args=[finding.pk]))
     assert page.status_code == 200
@@ -217,3 +220,138 @@ def test_r67_8_findings_list_shows_open_ones_first(
     assert html.index("c" * 32) < html.index(IP)
     only_open = client_as("center_analyst").get(reverse("signals:findings"), {"state": "open"})
     assert IP not in only_open.content.decode()
+
+
+# --- grouping (issue 15, item 8) --------------------------------------------------------------
+
+CAMPAIGN = {
+    "src_ip": "185.100.87.9",
+    "sender": "notice@tax-refund.example",
+    "urls": ["https://tax-refund.example/claim"],
+    "attachment_hashes": ["e" * 64],
+}
+
+
+def _campaign(actor: Any, **extra: Any) -> None:
+    ingest(actor, [signal("phishing", **{**CAMPAIGN, **extra})])
+
+
+def _values(finding: CorrelationFinding) -> set[str]:
+    return set(finding.indicators.values_list("value", flat=True))
+
+
+def test_r67_8_a_campaign_seen_together_is_one_finding_with_its_indicators(
+    actors: list[Any], settings: Any
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        _campaign(actor)
+    assert services.correlate() == 1
+    finding = CorrelationFinding.objects.get()
+    assert _values(finding) >= {
+        "185.100.87.9",
+        "notice@tax-refund.example",
+        "https://tax-refund.example/claim",
+        "e" * 64,
+    }
+    assert (finding.type, finding.value) == ("email", "notice@tax-refund.example")
+    assert finding.organization_count == 3
+    event = AuditEvent.objects.get(event="correlation:found")
+    assert event.details["indicators"] == finding.indicators.count()
+    assert services.correlate() == 0
+
+
+def test_r67_8_unrelated_indicators_are_separate_findings(actors: list[Any], settings: Any) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP), signal("malware", md5="c" * 32, src_ip=None)])
+    assert services.correlate() == 2
+    assert {frozenset(_values(f)) for f in CorrelationFinding.objects.all()} == {
+        frozenset({IP}),
+        frozenset({"c" * 32}),
+    }
+
+
+def test_r67_8_a_later_signal_adds_its_indicator_to_the_open_finding(
+    actors: list[Any], settings: Any
+) -> None:
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        _campaign(actor)
+    services.correlate()
+    finding = CorrelationFinding.objects.get()
+    before = _values(finding)
+    # The same campaign now also ships a second attachment.
+    for actor in actors:
+        _campaign(actor, attachment_hashes=["e" * 64, "f" * 64])
+    assert services.correlate() == 0
+    assert CorrelationFinding.objects.count() == 1
+    assert _values(finding) == before | {"f" * 64}
+    finding.refresh_from_db()
+    assert finding.state == FindingState.OPEN
+
+
+def test_r67_8_the_finding_page_offers_an_alert_holding_its_indicators_and_links_it(
+    actors: list[Any], settings: Any, client_as: Any, personas: dict[str, Any]
+) -> None:
+    from aips.center.alerts.models import Alert
+
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        _campaign(actor)
+    services.correlate()
+    finding = CorrelationFinding.objects.get()
+    first = services.finding_promote(actor=personas["center_analyst"], finding=finding)
+    # The campaign goes on with a new attachment after its alert was drafted: a new finding
+    # holding the group, whose page shows the alert the first one became.
+    for actor in actors:
+        _campaign(actor, attachment_hashes=["f" * 64])
+    assert services.correlate() == 1
+    second = CorrelationFinding.objects.exclude(pk=finding.pk).get()
+    assert "f" * 64 in _values(second)
+    client = client_as("center_analyst")
+    html = client.get(reverse("signals:finding", args=[second.pk])).content.decode()
+    assert f'data-alert="{first.pk}"' in html
+    assert 'id="finding-duplicate-warning"' in html
+    alerts = Alert.objects.count()
+    wrong = client.post(reverse("signals:finding_link", args=[second.pk]), {"alert": "x\x00"})
+    assert wrong.status_code == 302
+    second.refresh_from_db()
+    assert second.state == FindingState.OPEN
+    response = client.post(reverse("signals:finding_link", args=[second.pk]), {"alert": first.pk})
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert (second.state, second.alert_id) == (FindingState.LINKED, first.pk)
+    assert second.decided_by == personas["center_analyst"]
+    assert Alert.objects.count() == alerts
+    event = AuditEvent.objects.get(event="correlation:linked")
+    assert event.details["alert"] == first.pk
+    page = client.get(reverse("signals:finding", args=[second.pk])).content.decode()
+    assert 'id="finding-linked-alert"' in page
+    assert 'id="finding-promote"' not in page
+    api = client.get(f"/api/v1/correlations/{second.pk}")
+    assert (api.status_code, api.json()["state"], api.json()["alert_id"]) == (
+        200,
+        "linked",
+        first.pk,
+    )
+
+
+def test_r67_8_link_refuses_an_alert_without_the_indicators(
+    actors: list[Any], settings: Any, personas: dict[str, Any]
+) -> None:
+    from aips.core.errors import AppError
+
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP), signal("malware", md5="c" * 32, src_ip=None)])
+    services.correlate()
+    by_ip = CorrelationFinding.objects.get(value=IP)
+    by_hash = CorrelationFinding.objects.get(value="c" * 32)
+    alert = services.finding_promote(actor=personas["center_analyst"], finding=by_ip)
+    with pytest.raises(AppError):
+        services.finding_link(actor=personas["center_analyst"], finding=by_hash, alert=alert)
+    with pytest.raises(AppError):
+        services.finding_link(actor=personas["bank_a_head"], finding=by_hash, alert=alert)
+    by_hash.refresh_from_db()
+    assert by_hash.state == FindingState.OPEN

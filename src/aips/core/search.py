@@ -1,0 +1,211 @@
+"""The one search seam: the header's box and the indicator page.
+
+Core knows no product, so each product registers a `SearchProvider` from its own
+`AppConfig.ready()` (incidents, alerts, inquiries, signals), as it registers its work sources
+(`core/worklist.py`). A provider reads through its selectors, which start from the model's
+`visible_to(actor)`: the search shows only what the reader may open, and another
+organization's item answers exactly as a missing one does.
+
+What a query is decides what is asked of the providers, in this order:
+
+* a reference (`INC-000012`, `THR-…`, `VUL-…`, `REQ-…`): `reference(actor, prefix, pk)` returns
+  the item's address when the reader may see it, and the page redirects there; otherwise the
+  result is empty, as for a reference that does not exist;
+* an indicator (`core.indicators`: IP, network, domain, URL, hash, e-mail) or a CVE id:
+  `indicator(actor, indicator, limit)` returns the items that hold it, per kind, and the page
+  links to the indicator page, which adds `sightings(actor, indicator)` (first and last seen,
+  the organizations that reported it: the center's view);
+* anything else: `text(actor, words, limit)` matches titles and bodies.
+
+Matching is portable (`icontains` over the visible queryset, at most `limit` rows per kind);
+see docs/domains/core.md for what an engine index would add."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.functional import Promise
+
+from aips.core.actors import Actor
+from aips.core.indicators import CVE, normalize_indicator
+
+Label = str | Promise
+
+# Results per kind; the group's count says how many more there are.
+LIMIT = 20
+MAX_QUERY = 300
+_REFERENCE = re.compile(r"^(INC|THR|VUL|REQ)-?0*(\d{1,9})$", re.IGNORECASE)
+_HASH = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A normalized indicator: `type` is `core.indicators`' (ip, cidr, domain, url, md5, sha1,
+    sha256, email) or "cve"."""
+
+    type: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    ref: str
+    title: str
+    url: str
+    organization: str = ""
+    state: str = ""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HitGroup:
+    """Items of one kind: `count` is the full number (or the limit when a kind cannot count
+    cheaply), `url` the page with all of them, if there is one."""
+
+    key: str
+    label: Label
+    count: int
+    hits: list[Hit] = field(default_factory=list)
+    url: str = ""
+    more: bool = False
+
+
+@dataclass(frozen=True)
+class Sightings:
+    """What the signals say about an indicator."""
+
+    first: datetime | None
+    last: datetime | None
+    signals: int
+    organizations: list[tuple[str, int]]  # (name, signals), the center's view; else empty
+
+
+Reference = Callable[[Actor, str, int], str | None]
+TextSearch = Callable[[Actor, str, int], list[HitGroup]]
+IndicatorSearch = Callable[[Actor, Indicator, int], list[HitGroup]]
+SightingSource = Callable[[Actor, Indicator], Sightings | None]
+
+
+@dataclass(frozen=True)
+class SearchProvider:
+    reference: Reference | None = None
+    text: TextSearch | None = None
+    indicator: IndicatorSearch | None = None
+    sightings: SightingSource | None = None
+
+
+_PROVIDERS: dict[str, SearchProvider] = {}
+
+
+def register_search_provider(name: str, provider: SearchProvider) -> None:
+    """Idempotent: registering a name again replaces its provider and keeps its place."""
+    _PROVIDERS[name] = provider
+
+
+@dataclass(frozen=True)
+class Parsed:
+    text: str
+    reference: tuple[str, int] | None = None
+    indicator: Indicator | None = None
+
+
+def parse(query: str) -> Parsed:
+    text = " ".join(query.split())[:MAX_QUERY]
+    match = _REFERENCE.match(text)
+    if match:
+        return Parsed(text, reference=(match.group(1).upper(), int(match.group(2))))
+    if CVE.match(text.upper()):
+        return Parsed(text, indicator=Indicator("cve", text.upper()))
+    # A phrase is text; an indicator is one token. A bare word ("phishing") is no domain.
+    if text and " " not in text and (any(c in text for c in ".:@/") or _HASH.match(text)):
+        try:
+            found = normalize_indicator(text)
+        except ValueError:
+            pass
+        else:
+            return Parsed(text, indicator=Indicator(found["type"], found["value"]))
+    return Parsed(text)
+
+
+def parse_indicator(value: str) -> Indicator | None:
+    """The indicator page's value: any indicator or CVE id, or None."""
+    text = value.strip()[:2048]
+    if CVE.match(text.upper()):
+        return Indicator("cve", text.upper())
+    try:
+        found = normalize_indicator(text)
+    except ValueError:
+        return None
+    return Indicator(found["type"], found["value"])
+
+
+def resolve_reference(actor: Actor, prefix: str, pk: int) -> str | None:
+    for provider in _PROVIDERS.values():
+        if provider.reference is not None:
+            url = provider.reference(actor, prefix, pk)
+            if url:
+                return url
+    return None
+
+
+def search_text(actor: Actor, words: str, *, limit: int = LIMIT) -> list[HitGroup]:
+    groups: list[HitGroup] = []
+    for provider in _PROVIDERS.values():
+        if provider.text is not None:
+            groups.extend(provider.text(actor, words, limit))
+    return groups
+
+
+def occurrences(actor: Actor, indicator: Indicator, *, limit: int = LIMIT) -> list[HitGroup]:
+    groups: list[HitGroup] = []
+    for provider in _PROVIDERS.values():
+        if provider.indicator is not None:
+            groups.extend(provider.indicator(actor, indicator, limit))
+    return groups
+
+
+def sightings(actor: Actor, indicator: Indicator) -> Sightings | None:
+    for provider in _PROVIDERS.values():
+        if provider.sightings is not None:
+            found = provider.sightings(actor, indicator)
+            if found is not None:
+                return found
+    return None
+
+
+def json_string(value: str) -> str:
+    """How a string appears inside a JSON list stored by `JSONField`, quotes included, for an
+    `icontains` that matches a whole element and not a part of a longer one."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def words_match(words: str, fields: tuple[str, ...]) -> Q:
+    """Every word in one of the fields (case-insensitive): at most eight words."""
+    match = Q()
+    for word in words.split()[:8]:
+        any_field = Q()
+        for name in fields:
+            any_field |= Q(**{f"{name}__icontains": word})
+        match &= any_field
+    return match
+
+
+def group_of(
+    qs: "QuerySet[Any]",
+    *,
+    key: str,
+    label: Label,
+    hit: Callable[[Any], Hit],
+    limit: int,
+    url: str = "",
+) -> HitGroup:
+    """At most `limit` rows of a visible queryset; the full count only when there are more."""
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    count = qs.count() if more else len(rows)
+    return HitGroup(
+        key=key, label=label, count=count, hits=[hit(r) for r in rows[:limit]], url=url, more=more
+    )
