@@ -7,6 +7,7 @@ trap 'rm -rf "$DATA"' EXIT
 AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_audit.py
 AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-alerts" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_alerts.py
 AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-home" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_home.py
+AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-search" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_search.py
 # The integration module: parse → map → spool → ship to a local HTTPS stub (issue 9).
 "$BIN/python" agent/bench/bench_agent.py --events 200000
 mkdir -p "$DATA/sqlite-signals"
@@ -23,6 +24,9 @@ if "$BIN/python" -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.
   "$BIN/python" -c "import psycopg; c=psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute('DROP DATABASE IF EXISTS $DB WITH (FORCE)'); c.execute('CREATE DATABASE $DB')"
   AIPS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" AIPS_DATA_DIR="$DATA/pg-home" AIPS_BENCH_LABEL=postgresql \
     "$BIN/python" scripts/bench_home.py || status=$?
+  "$BIN/python" -c "import psycopg; c=psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute('DROP DATABASE IF EXISTS $DB WITH (FORCE)'); c.execute('CREATE DATABASE $DB')"
+  AIPS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" AIPS_DATA_DIR="$DATA/pg-search" AIPS_BENCH_LABEL=postgresql \
+    "$BIN/python" scripts/bench_search.py || status=$?
   "$BIN/python" -c "import psycopg; c=psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute('DROP DATABASE IF EXISTS $DB WITH (FORCE)'); c.execute('CREATE DATABASE $DB')"
   mkdir -p "$DATA/pg-signals"
   AIPS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" AIPS_DATA_DIR="$DATA/pg-signals" \

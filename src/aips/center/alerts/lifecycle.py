@@ -34,6 +34,7 @@ ALERT_MACHINE = Machine(
                 perm=Perm.ALERT_PUBLISH,
                 side="center",
                 event=EventType.ALERT_PUBLISHED,
+                confirm=True,
             ),
             # The center's own alert: "owner" side + a permission only center staff hold.
             Transition(
@@ -45,6 +46,7 @@ ALERT_MACHINE = Machine(
                 side="owner",
                 event=EventType.ALERT_PUBLISHED,
                 submits=True,
+                confirm=True,
             ),
         ]
     },

@@ -290,6 +290,9 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else [],
             "transition_form": TransitionForm(),
             "decline_form": DeclineForm(),
+            # Declining is final (R67.13): the form asks for the same "I confirm" box as an
+            # irreversible workflow step; the partial reads `confirm` off what it is given.
+            "decline_confirm": {"confirm": True},
         },
     )
 
@@ -353,6 +356,17 @@ def recipient_accept(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
 @require(Perm.ALERT_ACKNOWLEDGE)
 @require_POST
 def recipient_decline(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
+    """A decline cannot be taken back, so the page's form must carry its "I confirm" box; the
+    API's decline is a deliberate call and asks for none. Another organization's row is still
+    a 404 and an answered one is left to the service, as for a workflow step."""
+    recipient = selectors.get_recipient_for(acting(request), pk, rid)
+    if recipient.status == RecipientStatus.DELIVERED and request.POST.get("confirm") != "yes":
+        messages.error(
+            request,
+            _("“%(action)s” cannot be undone: tick “I confirm” and press the button again.")
+            % {"action": _("Decline the recommendations")},
+        )
+        return redirect("alerts:detail", pk=pk)
     form = DeclineForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     return _answer(

@@ -62,6 +62,12 @@ def _severity_label(rank: int) -> str:
     return str(SEVERITY_LABELS[severities[rank]]) if 0 <= rank < len(severities) else str(rank)
 
 
+def _severity_name(rank: int) -> str:
+    """The stable name the stylesheet colours a severity badge by (`data-severity`)."""
+    severities = list(Severity)
+    return str(severities[rank].value) if 0 <= rank < len(severities) else ""
+
+
 def _headline(signal: Signal) -> str:
     """What the signal is about in a few words: the rule, the detection, or the subject."""
     details = signal.details if isinstance(signal.details, dict) else {}
@@ -84,6 +90,7 @@ def _rows(user: Actor, signals: list[Signal]) -> list[dict[str, Any]]:
             "signal": s,
             "kind": _kind_label(s.kind),
             "severity": _severity_label(s.severity),
+            "severity_name": _severity_name(s.severity),
             "organization": names.get(s.organization_id, f"#{s.organization_id}"),
             "headline": _headline(s),
         }
@@ -209,6 +216,7 @@ def signal_detail(request: HttpRequest, seq: int) -> HttpResponse:
             "signal": signal,
             "kind": _kind_label(signal.kind),
             "severity": _severity_label(signal.severity),
+            "severity_name": _severity_name(signal.severity),
             "organization": names.get(signal.organization_id, f"#{signal.organization_id}"),
             "module": selectors.module_name(signal),
             "headline": _headline(signal) or signal.product,

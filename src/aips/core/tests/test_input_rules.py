@@ -599,7 +599,7 @@ def test_r57_28_4_web_publish_ignores_out_of_range_organization_ids(
     alert = alert_services.alert_create(actor=personas["center_analyst"], **alert_data())
     response = client_as("center_analyst").post(
         f"/alerts/{alert.pk}/do/publish_direct/",
-        {"organizations": [str(2**70), "²", "-1"]},
+        {"organizations": [str(2**70), "²", "-1"], "confirm": "yes"},
     )
     assert response.status_code < 500
 

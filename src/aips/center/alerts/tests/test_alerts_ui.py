@@ -30,6 +30,8 @@ from aips.shared.organizations.models import Organization
 
 ALMATY = ZoneInfo("Asia/Almaty")
 Clients = Callable[[str | None], Client]
+# The "I confirm: this cannot be undone." box that publishing and declining ask for on the pages.
+CONFIRMED = {"confirm": "yes"}
 
 
 def almaty(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -99,7 +101,9 @@ def test_r67_10_r67_13_center_publishes_green_to_every_active_organization_via_w
     assert 'data-transition="publish_direct"' in page
     assert 'data-transition="request_approval"' not in page  # the center has no head to ask
 
-    response = analyst.post(reverse("alerts:transition", args=[alert.pk, "publish_direct"]))
+    response = analyst.post(
+        reverse("alerts:transition", args=[alert.pk, "publish_direct"]), CONFIRMED
+    )
     assert response.status_code == 302
     alert.refresh_from_db()
     assert alert.state == AlertState.PUBLISHED
@@ -157,12 +161,12 @@ def test_r67_13_tlp_amber_and_red_need_the_chosen_organizations(
     assert orgs["center"].display_name not in choices
 
     url = reverse("alerts:transition", args=[alert.pk, "publish_direct"])
-    response = analyst.post(url, follow=True)
+    response = analyst.post(url, CONFIRMED, follow=True)
     assert "choose the receiving organizations" in _messages(response)
     alert.refresh_from_db()
     assert alert.state == AlertState.DRAFT  # nothing was published
 
-    analyst.post(url, {"organizations": [str(orgs["bank_b"].pk)]})
+    analyst.post(url, {"organizations": [str(orgs["bank_b"].pk)], **CONFIRMED})
     alert.refresh_from_db()
     assert alert.state == AlertState.PUBLISHED
     assert list(
@@ -188,14 +192,14 @@ def test_r67_13_a_decline_needs_a_reason(
     assert 'data-recipient-action="decline"' in page
     url = reverse("alerts:recipient_decline", args=[alert.pk, recipient.pk])
 
-    response = head.post(url, {"reason": "   "}, follow=True)
+    response = head.post(url, {"reason": "   ", **CONFIRMED}, follow=True)
     assert "This field is required." in _messages(response)
     recipient.refresh_from_db()
     assert recipient.status == RecipientStatus.DELIVERED
     assert recipient.deadline_at is not None
 
     reason = "We run no Office macros at all; the indicators are blocked at the proxy."
-    response = head.post(url, {"reason": reason}, follow=True)
+    response = head.post(url, {"reason": reason, **CONFIRMED}, follow=True)
     assert "Recommendations declined" in _messages(response)
     recipient.refresh_from_db()
     assert recipient.status == RecipientStatus.DECLINED
@@ -209,6 +213,66 @@ def test_r67_13_a_decline_needs_a_reason(
     assert AuditEvent.objects.filter(
         event=EventType.ALERT_DECLINED, target_id=str(alert.pk)
     ).exists()
+
+
+def test_r67_10_publishing_on_the_page_needs_the_confirmation(
+    personas: dict[str, User], orgs: dict[str, Organization], client_as: Clients
+) -> None:
+    analyst = client_as("center_analyst")
+    alert = services.alert_create(actor=personas["center_analyst"], **alert_data())
+    page = analyst.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
+    form = page.split('data-transition="publish_direct"')[0].rsplit("<form", 1)[1]
+    assert 'name="confirm" value="yes" required' in form
+    url = reverse("alerts:transition", args=[alert.pk, "publish_direct"])
+
+    for post in ({}, {"confirm": "no"}, {"confirm": ""}):
+        response = analyst.post(url, post, follow=True)
+        assert response.status_code == 200
+        assert "cannot be undone: tick" in _messages(response)
+        alert.refresh_from_db()
+        assert alert.state == AlertState.DRAFT
+        assert alert.published_at is None
+        assert not AlertRecipient.objects.filter(alert=alert).exists()
+        assert not AuditEvent.objects.filter(
+            event=EventType.ALERT_PUBLISHED, target_id=str(alert.pk)
+        ).exists()
+
+    analyst.post(url, CONFIRMED)
+    alert.refresh_from_db()
+    assert alert.state == AlertState.PUBLISHED
+
+
+def test_r67_13_declining_on_the_page_needs_the_confirmation(
+    personas: dict[str, User], orgs: dict[str, Organization], client_as: Clients
+) -> None:
+    alert = published_alert(personas)
+    recipient = _recipient(alert, orgs["bank_a"])
+    head = client_as("bank_a_head")
+    page = head.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
+    form = page.split('data-recipient-action="decline"')[0].rsplit("<form", 1)[1]
+    assert 'name="confirm" value="yes" required' in form
+    accept = page.split('data-recipient-action="accept"')[0].rsplit("<form", 1)[1]
+    assert 'name="confirm"' not in accept  # accepting can be followed by processing; not final
+    url = reverse("alerts:recipient_decline", args=[alert.pk, recipient.pk])
+
+    response = head.post(url, {"reason": "Not applicable to us."}, follow=True)
+    assert response.status_code == 200
+    assert (
+        "“Decline the recommendations” cannot be undone: tick “I confirm” and press the button"
+        in _messages(response)
+    )
+    recipient.refresh_from_db()
+    assert recipient.status == RecipientStatus.DELIVERED
+    assert recipient.reason == ""
+    assert recipient.responded_at is None
+    assert not AuditEvent.objects.filter(
+        event=EventType.ALERT_DECLINED, target_id=str(alert.pk)
+    ).exists()
+    assert 'data-recipient-action="decline"' in response.content.decode()  # still answerable
+
+    head.post(url, {"reason": "Not applicable to us.", **CONFIRMED})
+    recipient.refresh_from_db()
+    assert recipient.status == RecipientStatus.DECLINED
 
 
 def test_r67_13_a_maker_cannot_accept_or_decline(
@@ -255,7 +319,8 @@ def test_r67_13_processed_only_after_accepted(
     other = published_alert(personas, title="Second alert")
     theirs = _recipient(other, orgs["bank_a"])
     head.post(
-        reverse("alerts:recipient_decline", args=[other.pk, theirs.pk]), {"reason": "Not ours."}
+        reverse("alerts:recipient_decline", args=[other.pk, theirs.pk]),
+        {"reason": "Not ours.", **CONFIRMED},
     )
     maker.post(reverse("alerts:recipient_processed", args=[other.pk, theirs.pk]))
     theirs.refresh_from_db()
@@ -269,7 +334,8 @@ def test_r67_13_an_organization_cannot_see_another_organizations_acknowledgement
     a_row, b_row = _recipient(alert, orgs["bank_a"]), _recipient(alert, orgs["bank_b"])
     secret_reason = "Our core banking vendor forbids the patch until Q3."
     client_as("bank_a_head").post(
-        reverse("alerts:recipient_decline", args=[alert.pk, a_row.pk]), {"reason": secret_reason}
+        reverse("alerts:recipient_decline", args=[alert.pk, a_row.pk]),
+        {"reason": secret_reason, **CONFIRMED},
     )
 
     for who in ("bank_b_head", "bank_b_maker"):
@@ -288,7 +354,9 @@ def test_r67_13_an_organization_cannot_see_another_organizations_acknowledgement
             "alerts:recipient_decline",
             "alerts:recipient_processed",
         ):
-            response = client.post(reverse(name, args=[alert.pk, a_row.pk]), {"reason": "x"})
+            response = client.post(
+                reverse(name, args=[alert.pk, a_row.pk]), {"reason": "x", **CONFIRMED}
+            )
             assert response.status_code in (403, 404)
             if who == "bank_b_head" or name == "alerts:recipient_processed":
                 assert response.status_code == 404
@@ -315,7 +383,7 @@ def test_r67_10_tlp_red_content_only_for_the_named_people(
     )
     client_as("center_analyst").post(
         reverse("alerts:transition", args=[alert.pk, "publish_direct"]),
-        {"organizations": [str(orgs["bank_a"].pk)]},
+        {"organizations": [str(orgs["bank_a"].pk)], **CONFIRMED},
     )
     alert.refresh_from_db()
     assert alert.state == AlertState.PUBLISHED
@@ -494,7 +562,7 @@ def test_r67_10_r67_15_org_alert_maker_head_center_return_fix_publish_via_web(
     assert alert.state == AlertState.SUBMITTED
     assert alert.version == 2
 
-    do(analyst, "publish")
+    do(analyst, "publish", **CONFIRMED)
     assert alert.state == AlertState.PUBLISHED
     assert set(
         AlertRecipient.objects.filter(alert=alert).values_list("organization", flat=True)

@@ -102,6 +102,10 @@ def test_r67_13_center_publishes_bank_head_accepts_maker_processes_center_matrix
         expect(page.get_by_role("heading", name=f"{reference}: {TITLE}")).to_be_visible()
         expect(page.locator("#alert-state")).to_have_text("Draft")
     with steps("R67.13 analyst publishes it to every organization"):
+        # Publishing cannot be undone: the form asks for the confirmation box first.
+        page.locator(
+            'form:has(button[data-transition="publish_direct"]) input[name="confirm"]'
+        ).check()
         _press(page, 'button[data-transition="publish_direct"]', "Publish to organizations")
         expect(page.locator("#alert-state")).to_have_text("Published")
         bank_a_row = page.locator(f'#recipients tr[data-organization="{bank_a.bin}"]')
