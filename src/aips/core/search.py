@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils.functional import Promise
 
 from aips.core.actors import Actor
@@ -191,6 +192,39 @@ def words_match(words: str, fields: tuple[str, ...]) -> Q:
             any_field |= Q(**{f"{name}__icontains": word})
         match &= any_field
     return match
+
+
+def item_group(
+    qs: "QuerySet[Any]",
+    *,
+    key: str,
+    label: Label,
+    detail: str,
+    listing: str,
+    limit: int,
+    title: str = "title",
+) -> HitGroup:
+    """`group_of` for the workflow items (cards, alerts, requests): they share a reference, an
+    organization, a state label and a detail page named `detail` taking the item's pk."""
+
+    def hit(item: Any) -> Hit:
+        return Hit(
+            ref=item.reference,
+            title=getattr(item, title),
+            url=reverse(detail, args=[item.pk]),
+            organization=item.organization.display_name,
+            state=item.state_label,
+            at=item.updated_at,
+        )
+
+    return group_of(
+        qs.select_related("organization").order_by("-id"),
+        key=key,
+        label=label,
+        hit=hit,
+        limit=limit,
+        url=reverse(listing),
+    )
 
 
 def group_of(

@@ -20,7 +20,7 @@ from aips.center.alerts.models import (
 from aips.core.access import has_perm
 from aips.core.actors import Actor
 from aips.core.permissions import Perm
-from aips.core.search import Hit, HitGroup, Indicator, group_of, json_string, words_match
+from aips.core.search import HitGroup, Indicator, item_group, json_string, words_match
 from aips.core.tlp import RESTRICTED_TLP
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.workflow.models import Comment
@@ -314,25 +314,14 @@ def center_tiles(actor: Actor) -> list[Tile]:
 _PREFIXES = {"THR": AlertKind.THREAT, "VUL": AlertKind.VULNERABILITY}
 
 
-def _alert_hit(alert: Alert) -> Hit:
-    return Hit(
-        ref=alert.reference,
-        title=alert.title,
-        url=reverse("alerts:detail", args=[alert.pk]),
-        organization=alert.organization.display_name,
-        state=alert.state_label,
-        at=alert.updated_at,
-    )
-
-
 def _alerts(qs: AlertQuerySet, limit: int) -> HitGroup:
-    return group_of(
-        qs.select_related("organization").order_by("-id"),
+    return item_group(
+        qs,
         key="alerts",
         label=_("Alerts"),
-        hit=_alert_hit,
+        detail="alerts:detail",
+        listing="alerts:list",
         limit=limit,
-        url=reverse("alerts:list"),
     )
 
 

@@ -10,7 +10,7 @@ from aips.center.incidents.models import Attachment, CardState, IncidentCard, In
 from aips.core.access import has_perm
 from aips.core.actors import Actor, Viewer
 from aips.core.permissions import Perm
-from aips.core.search import Hit, HitGroup, Indicator, group_of, json_string, words_match
+from aips.core.search import HitGroup, Indicator, item_group, json_string, words_match
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.workflow.engine import versions_of
 from aips.shared.workflow.models import Comment, Version
@@ -225,25 +225,14 @@ def center_tiles(actor: Actor) -> list[Tile]:
 _CARD_TEXT = ("title", "affected_systems", "attack_source", "attack_vector", "impact", "measures")
 
 
-def _card_hit(card: IncidentCard) -> Hit:
-    return Hit(
-        ref=card.reference,
-        title=card.title,
-        url=reverse("incidents:detail", args=[card.pk]),
-        organization=card.organization.display_name,
-        state=card.state_label,
-        at=card.updated_at,
-    )
-
-
 def _cards(qs: IncidentCardQuerySet, limit: int) -> HitGroup:
-    return group_of(
-        qs.select_related("organization").order_by("-id"),
+    return item_group(
+        qs,
         key="incidents",
         label=_("Incident cards"),
-        hit=_card_hit,
+        detail="incidents:detail",
+        listing="incidents:list",
         limit=limit,
-        url=reverse("incidents:list"),
     )
 
 

@@ -24,7 +24,7 @@ from aips.center.inquiries.models import (
 from aips.core.access import has_perm
 from aips.core.actors import Actor
 from aips.core.permissions import Perm
-from aips.core.search import Hit, HitGroup, Indicator, group_of, words_match
+from aips.core.search import HitGroup, Indicator, item_group, words_match
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.organizations.models import Organization, OrganizationStatus
 from aips.shared.workdays.calendar import deadline_info
@@ -465,25 +465,15 @@ def center_tiles(actor: Actor) -> list[Tile]:
 # --- search (core.search) -----------------------------------------------------------------------
 
 
-def _inquiry_hit(inquiry: Inquiry) -> Hit:
-    return Hit(
-        ref=inquiry.reference,
-        title=inquiry.subject,
-        url=reverse("inquiries:detail", args=[inquiry.pk]),
-        organization=inquiry.organization.display_name,
-        state=inquiry.state_label,
-        at=inquiry.updated_at,
-    )
-
-
 def _inquiries(qs: InquiryQuerySet, limit: int) -> HitGroup:
-    return group_of(
-        qs.select_related("organization").order_by("-id"),
+    return item_group(
+        qs,
         key="inquiries",
         label=_("Requests"),
-        hit=_inquiry_hit,
+        detail="inquiries:detail",
+        listing="inquiries:list",
         limit=limit,
-        url=reverse("inquiries:list"),
+        title="subject",
     )
 
 
