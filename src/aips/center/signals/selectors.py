@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from aips.center.alerts.models import Alert
 from aips.center.integrations.models import IntegrationModule
 from aips.center.signals.models import (
     KIND_LABELS,
@@ -441,14 +442,11 @@ def finding_indicators(actor: Viewer, finding: CorrelationFinding) -> list[Findi
     return list(finding.indicators.all())
 
 
-def alerts_holding(actor: Viewer, finding: CorrelationFinding) -> list[Any]:
+def alerts_holding(actor: Viewer, finding: CorrelationFinding) -> list[Alert]:
     """Alerts the actor sees that hold any of the finding's indicators, newest first: what the
     analyst links the finding to instead of drafting a duplicate. Alerts keep indicators in a
     JSON list with no index, so the database narrows by text (the same on both engines) and
     the exact match is made here; the center's alerts number in the thousands, not millions."""
-    from django.db.models import Q
-
-    from aips.center.alerts.models import Alert
 
     values = [finding.value, *finding.indicators.values_list("value", flat=True)]
     wanted: set[str] = set()
@@ -463,7 +461,7 @@ def alerts_holding(actor: Viewer, finding: CorrelationFinding) -> list[Any]:
     match = Q()
     for value in sorted(wanted)[:50]:
         match |= Q(indicators__icontains=value)
-    found: list[Any] = []
+    found: list[Alert] = []
     candidates = Alert.objects.visible_to(actor).filter(match).order_by("-pk")
     for alert in candidates[:200]:
         held = {

@@ -26,9 +26,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aips.center.alerts import services as alert_services
+from aips.center.alerts.models import Alert
 from aips.center.integrations.models import ModuleActor
 from aips.center.integrations.services import module_seen
-from aips.center.signals import partitions, schema
+from aips.center.signals import partitions, schema, selectors
 from aips.center.signals.models import (
     CorrelationFinding,
     FindingIndicator,
@@ -804,12 +805,10 @@ def finding_promote(*, actor: User, finding: CorrelationFinding) -> Any:
 
 
 @transaction.atomic
-def finding_link(*, actor: User, finding: CorrelationFinding, alert: Any) -> None:
+def finding_link(*, actor: User, finding: CorrelationFinding, alert: Alert | None) -> None:
     """Decide a finding by pointing it at an alert that already holds its indicators, instead
     of drafting a duplicate. The alert must be one the center sees and must hold at least one
     of the finding's indicators."""
-    from aips.center.signals import selectors
-
     ensure_perm(actor, Perm.CORRELATION_PROMOTE)
     if not actor.is_center:
         raise Forbidden()
