@@ -3,8 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 AIPS_BIND ?= 127.0.0.1:8000
+AIPS_ETP_BIND ?= 127.0.0.1:8001
 AIPS_DATA_DIR ?= ./var
-export AIPS_BIND AIPS_DATA_DIR
+export AIPS_BIND AIPS_ETP_BIND AIPS_DATA_DIR
+# The ETP's test session: its own settings, its own tests (src/aips/conftest.py keeps them apart).
+ETP_TESTS := --ds=aips.settings_etp src/aips/etp
 
 .DEFAULT_GOAL := venv
 .PHONY: bench venv run test lint typecheck test-sqlite test-postgres test-browser openapi messages lock clean
@@ -19,12 +22,10 @@ $(VENV)/.installed: requirements-dev.lock pyproject.toml agent/pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e ./agent
 	touch $@
 
+# AIPS at AIPS_BIND and the ETP at AIPS_ETP_BIND; Ctrl-C stops both (scripts/run.sh).
 run: venv
 	$(BIN)/aips i18n_compile
-	$(BIN)/aips migrate --no-input
-	$(BIN)/aips collectstatic --no-input -v 0
-	$(BIN)/aips demo load
-	$(BIN)/aips serve
+	@sh scripts/run.sh $(BIN)
 
 lint: venv
 	$(BIN)/ruff check src agent
@@ -40,6 +41,8 @@ test-sqlite: venv
 	$(BIN)/aips i18n_compile
 	@echo "== tests on SQLite"
 	AIPS_DATABASE_URL= $(BIN)/pytest -q -m "not browser" -p no:cacheprovider --durations=10
+	@echo "== ETP tests on SQLite"
+	AIPS_ETP_DATABASE_URL= $(BIN)/pytest -q -m "not browser" -p no:cacheprovider --durations=5 $(ETP_TESTS)
 	@echo "== integration module (agent) tests"
 	$(BIN)/pytest -q -p no:cacheprovider agent/tests
 
@@ -51,6 +54,8 @@ test-browser: venv
 	$(BIN)/aips i18n_compile
 	@echo "== browser tests (Playwright + /usr/bin/chromium)"
 	AIPS_DATABASE_URL= $(BIN)/pytest -q -m browser -p no:cacheprovider --durations=10
+	@echo "== ETP browser tests"
+	AIPS_ETP_DATABASE_URL= $(BIN)/pytest -q -m browser -p no:cacheprovider $(ETP_TESTS)
 
 test: lint typecheck test-sqlite test-postgres test-browser
 	@echo "make test: all checks passed"
@@ -60,6 +65,7 @@ bench: venv
 
 openapi: venv
 	$(BIN)/aips export_openapi > docs/openapi.json
+	$(BIN)/etp export_openapi > docs/openapi-etp.json
 
 messages: venv
 	cd src/aips && ../../$(BIN)/aips makemessages -l kk -l ru -l en --no-obsolete --no-location

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Runs the whole non-browser suite against PostgreSQL when one is reachable; says so loudly when not.
+# Two sessions: AIPS's, then the ETP's (its own settings, database and roles).
 #
 #   sh scripts/postgres-tests.sh .venv/bin
 #
@@ -31,4 +32,8 @@ fi
 # One test database per run, so two checkouts testing on one server never trip over each other.
 export AIPS_TEST_DATABASE_NAME="${AIPS_TEST_DATABASE_NAME:-test_aips_$$}"
 echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'); test database $AIPS_TEST_DATABASE_NAME, run as the documented owner/app roles)"
-AIPS_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db --durations=10
+AIPS_DATABASE_URL="$URL" "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db --durations=10
+# The ETP's session (aips/settings_etp.py): its database is <name>_etp, with its own two roles.
+echo "== ETP tests on PostgreSQL (test database ${AIPS_TEST_DATABASE_NAME}_etp)"
+AIPS_ETP_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db --durations=5 \
+  --ds=aips.settings_etp src/aips/etp

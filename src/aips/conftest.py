@@ -6,15 +6,20 @@ committed to the test database, and every test runs in a transaction rolled back
 Tests that do not ask for the world run first, on an empty database. A test on a real
 transaction (`transactional_db`, `live_server`) ends with Django emptying every table; the
 world is built again right after that flush. The rules for test authors: `personas` and
-`matrix_objects` below."""
+`matrix_objects` below.
+
+Two products, two sessions: under AIPS's settings `src/aips/etp` is not collected; under the
+ETP's (`--ds=aips.settings_etp`) only `src/aips/etp` is, and `aips/etp/conftest.py` supplies the
+ETP's world through the same fixtures (`world_loader`, `matrix_builder`)."""
 
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import Client, TransactionTestCase, override_settings
 
@@ -24,6 +29,15 @@ from aips.shared.organizations.models import Organization
 
 # Persona key -> user id of the session's world (filled once the test database exists).
 _world: dict[str, int] = {}
+
+# Each product's tests run in their own session, on their own settings (Makefile: test-sqlite).
+_HERE = Path(__file__).resolve().parent
+if getattr(django_settings, "AIPS_PRODUCT", "aips") == "etp":
+    collect_ignore = [p.name for p in _HERE.iterdir() if p.is_dir() and p.name != "etp"]
+else:
+    collect_ignore = ["etp"]
+
+WorldLoader = Callable[[], Mapping[str, User]]
 
 
 def _test_settings(scratch: Path) -> dict[str, Any]:
@@ -48,21 +62,31 @@ def _test_settings(scratch: Path) -> dict[str, Any]:
     }
 
 
-def _build_world(scratch: Path) -> None:
-    """Commit the demo organizations and people (and the seeds a flush removed)."""
+def _load_aips_world() -> Mapping[str, User]:
     from aips.demo import load_demo
 
+    ensure_threat_types()
+    return load_demo()
+
+
+@pytest.fixture(scope="session")
+def world_loader() -> WorldLoader:
+    """What builds the session's world: AIPS's demo people (the ETP's conftest overrides it)."""
+    return _load_aips_world
+
+
+def _build_world(scratch: Path, loader: WorldLoader) -> None:
+    """Commit the demo organizations and people (and the seeds a flush removed)."""
     with override_settings(**_test_settings(scratch)):
-        ensure_threat_types()
-        users = load_demo()
+        users = loader()
     _world.clear()
     _world.update({key: user.pk for key, user in users.items()})
 
 
-def _rebuild_after_flush(original: Any, scratch: Path) -> Any:
+def _rebuild_after_flush(original: Any, scratch: Path, loader: WorldLoader) -> Any:
     def _fixture_teardown(self: TransactionTestCase) -> None:
         original(self)
-        _build_world(scratch)
+        _build_world(scratch, loader)
 
     return _fixture_teardown
 
@@ -108,7 +132,10 @@ def django_db_setup(
 
 @pytest.fixture(scope="session")
 def _world_committed(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None,
+    django_db_blocker: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    world_loader: WorldLoader,
 ) -> Iterator[None]:
     """The world, committed once, before the first test that asks for it (the tests that do not
     run first, on the empty database they always had: pytest_collection_modifyitems below);
@@ -122,11 +149,15 @@ def _world_committed(
         )
     scratch = tmp_path_factory.mktemp("world")
     with django_db_blocker.unblock():
-        _build_world(scratch)
+        _build_world(scratch, world_loader)
     # Django's private hook for that flush (core/tests/pg_roles.py wraps it too, for the owner
     # role); TestCase overrides it with a rollback, so only the transactional tests reach this.
     original = getattr(TransactionTestCase, "_fixture_teardown")  # noqa: B009
-    setattr(TransactionTestCase, "_fixture_teardown", _rebuild_after_flush(original, scratch))  # noqa: B010
+    setattr(  # noqa: B010
+        TransactionTestCase,
+        "_fixture_teardown",
+        _rebuild_after_flush(original, scratch, world_loader),
+    )
     try:
         yield
     finally:
@@ -185,9 +216,19 @@ def client_as(personas: dict[str, User]) -> Callable[[str | None], Client]:
     return make
 
 
+@pytest.fixture(scope="session")
+def matrix_builder() -> Callable[[dict[str, User]], dict[str, Any]]:
+    """What builds the authorization matrix's objects from the personas: AIPS's bank A objects
+    (the ETP's conftest overrides it)."""
+    return _build_matrix_objects
+
+
 @pytest.fixture(scope="module")
 def _matrix_layer(
-    _world_committed: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+    _world_committed: None,
+    django_db_blocker: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    matrix_builder: Callable[[dict[str, User]], dict[str, Any]],
 ) -> Iterator[tuple[dict[str, Any], Path]]:
     """The matrix objects, built once for a module that asks for them (`pytestmark =
     pytest.mark.usefixtures("_matrix_layer")`) inside a transaction that is never committed:
@@ -199,7 +240,7 @@ def _matrix_layer(
         layer.__enter__()
         try:
             with override_settings(**_test_settings(scratch)):
-                objects = _build_matrix_objects(_world_personas())
+                objects = matrix_builder(_world_personas())
         except BaseException:
             transaction.set_rollback(True)
             layer.__exit__(None, None, None)
@@ -214,13 +255,16 @@ def _matrix_layer(
 
 @pytest.fixture
 def matrix_objects(
-    request: pytest.FixtureRequest, personas: dict[str, User], settings: Any
+    request: pytest.FixtureRequest,
+    personas: dict[str, User],
+    settings: Any,
+    matrix_builder: Callable[[dict[str, User]], dict[str, Any]],
 ) -> dict[str, Any]:
     """Bank A's objects that the authorization matrix requests as every persona: the module's
     shared layer when it has one (fresh copies of its instances, fresh personas), else built
     for this test."""
     if "_matrix_layer" not in request.fixturenames:
-        return _build_matrix_objects(personas)
+        return matrix_builder(personas)
     objects, scratch = request.getfixturevalue("_matrix_layer")
     # The layer's attachment files live in its own directory.
     settings.AIPS_ATTACHMENT_DIR = _test_settings(scratch)["AIPS_ATTACHMENT_DIR"]
@@ -264,12 +308,14 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
     from aips.center.inquiries.tests.matrix_rows import matrix_objects as inquiry_objects
     from aips.center.integrations.tests.matrix_rows import matrix_objects as integration_objects
     from aips.center.signals.tests.matrix_rows import matrix_objects as signal_objects
+    from aips.shared.workflow.tests.matrix_rows import matrix_objects as eds_approval_objects
 
     return {
         **personas,
         **inquiry_objects(personas),
         **signal_objects(personas),
         **integration_objects(personas),
+        **eds_approval_objects(personas),
         "bank_a": personas["bank_a_head"].organization,
         "token": token,
         "request": request,
@@ -391,7 +437,8 @@ def sign_in(client: Client, email: str, password: str, user: User) -> Any:
 @pytest.fixture(autouse=True)
 def _audit_journal_flushable(request: pytest.FixtureRequest) -> Any:
     """Tests on a real transaction (the browser tests' live server) end with Django emptying
-    every table; the journal refuses DELETE, so lift its guards for that moment only."""
+    every table; the journal and the biometric check records refuse DELETE, so lift their guards
+    for that moment only."""
     if not {"transactional_db", "live_server"} & set(request.fixturenames):
         yield
         return
@@ -401,11 +448,14 @@ def _audit_journal_flushable(request: pytest.FixtureRequest) -> Any:
 
     from aips.core.tests.pg_roles import owner_role
     from aips.shared.audit.db import APPEND_ONLY, CONTENT, install_guards, remove_guards
+    from aips.shared.biometrics import db as biometrics_db
 
     # On PostgreSQL the flush that follows runs as the owner too (core/tests/pg_roles.py).
     with owner_role():
         remove_guards(connection)
+        biometrics_db.remove_guards(connection)  # the check records are immutable too
         with connection.cursor() as cursor:
-            for table in [CONTENT, *APPEND_ONLY, "audit_audithead"]:
+            for table in [CONTENT, *APPEND_ONLY, "audit_audithead", biometrics_db.CHECKS]:
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         install_guards(connection)
+        biometrics_db.install_guards(connection)

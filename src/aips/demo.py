@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TextIO
 from unittest import mock
 
 from django.db import transaction
@@ -190,6 +190,28 @@ def demo_totp_key(email: str) -> str:
 
 def demo_totp_secret(email: str) -> str:
     return base64.b32encode(bytes.fromhex(demo_totp_key(email))).decode().rstrip("=")
+
+
+def command(out: TextIO, *, without_month: bool = False) -> None:
+    """`aips demo load` (settings.AIPS_DEMO): the data, then the demo sign-ins."""
+    load_demo()
+    load_demo_signals()
+    if not without_month:
+        made = load_demo_month()
+        if made:
+            out.write(f"Demo month: {made} cards, alerts and requests.\n")
+    names = {o.key: o.name_en for o in ORGS}
+    out.write(
+        "Demo sign-ins (demo data only; never use these secrets elsewhere).\n"
+        "Second factor: add the TOTP secret to an authenticator app, or run\n"
+        "  oathtool --totp -b SECRET   (Debian package oathtool)\n"
+    )
+    out.write(f"  {'role':<16} {'organization':<28} {'e-mail':<34} {'password':<20} TOTP secret\n")
+    for person in USERS:
+        out.write(
+            f"  {person.role:<16} {names[person.org][:28]:<28} {person.email:<34} "
+            f"{person.password:<20} {demo_totp_secret(person.email)}\n"
+        )
 
 
 def load_demo_signals() -> int:

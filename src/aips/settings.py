@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from aips.env import env_bool, env_int, env_list, env_str
+from aips.env import env_bool, env_choice, env_int, env_list, env_str
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("AIPS_DATA_DIR", "./var")).resolve()
@@ -21,19 +21,19 @@ DEBUG = env_bool("AIPS_DEBUG", False)
 HTTPS = env_bool("AIPS_HTTPS", False)
 
 
-def _secret_key() -> str:
-    configured = env_str("AIPS_SECRET_KEY")
+def secret_key(variable: str = "AIPS_SECRET_KEY", directory: Path = DATA_DIR) -> str:
+    configured = env_str(variable)
     if configured:
         return configured
     # Local runs get a random key that survives restarts, kept next to the data it protects.
-    key_file = DATA_DIR / "secret_key"
+    key_file = directory / "secret_key"
     if not key_file.exists():
         key_file.touch(mode=0o600)
         key_file.write_text(secrets.token_urlsafe(64))
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = secret_key()
 
 AIPS_BIND = env_str("AIPS_BIND", "127.0.0.1:8000")
 ALLOWED_HOSTS = env_list("AIPS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -57,8 +57,10 @@ INSTALLED_APPS = [
     "aips.core",
     "aips.shared.audit",
     "aips.shared.organizations",
+    "aips.shared.eds",
     "aips.shared.accounts",
     "aips.shared.mfa",
+    "aips.shared.biometrics",
     "aips.shared.workdays",
     "aips.shared.workflow",
     "aips.shared.files",
@@ -111,20 +113,31 @@ TEMPLATES = [
     },
 ]
 
-_db_url = env_str("AIPS_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'aips.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60, conn_health_checks=True)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # One writer at a time, taken at BEGIN so concurrent writers queue instead of failing.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        # FULL: a commit is on disk before it is acknowledged (an accepted signal or submission
-        # survives a power cut, not only a crash); about 1.5 ms per commit here.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-    }
-else:
-    DATABASES["default"]["TEST"] = {"NAME": env_str("AIPS_TEST_DATABASE_NAME", "test_aips")}
+
+def database(url: str, *, test_name: str) -> dj_database_url.DBConfig:
+    """A database from its URL (SQLite or PostgreSQL) with the settings each engine needs."""
+    db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # One writer at a time, taken at BEGIN so concurrent writers queue instead of failing.
+        db["CONN_MAX_AGE"] = 0
+        db["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            # FULL: a commit is on disk before it is acknowledged (an accepted signal or
+            # submission survives a power cut, not only a crash); about 1.5 ms per commit here.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+        }
+    else:
+        db["TEST"] = {"NAME": test_name}
+    return db
+
+
+DATABASES = {
+    "default": database(
+        env_str("AIPS_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'aips.sqlite3'}",
+        test_name=env_str("AIPS_TEST_DATABASE_NAME", "test_aips"),
+    )
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -197,6 +210,43 @@ AIPS_WEBAUTHN_RP_ID = env_str("AIPS_WEBAUTHN_RP_ID") or (
 )
 AIPS_WEBAUTHN_ORIGIN = env_str("AIPS_WEBAUTHN_ORIGIN", AIPS_BASE_URL)
 
+# Biometric identification (R57.9-R57.11, aips.shared.biometrics): "fake" (the scripted stand-in
+# for local runs and the demo), "none" (off) or a provider class's dotted path. The fake never
+# runs behind TLS, so production is off until a real provider is configured.
+AIPS_BIOMETRIC_PROVIDER = env_str("AIPS_BIOMETRIC_PROVIDER", "none" if HTTPS else "fake")
+# The provider's webhook key (HMAC-SHA256); the fake signs with a key derived from SECRET_KEY.
+AIPS_BIOMETRIC_WEBHOOK_SECRET = env_str("AIPS_BIOMETRIC_WEBHOOK_SECRET", "")
+AIPS_BIOMETRIC_WEBHOOK_TOLERANCE_SECONDS = env_int(
+    "AIPS_BIOMETRIC_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=30
+)
+AIPS_BIOMETRIC_WEBHOOK_RATE = env_str("AIPS_BIOMETRIC_WEBHOOK_RATE", "600/m")
+# The lowest face-match score (percent) the platform accepts, whatever the provider says.
+AIPS_BIOMETRIC_MATCH_PERCENT = env_int("AIPS_BIOMETRIC_MATCH_PERCENT", 85, minimum=50)
+AIPS_BIOMETRIC_SESSION_MINUTES = env_int("AIPS_BIOMETRIC_SESSION_MINUTES", 10, minimum=1)
+# How long a passed check may confirm a password change or a sign-in (once).
+AIPS_BIOMETRIC_FRESH_MINUTES = env_int("AIPS_BIOMETRIC_FRESH_MINUTES", 5, minimum=1)
+# Three failed checks for one purpose within the window refuse further checks until it passes.
+AIPS_BIOMETRIC_MAX_FAILURES = env_int("AIPS_BIOMETRIC_MAX_FAILURES", 3, minimum=1)
+AIPS_BIOMETRIC_FAILURE_WINDOW_MINUTES = env_int(
+    "AIPS_BIOMETRIC_FAILURE_WINDOW_MINUTES", 30, minimum=1
+)
+# EDS through NCALayer (R57.9, R57.10): the WebSocket of the local application that signs in
+# the person's browser (the CSP's connect-src allows it), and how long a challenge to sign lasts.
+AIPS_NCALAYER_URL = env_str("AIPS_NCALAYER_URL", "wss://127.0.0.1:13579")
+AIPS_EDS_CHALLENGE_SECONDS = env_int("AIPS_EDS_CHALLENGE_SECONDS", 300, minimum=30)
+# EDS verification (aips.shared.eds): the trusted NCA certificates, CRLs and OCSP answers (empty =
+# the bundled src/aips/shared/eds/trust/); whether a certificate whose revocation cannot be
+# checked is refused (the default) or accepted; online OCSP is off unless switched on.
+AIPS_EDS_TRUST_DIR = env_str("AIPS_EDS_TRUST_DIR", "")
+AIPS_EDS_REVOCATION_UNKNOWN = env_choice(
+    "AIPS_EDS_REVOCATION_UNKNOWN", "refuse", ("refuse", "accept")
+)
+AIPS_EDS_OCSP_ONLINE = env_bool("AIPS_EDS_OCSP_ONLINE", False)
+AIPS_EDS_OCSP_URL_OVERRIDE = env_str("AIPS_EDS_OCSP_URL_OVERRIDE", "")
+# Every organization's people must pass EDS or biometrics as the second factor (R57.10); without
+# it, the center switches this on per organization (Organization.strong_auth_required).
+AIPS_STRONG_AUTH_REQUIRED = env_bool("AIPS_STRONG_AUTH_REQUIRED", False)
+
 LANGUAGE_CODE = "ru"
 # Django ships no Kazakh date formats; ours are in aips/formats/kk.
 FORMAT_MODULE_PATH = ["aips.formats"]
@@ -249,6 +299,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
+        # NCALayer, the local EDS application, listens on a WebSocket of the person's computer.
+        "connect-src": ["'self'", AIPS_NCALAYER_URL],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],
@@ -302,6 +354,31 @@ AIPS_AUDIT_WITNESS_SYSLOG = env_str("AIPS_AUDIT_WITNESS_SYSLOG", "")  # checked 
 AIPS_AUDIT_WITNESS_EMAILS = env_list("AIPS_AUDIT_WITNESS_EMAILS", [])
 AIPS_AUDIT_WITNESS_EMAIL_MINUTES = env_int("AIPS_AUDIT_WITNESS_EMAIL_MINUTES", 60, minimum=1)
 AIPS_CENTER_NAME = _("Sectoral information security center of the financial market")
+
+# The product this deployment serves; aips/settings_etp.py overrides the lot for the ETP
+# (docs/decisions/0036-the-etp-as-a-second-product.md). Dotted paths are loaded by name, so the
+# core names no product: the permission table (core/permissions.py), the main menu
+# (core/menu.py), the demo data (`aips demo load`) and the API (`aips export_openapi`).
+AIPS_PRODUCT = "aips"
+AIPS_PERMISSIONS = "aips.core.permissions"
+AIPS_MENU = "aips.core.menu.MENU"
+AIPS_DEMO = "aips.demo.command"
+AIPS_API = "aips.api.api"
+# URL names: where the logo leads, and the header's search box ("" for none). Then the branding
+# of every page (core/context_processors.py, base.html; R57.26.1).
+AIPS_HOME_URL = "core:home"
+AIPS_SEARCH_URL = "core:search"
+AIPS_SITE_NAME = _("AIPS")
+AIPS_SITE_TAGLINE = _("Information security events and incidents of the financial market")
+AIPS_SIGN_IN_TITLE = _("Sign in to AIPS")
+AIPS_SITE_OWNER = AIPS_CENTER_NAME
+AIPS_SITE_AUTHORITY = _(
+    "Agency of the Republic of Kazakhstan for Regulation and Development of the Financial Market"
+)
+# The footer's line naming the one official address (R57.26.1); %(domain)s is AIPS_OFFICIAL_DOMAIN.
+AIPS_SITE_ADDRESS_NOTE = _("The only official address of AIPS is https://%(domain)s")
+AIPS_SITE_LOGO = "aips/logo.svg"
+AIPS_SITE_STYLESHEET = ""  # a product's own colours, loaded after aips.css
 
 # Rate limits (R57.28.1): API per user and per anonymous address; sign-in, second factor and
 # password reset per address and per account; failed token authentications per address.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("signals/", include("aips.center.signals.urls")),
     path("integrations/", include("aips.center.integrations.urls")),
     path("mfa/", include("aips.shared.mfa.urls")),
+    path("biometrics/", include("aips.shared.biometrics.urls")),
     path("audit/", include("aips.shared.audit.urls")),
     path("calendar/", include("aips.shared.workdays.urls")),
     path("notifications/", include("aips.shared.notifications.urls")),

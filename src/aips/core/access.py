@@ -20,7 +20,7 @@ from aips.core.actors import Viewer, actor_perms, has_perm
 
 __all__ = ["PUBLIC", "actor_perms", "ensure_perm", "has_perm", "public", "require"]
 from aips.core.errors import Forbidden
-from aips.core.permissions import Perm
+from aips.core.permissions import Permission
 
 PUBLIC: Final = "public"
 # Set in the session at sign-in and on re-authentication (aips.shared.accounts.sessions).
@@ -28,7 +28,7 @@ REAUTH_SESSION_KEY: Final = "aips_reauth_at"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def ensure_perm(user: Viewer, perm: Perm) -> None:
+def ensure_perm(user: Viewer, perm: Permission) -> None:
     """For services: the same rule the views apply, so no caller can skip it."""
     if not has_perm(user, perm):
         raise Forbidden()
@@ -60,7 +60,7 @@ def return_path(request: HttpRequest) -> str:
     return safe_local_path(request, request.headers.get("Referer", ""))
 
 
-def require(perm: Perm, *, fresh: bool = False) -> Callable[[F], F]:
+def require(perm: Permission, *, fresh: bool = False) -> Callable[[F], F]:
     """`fresh`: a sensitive action, allowed only within minutes of entering both factors."""
 
     def decorator(view: F) -> F:

@@ -1,7 +1,7 @@
 """Who acts. `Actor` is the one type every service, selector and queryset takes for the acting
 party: a signed-in person (`accounts.User`), an integration module (`integrations.ModuleActor`)
-or the system itself (`SystemActor`: the command line and the worker, with center-admin rights,
-named in the audit journal by label).
+or the system itself (`SystemActor`: the command line and the worker, with the rights of the
+product's administrator role, named in the audit journal by label).
 
 Django's `AnonymousUser` is deliberately not an `Actor`: it has no organization, role or e-mail,
 so a service handed one could only guess. It appears only at the edges, in `Viewer` (what reads
@@ -15,7 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
 from aips.core.errors import Forbidden
-from aips.core.permissions import AGENT_PERMISSIONS, ROLE_PERMISSIONS, Perm, Role
+from aips.core.permissions import Permission, active_table
 
 
 class Actor(Protocol):
@@ -74,21 +74,20 @@ def as_actor(viewer: Viewer) -> Actor | None:
     return viewer
 
 
-def actor_perms(user: Viewer) -> frozenset[Perm]:
+def actor_perms(user: Viewer) -> frozenset[Permission]:
+    """What the viewer may do, from the active product's table (core/permissions.py)."""
     actor = as_actor(user)
     if actor is None:
         return frozenset()
+    table = active_table()
     # getattr: a stand-in without the attribute is a person, and a person has a role to look up.
     if getattr(actor, "actor_kind", None) == "agent":
         # An integration module acts only through the signal API, never with a person's role.
-        return AGENT_PERMISSIONS
-    try:
-        return ROLE_PERMISSIONS[Role(actor.role)]
-    except ValueError:
-        return frozenset()
+        return table.agent_permissions
+    return table.perms_of(actor.role)
 
 
-def has_perm(user: Viewer, perm: Perm) -> bool:
+def has_perm(user: Viewer, perm: Permission) -> bool:
     return perm in actor_perms(user)
 
 
@@ -104,7 +103,6 @@ def acting(request: HttpRequest) -> Actor:
 @dataclass(frozen=True)
 class SystemActor:
     label: str = "system"
-    role: str = Role.CENTER_ADMIN
     is_authenticated: bool = True
     is_active: bool = True
     is_center: bool = True
@@ -115,6 +113,11 @@ class SystemActor:
     @property
     def email(self) -> str:
         return self.label
+
+    @property
+    def role(self) -> str:
+        """The active product's administrator role (AIPS: center admin; ETP: operator admin)."""
+        return active_table().system_role
 
 
 def cli_actor() -> SystemActor:

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 
 from aips.core import menu
 from aips.core.access import actor_perms
@@ -24,6 +25,23 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "aips_contact_email": settings.AIPS_CONTACT_EMAIL,
         "aips_official_domain": settings.AIPS_OFFICIAL_DOMAIN,
         "aips_center_name": settings.AIPS_CENTER_NAME,
+        # The product's branding (settings: AIPS_SITE_*; the ETP has its own, R57.26.1).
+        "site": {
+            "product": settings.AIPS_PRODUCT,
+            "name": settings.AIPS_SITE_NAME,
+            "tagline": settings.AIPS_SITE_TAGLINE,
+            "sign_in_title": settings.AIPS_SIGN_IN_TITLE,
+            "owner": settings.AIPS_SITE_OWNER,
+            "authority": settings.AIPS_SITE_AUTHORITY,
+            "address_note": str(settings.AIPS_SITE_ADDRESS_NOTE)
+            % {"domain": settings.AIPS_OFFICIAL_DOMAIN},
+            "logo": settings.AIPS_SITE_LOGO,
+            "stylesheet": settings.AIPS_SITE_STYLESHEET,
+            "home_url": reverse(settings.AIPS_HOME_URL),
+            "search_url": reverse(settings.AIPS_SEARCH_URL) if settings.AIPS_SEARCH_URL else "",
+        },
+        # Where static/aips/ncalayer.js finds NCALayer (pages that sign with EDS).
+        "aips_ncalayer_url": settings.AIPS_NCALAYER_URL,
         "request_id": getattr(request, "request_id", ""),
         # Each language named in itself, never translated into the current one.
         "aips_languages": settings.LANGUAGES,

@@ -6,9 +6,13 @@ never an ORM path), the fields its text filter searches, and its default order. 
 recognize into the default, so no query string can raise. Every other parameter (the list's own
 filters) stays in the URL untouched: sort links, the next page and the CSV link keep them.
 
-Pages are keyset pages on (sort column, id), like the API's (decision 0008): the cursor holds the
-last row's sort value and id, signed so a reader cannot hand the database a value of their own;
-a bad or stale cursor shows the first page. Empty sort values come last in both directions.
+Pages are keyset pages on (sort column, id), like the API's (decision 0008): the cursor holds a
+row's sort value and id, signed so a reader cannot hand the database a value of their own; a bad
+or stale cursor shows the first page. Empty sort values come last in both directions. `after`
+(the next page) starts right after the current page's last row; `before` (the previous page)
+reads backwards from its first row and turns the rows round, and when fewer than a page remain
+before it, it is the first page. Each page's links come from the rows it shows, so walking
+forwards or backwards never skips or repeats a row of an unchanged list.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -32,7 +36,9 @@ DEFAULT_PAGE_SIZE = 25
 EXPORT_MAX = 10_000
 QUERY_MAX = 200
 # The parameters this module owns; every other one is the list's own filter and passes through.
-OWN_PARAMS = ("sort", "q", "page_size", "after")
+OWN_PARAMS = ("sort", "q", "page_size", "after", "before")
+# The page cursors: a saved filter, a sort link or a new page size never keeps them.
+CURSOR_PARAMS = ("after", "before")
 _SORT_VALUE = "_list_sort_value"
 
 M = TypeVar("M", bound=Model)
@@ -65,12 +71,14 @@ class ListParams:
     page_size: int
     after: str
     query: QueryDict = field(compare=False)
+    before: str = ""
 
     def url(self, **changes: str | None) -> str:
         """This list's query string with `changes` (None removes a parameter); always a new
         first page, since a cursor belongs to the order and filters it was made under."""
         qd = self.query.copy()
-        qd.pop("after", None)
+        for cursor in CURSOR_PARAMS:
+            qd.pop(cursor, None)
         for key, value in changes.items():
             if value is None:
                 qd.pop(key, None)
@@ -99,6 +107,7 @@ class ListPage:
     params: ListParams
     headers: dict[str, Header]
     next_url: str | None
+    previous_url: str | None
     first_url: str | None
     page_sizes: list[tuple[int, str, bool]]
     csv_query: str
@@ -120,7 +129,8 @@ def spec_named(name: str) -> ListSpec | None:
 def clean_query(raw: str) -> str:
     """A query string as a saved filter keeps it: re-encoded, without the page cursor."""
     qd = QueryDict(raw, mutable=True)
-    qd.pop("after", None)
+    for cursor in CURSOR_PARAMS:
+        qd.pop(cursor, None)
     return qd.urlencode()
 
 
@@ -149,6 +159,8 @@ def parse(spec: ListSpec, query: QueryDict) -> ListParams:
         q=_clean_text(query.get("q", "")).strip(),
         page_size=size,
         after=query.get("after", "")[:500],
+        # One direction at a time: with both, `after` wins.
+        before="" if query.get("after") else query.get("before", "")[:500],
         query=query,
     )
 
@@ -197,41 +209,90 @@ def _salt(spec: ListSpec, params: ListParams) -> str:
     return f"aips.listing:{spec.name}:{params.sort}:{int(params.descending)}"
 
 
-def _after(spec: ListSpec, qs: QuerySet[M], params: ListParams) -> QuerySet[M]:
-    if not params.after:
-        return qs
+def _cursor(
+    spec: ListSpec, qs: QuerySet[M], params: ListParams, raw: str
+) -> tuple[Any, int] | None:
+    """The (sort value, id) a signed cursor holds, or None for a stale or forged one."""
     try:
-        raw_value, last_pk = signing.loads(params.after, salt=_salt(spec, params))
+        raw_value, pk = signing.loads(raw, salt=_salt(spec, params))
         column = spec.column(params.sort)
-        assert column is not None  # noqa: S101
+        assert column is not None  # noqa: S101 - parse() only keeps declared columns
         value = (
             None if raw_value is None else _model_field(qs.model, column.field).to_python(raw_value)
         )
-        last_pk = int(last_pk)
+        return value, int(pk)
     except (signing.BadSignature, ValueError, TypeError, ValidationError):
-        return qs  # a stale or forged cursor: the first page
+        return None
+
+
+def _make_cursor(spec: ListSpec, params: ListParams, row: Any) -> str:
+    return signing.dumps([_encode(getattr(row, _SORT_VALUE)), row.pk], salt=_salt(spec, params))
+
+
+def _beyond(
+    spec: ListSpec, qs: QuerySet[M], params: ListParams, key: tuple[Any, int], *, forward: bool
+) -> QuerySet[M]:
+    """The rows after (`forward`) or before the row at `key` in the list's order, which is
+    (sort column, id) with empty values last whichever way the column is sorted."""
+    value, pk = key
+    column = spec.column(params.sort)
+    assert column is not None  # noqa: S101
     f = column.field
-    op = "lt" if params.descending else "gt"
+    # Rows that come later in this direction have a larger value when ascending and forward.
+    op = "gt" if forward != params.descending else "lt"
+    if forward:
+        if value is None:
+            return qs.filter(**{f"{f}__isnull": True, f"pk__{op}": pk})
+        return qs.filter(
+            Q(**{f"{f}__{op}": value})
+            | Q(**{f: value, f"pk__{op}": pk})
+            | Q(**{f"{f}__isnull": True})
+        )
     if value is None:
-        return qs.filter(**{f"{f}__isnull": True, f"pk__{op}": last_pk})
-    return qs.filter(
-        Q(**{f"{f}__{op}": value})
-        | Q(**{f: value, f"pk__{op}": last_pk})
-        | Q(**{f"{f}__isnull": True})
-    )
+        return qs.filter(
+            Q(**{f"{f}__isnull": False}) | Q(**{f"{f}__isnull": True, f"pk__{op}": pk})
+        )
+    return qs.filter(Q(**{f"{f}__{op}": value}) | Q(**{f: value, f"pk__{op}": pk}))
+
+
+def _reversed(spec: ListSpec, qs: QuerySet[M], params: ListParams) -> QuerySet[M]:
+    """The list's order turned round (empty values first), to read a page backwards."""
+    column = spec.column(params.sort)
+    assert column is not None  # noqa: S101
+    expr = F(column.field)
+    order = expr.asc(nulls_first=True) if params.descending else expr.desc(nulls_first=True)
+    return qs.order_by(order, "pk" if params.descending else "-pk")
 
 
 def page(spec: ListSpec, qs: QuerySet[M], params: ListParams) -> ListPage:
-    rows = list(_after(spec, ordered(spec, qs, params), params)[: params.page_size + 1])
-    more = len(rows) > params.page_size
-    rows = rows[: params.page_size]
-    next_url = None
-    if more and rows:
-        last = rows[-1]
-        cursor = signing.dumps(
-            [_encode(getattr(last, _SORT_VALUE)), last.pk], salt=_salt(spec, params)
+    base = ordered(spec, qs, params)
+    size = params.page_size
+    after = _cursor(spec, qs, params, params.after) if params.after else None
+    before = _cursor(spec, qs, params, params.before) if params.before and after is None else None
+    rows: list[Any]
+    if before is not None:
+        back = list(
+            _reversed(spec, _beyond(spec, base, params, before, forward=False), params)[: size + 1]
         )
-        next_url = params.url(after=cursor)
+        if len(back) > size:
+            rows = back[:size][::-1]
+            has_previous = True
+            has_next = _beyond(spec, base, params, _key(rows[-1]), forward=True).exists()
+        else:
+            # Fewer than a page before it: the reader is back at the start, so show the first page.
+            before = None
+    if before is None:
+        start = base if after is None else _beyond(spec, base, params, after, forward=True)
+        rows = list(start[: size + 1])
+        has_next = len(rows) > size
+        rows = rows[:size]
+        has_previous = False
+        if after is not None and rows:
+            has_previous = _beyond(spec, base, params, _key(rows[0]), forward=False).exists()
+    next_url = params.url(after=_make_cursor(spec, params, rows[-1])) if has_next and rows else None
+    previous_url = (
+        params.url(before=_make_cursor(spec, params, rows[0])) if has_previous and rows else None
+    )
     headers = {}
     for col in spec.columns:
         current = col.key == params.sort
@@ -246,10 +307,15 @@ def page(spec: ListSpec, qs: QuerySet[M], params: ListParams) -> ListPage:
         params=params,
         headers=headers,
         next_url=next_url,
-        first_url=params.url() if params.after else None,
+        previous_url=previous_url,
+        first_url=params.url() if previous_url else None,
         page_sizes=[(n, params.url(page_size=str(n)), n == params.page_size) for n in PAGE_SIZES],
         csv_query=params.url(page_size=None),
     )
+
+
+def _key(row: Any) -> tuple[Any, int]:
+    return getattr(row, _SORT_VALUE), row.pk
 
 
 def export_rows(spec: ListSpec, qs: QuerySet[M], params: ListParams) -> list[M]:

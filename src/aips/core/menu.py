@@ -1,15 +1,19 @@
 """The main menu: the sections a person may open, in groups, with the one they are in marked.
 
-The menu names URLs, never app code, so the core still imports no app. The current section is
-the entry whose address is the longest prefix of the page's path (`/signals/findings/3/` is under
-Correlations, not Signals); the page itself gets `aria-current="page"`, a page below it "true"."""
+The menu names URLs, never app code, so the core still imports no app. `MENU` is AIPS's; a
+product names its own in `settings.AIPS_MENU` (the ETP: `aips.etp.portal.menu.MENU`). The
+current section is the entry whose address is the longest prefix of the page's path
+(`/signals/findings/3/` is under Correlations, not Signals); the page itself gets
+`aria-current="page"`, a page below it "true"."""
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 
@@ -94,6 +98,12 @@ class Section:
     links: tuple[Link, ...]
 
 
+def active_menu() -> tuple[Group, ...]:
+    """The menu of the product this deployment serves (`settings.AIPS_MENU`)."""
+    menu: tuple[Group, ...] = import_string(settings.AIPS_MENU)
+    return menu
+
+
 def _prefixes(entry: Entry, url: str) -> tuple[str, ...]:
     return (url, *entry.also_under)
 
@@ -102,7 +112,7 @@ def build(request: HttpRequest, perms: AbstractSet[str], *, is_center: bool) -> 
     """The groups this person may see (empty groups left out), the current entry marked."""
     path = request.path
     visible: list[tuple[Group, list[tuple[Entry, str]]]] = []
-    for group in MENU:
+    for group in active_menu():
         entries = []
         for entry in group.entries:
             if entry.perm is not None and entry.perm not in perms:

@@ -2,11 +2,29 @@
 
 Every view and API operation declares one `Perm` (or `PUBLIC`); anything not granted here is
 denied. Later capabilities add their permissions to `Perm` and to `ROLE_PERMISSIONS` only.
+
+`Perm`, `Role` and `ROLE_PERMISSIONS` are AIPS's table (`TABLE`). A deployment serves one
+product, and the checks (`core.actors.actor_perms`, so `require`, `api_auth`, `ensure_perm` and
+`visible_to`) consult that product's table, named by `settings.AIPS_PERMISSIONS`: this module for
+AIPS, `aips.etp.permissions` for the ETP, which declares its own closed lists and reuses the
+platform's members of `Perm` (profile, users, audit journal) in them. The core never imports a
+product: it loads the table by name (`active_table`).
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any, TypeAlias
 
+from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
+
+# A permission of any product's closed list: the core's `Perm` or a product's own (`EtpPerm`).
+# Members are strings, so one value is one permission whichever enum names it.
+Permission: TypeAlias = StrEnum
 
 
 class Perm(StrEnum):
@@ -183,8 +201,67 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 
 
-def role_has_perm(role: str, perm: Perm) -> bool:
-    try:
-        return perm in ROLE_PERMISSIONS[Role(role)]
-    except ValueError:
-        return False
+@dataclass(frozen=True)
+class PermissionTable:
+    """One product's roles and what each may do; `active_table()` is the deployment's."""
+
+    # The mappings are keyed by the product's role enum (a str, so a role name finds its row).
+    roles: type[StrEnum]
+    labels: Mapping[Any, Promise]
+    grants: Mapping[Any, frozenset[Permission]]
+    # Roles of the organization that sees every tenant (`is_center`: AIPS's center, the ETP's
+    # operator); the others see their own organization's rows only.
+    cross_tenant_roles: frozenset[str]
+    # The role the command line and the worker act with (`actors.SystemActor`).
+    system_role: str
+    # The organization kinds (`organizations.OrganizationKind` values) this product holds.
+    organization_kinds: tuple[str, ...]
+    # Per role, the organization kinds its holders may belong to; a role missing here follows
+    # the cross-tenant rule only (a cross-tenant role in the cross-tenant organization).
+    role_kinds: Mapping[Any, frozenset[str]] = field(default_factory=dict)
+    agent_permissions: frozenset[Permission] = frozenset()
+
+    def perms_of(self, role: str) -> frozenset[Permission]:
+        """An undeclared role gets nothing."""
+        return self.grants.get(role, frozenset())
+
+    def label(self, role: str) -> str:
+        return str(self.labels.get(role, role))
+
+    def choices(self) -> list[tuple[str, Promise]]:
+        return [(role.value, self.labels[role]) for role in self.roles]
+
+
+TABLE = PermissionTable(
+    roles=Role,
+    labels=ROLE_LABELS,
+    grants=ROLE_PERMISSIONS,
+    cross_tenant_roles=frozenset(CENTER_ROLES),
+    system_role=Role.CENTER_ADMIN,
+    organization_kinds=(
+        "bank",
+        "nonresident_bank_branch",
+        "banking_operations",
+        "microfinance",
+        "other_financial",
+        "center",
+    ),
+    agent_permissions=AGENT_PERMISSIONS,
+)
+
+
+@lru_cache(maxsize=4)
+def _table_of(module: str) -> PermissionTable:
+    table = import_string(f"{module}.TABLE")
+    if not isinstance(table, PermissionTable):
+        raise TypeError(f"{module}.TABLE is not a PermissionTable")
+    return table
+
+
+def active_table() -> PermissionTable:
+    """The permission table of the product this deployment serves (`AIPS_PERMISSIONS`)."""
+    return _table_of(getattr(settings, "AIPS_PERMISSIONS", __name__))
+
+
+def role_has_perm(role: str, perm: Permission) -> bool:
+    return perm in active_table().perms_of(role)

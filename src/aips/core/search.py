@@ -15,10 +15,13 @@ What a query is decides what is asked of the providers, in this order:
   `indicator(actor, indicator, limit)` returns the items that hold it, per kind, and the page
   links to the indicator page, which adds `sightings(actor, indicator)` (first and last seen,
   the organizations that reported it: the center's view);
-* anything else: `text(actor, words, limit)` matches titles and bodies.
+* anything else: `text(actor, query, limit)` matches titles and bodies, ranked; a reference among
+  the words (`INC-12 skimmer`) puts that item first.
 
-Matching is portable (`icontains` over the visible queryset, at most `limit` rows per kind);
-see docs/domains/core.md for what an engine index would add."""
+Text is full-text search (`core/fulltext.py`): a provider declares its `TextIndex` (model and
+fields, the title first) in its `SearchProvider`, builds its group with `text_group` over its
+visible queryset, and core picks the engine by `connection.vendor` (SQLite FTS5, PostgreSQL
+tsvector). The tenant filter comes first, then the match, the rank, the count and the limit."""
 
 import re
 from collections.abc import Callable
@@ -26,11 +29,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connections
+from django.db.models import Count, Q, QuerySet, Window
 from django.urls import reverse
 from django.utils.functional import Promise
 
+from aips.core import fulltext
 from aips.core.actors import Actor
+from aips.core.fulltext import TextIndex as TextIndex  # re-exported: the products declare theirs
 from aips.core.indicators import CVE, normalize_indicator
 
 Label = str | Promise
@@ -84,8 +90,33 @@ class Sightings:
     organizations: list[tuple[str, int]]  # (name, signals), the center's view; else empty
 
 
+@dataclass(frozen=True)
+class TextQuery:
+    """A text query: its words (at most `fulltext.MAX_WORDS`, no control characters) and the
+    references among them, `(prefix, pk)`."""
+
+    words: tuple[str, ...] = ()
+    references: tuple[tuple[str, int], ...] = ()
+
+    def named(self, *prefixes: str) -> list[int]:
+        """The pks of the references with one of `prefixes` (`"INC"`)."""
+        return [pk for prefix, pk in self.references if prefix in prefixes]
+
+
+def text_query(text: str) -> TextQuery:
+    words: list[str] = []
+    references: list[tuple[str, int]] = []
+    for word in text[:MAX_QUERY].split():
+        match = _REFERENCE.match(word)
+        if match:
+            references.append((match.group(1).upper(), int(match.group(2))))
+        else:
+            words.append(word)
+    return TextQuery(fulltext.clean_words(words), tuple(references[: fulltext.MAX_WORDS]))
+
+
 Reference = Callable[[Actor, str, int], str | None]
-TextSearch = Callable[[Actor, str, int], list[HitGroup]]
+TextSearch = Callable[[Actor, TextQuery, int], list[HitGroup]]
 IndicatorSearch = Callable[[Actor, Indicator, int], list[HitGroup]]
 SightingSource = Callable[[Actor, Indicator], Sightings | None]
 
@@ -96,6 +127,8 @@ class SearchProvider:
     text: TextSearch | None = None
     indicator: IndicatorSearch | None = None
     sightings: SightingSource | None = None
+    # What `text` reads: core keeps an engine index of each (`fulltext.ensure_text_indexes`).
+    indexes: tuple[TextIndex, ...] = ()
 
 
 _PROVIDERS: dict[str, SearchProvider] = {}
@@ -104,6 +137,16 @@ _PROVIDERS: dict[str, SearchProvider] = {}
 def register_search_provider(name: str, provider: SearchProvider) -> None:
     """Idempotent: registering a name again replaces its provider and keeps its place."""
     _PROVIDERS[name] = provider
+
+
+def text_indexes() -> list[TextIndex]:
+    return [index for p in _PROVIDERS.values() for index in p.indexes]
+
+
+def ensure_text_indexes(*, using: str = "default", **_kwargs: Any) -> list[str]:
+    """Core's `post_migrate` receiver (`apps.py`): every provider's engine index, made or
+    remade where it differs from the declaration."""
+    return fulltext.ensure_text_indexes(text_indexes(), connections[using])
 
 
 @dataclass(frozen=True)
@@ -153,10 +196,13 @@ def resolve_reference(actor: Actor, prefix: str, pk: int) -> str | None:
 
 
 def search_text(actor: Actor, words: str, *, limit: int = LIMIT) -> list[HitGroup]:
+    query = text_query(words)
+    if not query.words and not query.references:
+        return []
     groups: list[HitGroup] = []
     for provider in _PROVIDERS.values():
         if provider.text is not None:
-            groups.extend(provider.text(actor, words, limit))
+            groups.extend(provider.text(actor, query, limit))
     return groups
 
 
@@ -194,6 +240,20 @@ def words_match(words: str, fields: tuple[str, ...]) -> Q:
     return match
 
 
+def _item_hit(detail: str, title: str) -> Callable[[Any], Hit]:
+    def hit(item: Any) -> Hit:
+        return Hit(
+            ref=item.reference,
+            title=getattr(item, title),
+            url=reverse(detail, args=[item.pk]),
+            organization=item.organization.display_name,
+            state=item.state_label,
+            at=item.updated_at,
+        )
+
+    return hit
+
+
 def item_group(
     qs: "QuerySet[Any]",
     *,
@@ -206,22 +266,11 @@ def item_group(
 ) -> HitGroup:
     """`group_of` for the workflow items (cards, alerts, requests): they share a reference, an
     organization, a state label and a detail page named `detail` taking the item's pk."""
-
-    def hit(item: Any) -> Hit:
-        return Hit(
-            ref=item.reference,
-            title=getattr(item, title),
-            url=reverse(detail, args=[item.pk]),
-            organization=item.organization.display_name,
-            state=item.state_label,
-            at=item.updated_at,
-        )
-
     return group_of(
         qs.select_related("organization").order_by("-id"),
         key=key,
         label=label,
-        hit=hit,
+        hit=_item_hit(detail, title),
         limit=limit,
         url=reverse(listing),
     )
@@ -243,3 +292,50 @@ def group_of(
     return HitGroup(
         key=key, label=label, count=count, hits=[hit(r) for r in rows[:limit]], url=url, more=more
     )
+
+
+def text_group(
+    qs: "QuerySet[Any]",
+    *,
+    index: TextIndex,
+    query: TextQuery,
+    named: Q | None = None,
+    content: Q | None = None,
+    key: str,
+    label: Label,
+    detail: str,
+    listing: str,
+    limit: int,
+) -> HitGroup:
+    """A provider's text hits, ranked (`fulltext.ranked`; only when whole words find nothing,
+    parts of words, `fulltext.contained`): `qs` is the reader's visible queryset, `named` the
+    items the query's references name (first), `content` the rows whose fields beyond the
+    title may match (an alert whose content the reader may not read matches on its title)."""
+    if qs.query.distinct:
+        # A window counts the rows before DISTINCT removes the duplicates of a join: rank the
+        # visible ids instead, one row per item (still one statement, the tenant filter inside).
+        qs = qs.model._default_manager.filter(pk__in=qs.values("pk"))
+    found = fulltext.ranked(qs, index, query.words, named=named, content=content)
+    top = [] if found is None else _ranked_ids(found, limit)
+    if not top and query.words:
+        top = _ranked_ids(
+            fulltext.contained(qs, index, query.words, named=named, content=content), limit
+        )
+    # One narrow query ranks and counts every match (the window); the page's rows come after.
+    ids = [pk for pk, _total in top[:limit]]
+    rows = qs.filter(pk__in=ids).select_related("organization").in_bulk(ids)
+    hit = _item_hit(detail, index.title)
+    return HitGroup(
+        key=key,
+        label=label,
+        count=top[0][1] if top else 0,
+        hits=[hit(rows[pk]) for pk in ids if pk in rows],
+        url=reverse(listing),
+        more=len(top) > limit,
+    )
+
+
+def _ranked_ids(qs: "QuerySet[Any]", limit: int) -> list[tuple[int, int]]:
+    """(pk, the number of matches) of the best `limit + 1` rows: rank, then newest."""
+    ordered = qs.annotate(search_total=Window(Count("pk"))).order_by(f"-{fulltext.RANK}", "-pk")
+    return list(ordered.values_list("pk", "search_total")[: limit + 1])

@@ -2,9 +2,9 @@
 
 The rule: nobody, an anonymous visitor or a deactivated account sees nothing; without the model's
 `view_perm` (when it declares one) nothing either; the center sees everything
-(`center_scope`); an organization sees the rows whose `tenant_field` is its own
-(`organization_scope`); and where a model's rows belong to a person (`owner_field`), everyone,
-the center included, sees only their own.
+(`center_scope`; on the ETP the operator is `is_center`); an organization sees the rows whose
+`tenant_field` is its own (`organization_scope`); and where a model's rows belong to a person
+(`owner_field`), everyone, the center included, sees only their own.
 
 A model whose rule differs overrides one of the two hooks, never `visible_to` itself: alerts add
 the published alerts an organization received, requests the ones addressed to it, cards hide
@@ -20,7 +20,7 @@ from django.db import models
 # Not aips.core.access: that module pulls in django.contrib.auth's views, which need the user
 # model, and querysets are defined while the user model is still being built.
 from aips.core.actors import Actor, Viewer, as_actor, has_perm
-from aips.core.permissions import Perm
+from aips.core.permissions import Permission
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -31,7 +31,7 @@ class TenantQuerySet(models.QuerySet[_M]):
     # Set for a person's own rows (sessions, tokens, factors, notifications): the owner's lookup.
     owner_field: ClassVar[str | None] = None
     # The permission without which an actor sees none of the model at all.
-    view_perm: ClassVar[Perm | None] = None
+    view_perm: ClassVar[Permission | None] = None
 
     def visible_to(self, actor: Viewer) -> Self:
         acting = as_actor(actor)

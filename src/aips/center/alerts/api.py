@@ -18,7 +18,17 @@ from aips.core.tlp import TlpLevel
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.files.schemas import NonEmptyFile
-from aips.shared.workflow.api_schemas import transition_names
+from aips.shared.workflow import signing
+from aips.shared.workflow.api_schemas import (
+    BUNDLE_RESPONSE,
+    DocumentOut,
+    EdsSignature,
+    EdsSignatureIn,
+    SignatureOut,
+    optional_eds_signature,
+    transition_names,
+)
+from aips.shared.workflow.web import bundle_response
 
 router = Router(tags=["alerts"])
 
@@ -84,6 +94,7 @@ class AlertIn(Schema):
 class AlertTransitionIn(Schema):
     comment: str = ""
     organization_ids: list[Id] | None = None
+    eds_signature: EdsSignature = ""
 
 
 class RecipientOut(Schema):
@@ -101,6 +112,7 @@ class RecipientOut(Schema):
 
 class DeclineIn(Schema):
     reason: RequiredText
+    eds_signature: EdsSignature = ""
 
 
 class AlertFilter(Schema):
@@ -176,7 +188,9 @@ def alerts_transition(
     name: Annotated[str, transition_names(ALERT_MACHINE)],
     payload: AlertTransitionIn,
 ) -> Any:
-    """request_approval, approve, send_back, return, publish, publish_direct."""
+    """request_approval, approve, send_back, return, publish, publish_direct. The head's
+    `approve` may carry `eds_signature` over `GET …/transitions/approve/document` (mandatory
+    when the organization requires it)."""
     alert = selectors.get_alert_for(acting(request), alert_id)
     moved = services.alert_transition(
         actor=acting_person(request),
@@ -184,8 +198,33 @@ def alerts_transition(
         name=name,
         comment=payload.comment,
         organization_ids=payload.organization_ids,
+        eds_signature=payload.eds_signature,
     )
     return _out(request, moved)
+
+
+@router.get(
+    "/{alert_id}/transitions/{name}/document",
+    response=DocumentOut,
+    operation_id="alerts_transition_document",
+    auth=api_auth(Perm.ALERT_VIEW),
+)
+def alerts_transition_document(
+    request: HttpRequest,
+    alert_id: Id,
+    name: Annotated[str, transition_names(ALERT_MACHINE)],
+    comment: str = "",
+) -> Any:
+    """The canonical document (base64) an EDS signature of this step covers, as the alert
+    stands now and with this comment; 404 `not_signed` for a step that is not signed."""
+    user = acting_person(request)
+    alert = selectors.get_alert_for(user, alert_id)
+    document = (
+        None
+        if name in services.ANSWERS
+        else services.alert_document(actor=user, alert=alert, name=name, comment=comment)
+    )
+    return signing.document_out(actor=user, document=document)
 
 
 @router.get(
@@ -205,10 +244,22 @@ def alerts_recipients(request: HttpRequest, alert_id: Id) -> Any:
     response=RecipientOut,
     operation_id="alerts_accept",
     auth=api_auth(Perm.ALERT_ACKNOWLEDGE),
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": EdsSignatureIn.model_json_schema()}},
+        }
+    },
 )
 def alerts_accept(request: HttpRequest, alert_id: Id, recipient_id: Id) -> Any:
+    """The body is optional (accepting was a bodiless call before EDS-signed approvals):
+    `{"eds_signature": …}` over `GET …/document?decision=accept`. The body is read first, so
+    a malformed one is a field error whatever the ids, as with the operations ninja parses."""
+    eds_signature = optional_eds_signature(request)
     recipient = selectors.get_recipient_for(acting(request), alert_id, recipient_id)
-    return services.recipient_accept(actor=acting_person(request), recipient=recipient)
+    return services.recipient_accept(
+        actor=acting_person(request), recipient=recipient, eds_signature=eds_signature
+    )
 
 
 @router.post(
@@ -220,8 +271,34 @@ def alerts_accept(request: HttpRequest, alert_id: Id, recipient_id: Id) -> Any:
 def alerts_decline(request: HttpRequest, alert_id: Id, recipient_id: Id, payload: DeclineIn) -> Any:
     recipient = selectors.get_recipient_for(acting(request), alert_id, recipient_id)
     return services.recipient_decline(
-        actor=acting_person(request), recipient=recipient, reason=payload.reason
+        actor=acting_person(request),
+        recipient=recipient,
+        reason=payload.reason,
+        eds_signature=payload.eds_signature,
     )
+
+
+@router.get(
+    "/{alert_id}/recipients/{recipient_id}/document",
+    response=DocumentOut,
+    operation_id="alerts_answer_document",
+    auth=api_auth(Perm.ALERT_ACKNOWLEDGE),
+)
+def alerts_answer_document(
+    request: HttpRequest,
+    alert_id: Id,
+    recipient_id: Id,
+    decision: Literal["accept", "decline"] = "accept",
+    reason: str = "",
+) -> Any:
+    """The canonical document (base64) an EDS signature of accepting or declining covers: the
+    published version, the decision and its reason."""
+    user = acting_person(request)
+    recipient = selectors.get_recipient_for(user, alert_id, recipient_id)
+    document = services.alert_document(
+        actor=user, alert=recipient.alert, name=decision, comment=reason
+    )
+    return signing.document_out(actor=user, document=document)
 
 
 @router.post(
@@ -233,3 +310,33 @@ def alerts_decline(request: HttpRequest, alert_id: Id, recipient_id: Id, payload
 def alerts_processed(request: HttpRequest, alert_id: Id, recipient_id: Id) -> Any:
     recipient = selectors.get_recipient_for(acting(request), alert_id, recipient_id)
     return services.recipient_processed(actor=acting_person(request), recipient=recipient)
+
+
+@router.get(
+    "/{alert_id}/signatures",
+    response=list[SignatureOut],
+    operation_id="alerts_signatures",
+    auth=api_auth(Perm.ALERT_VIEW),
+)
+def alerts_signatures(request: HttpRequest, alert_id: Id) -> Any:
+    """EDS-signed acts: the organization's approval (its own people and the center) and the
+    acknowledgements (an organization its own, the center all)."""
+    user = acting_person(request)
+    alert = selectors.get_alert_for(user, alert_id)
+    return [signing.signature_out(act) for act in selectors.signatures(actor=user, alert=alert)]
+
+
+@router.get(
+    "/{alert_id}/signatures/{signature_id}/bundle",
+    openapi_extra=BUNDLE_RESPONSE,
+    operation_id="alerts_signature_bundle",
+    auth=api_auth(Perm.ALERT_VIEW),
+)
+def alerts_signature_bundle(request: HttpRequest, alert_id: Id, signature_id: Id) -> Any:
+    """The signed act as a zip bundle that `aips eds verify` checks offline."""
+    user = acting_person(request)
+    alert = selectors.get_alert_for(user, alert_id)
+    act = selectors.get_signature_for(user, alert, signature_id)
+    return bundle_response(
+        act, served=lambda: services.signature_exported(actor=user, alert=alert, act=act)
+    )

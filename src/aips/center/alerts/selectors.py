@@ -20,10 +20,19 @@ from aips.center.alerts.models import (
 from aips.core.access import has_perm
 from aips.core.actors import Actor
 from aips.core.permissions import Perm
-from aips.core.search import HitGroup, Indicator, item_group, json_string, words_match
+from aips.core.search import (
+    HitGroup,
+    Indicator,
+    TextIndex,
+    TextQuery,
+    item_group,
+    json_string,
+    text_group,
+)
 from aips.core.tlp import RESTRICTED_TLP
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
-from aips.shared.workflow.models import Comment
+from aips.shared.workflow import signing
+from aips.shared.workflow.models import Comment, SignedAct
 
 
 def alert_list(*, actor: Actor, kind: str = "", state: str = "") -> AlertQuerySet:
@@ -129,6 +138,21 @@ def timeline(*, actor: Actor, alert: Alert) -> list[Any]:
     if not (actor.is_center or actor.organization_id == alert.organization_id):
         return []
     return list(Comment.objects.for_item(alert).visible_to(actor).select_related("author"))
+
+
+def signatures(*, actor: Actor, alert: Alert) -> list[SignedAct]:
+    """The EDS-signed acts on an alert: its organization's approval (for that organization and
+    the center, like its timeline: the receiving organizations learn nothing of who approved
+    it), and the acknowledgements the reader may see (an organization its own, the center
+    every organization's)."""
+    items: list[Any] = list(recipients(actor=actor, alert=alert))
+    if actor.is_center or actor.organization_id == alert.organization_id:
+        items.insert(0, alert)
+    return signing.signatures_of(actor, *items)
+
+
+def get_signature_for(actor: Actor, alert: Alert, pk: int) -> SignedAct:
+    return signing.signed_act_in(signatures(actor=actor, alert=alert), pk)
 
 
 def all_threat_types() -> list[ThreatType]:
@@ -312,6 +336,8 @@ def center_tiles(actor: Actor) -> list[Tile]:
 # --- search (core.search) -----------------------------------------------------------------------
 
 _PREFIXES = {"THR": AlertKind.THREAT, "VUL": AlertKind.VULNERABILITY}
+# The alert's text, the title first (core/fulltext.py builds the engine's index of it).
+ALERT_TEXT = TextIndex(Alert, ("title", "description"))
 
 
 def _alerts(qs: AlertQuerySet, limit: int) -> HitGroup:
@@ -346,13 +372,28 @@ def search_reference(actor: Actor, prefix: str, pk: int) -> str | None:
     return reverse("alerts:detail", args=[pk])
 
 
-def search_text(actor: Actor, words: str, limit: int) -> list[HitGroup]:
+def search_text(actor: Actor, query: TextQuery, limit: int) -> list[HitGroup]:
+    """Titles for every reader; descriptions only where the reader may read the content."""
     if not has_perm(actor, Perm.ALERT_VIEW):
         return []
-    match = words_match(words, ("title",)) | (
-        words_match(words, ("title", "description")) & _content_readable(actor)
-    )
-    return [_alerts(Alert.objects.visible_to(actor).filter(match), limit)]
+    named = Q()
+    for prefix, kind in _PREFIXES.items():
+        if pks := query.named(prefix):
+            named |= Q(pk__in=pks, kind=kind)
+    return [
+        text_group(
+            Alert.objects.visible_to(actor),
+            index=ALERT_TEXT,
+            query=query,
+            named=named or None,
+            content=_content_readable(actor),
+            key="alerts",
+            label=_("Alerts"),
+            detail="alerts:detail",
+            listing="alerts:list",
+            limit=limit,
+        )
+    ]
 
 
 def search_indicator(actor: Actor, indicator: Indicator, limit: int) -> list[HitGroup]:

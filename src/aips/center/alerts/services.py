@@ -32,10 +32,13 @@ from aips.core.validation import Fields
 from aips.shared.accounts.models import User
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
+from aips.shared.eds.canonical import ActDocument
 from aips.shared.notifications.services import Text, notify_bulk
 from aips.shared.organizations.models import Organization, OrganizationKind, OrganizationStatus
 from aips.shared.workdays.calendar import add_working_days
-from aips.shared.workflow import engine
+from aips.shared.workflow import engine, signing
+from aips.shared.workflow.models import SignedAct
+from aips.shared.workflow.signing import PageDocument
 
 FIELDS = (
     "kind",
@@ -323,6 +326,64 @@ def _publish(actor: Actor, alert: Alert, organization_ids: list[int] | None) -> 
     return len(organizations)
 
 
+# The legal acts on an alert: an organization's head approving its alert for the center, and
+# the receiving organization's head accepting or declining the recommendations (R67.13).
+SIGNED_ACTS = {"approve": "approve"}
+ANSWERS = ("accept", "decline")
+
+
+def alert_document(
+    *, actor: User, alert: Alert, name: str, comment: str = ""
+) -> ActDocument | None:
+    """What the head signs when approving the organization's alert now (the version it becomes),
+    or when answering a received one ("accept", "decline": the published version); None for a
+    step that is not signed."""
+    if name in ANSWERS:
+        published = signing.latest_version(alert)
+        return signing.document_for(
+            actor=actor,
+            kind="alert",
+            item_id=alert.pk,
+            reference=alert.reference,
+            version=alert.version,
+            content=published.snapshot if published is not None else snapshot(alert),
+            decision=name,
+            reason=comment,
+        )
+    decision = SIGNED_ACTS.get(name)
+    # Only the alert's own organization approves it (and only it may read a draft).
+    if decision is None or actor.organization_id != alert.organization_id:
+        return None
+    return signing.document_for(
+        actor=actor,
+        kind="alert",
+        item_id=alert.pk,
+        reference=alert.reference,
+        version=alert.version + 1,
+        content=snapshot(alert),
+        decision=decision,
+        reason=comment,
+    )
+
+
+def alert_page_documents(
+    *, actor: User, alert: Alert, actions: list[engine.Transition], answering: bool
+) -> dict[str, PageDocument]:
+    """The signable steps offered on the page (`actions`, and the answers when `answering`),
+    each with what NCALayer is to sign."""
+    documents: dict[str, PageDocument] = {}
+    names = [t.name for t in actions] + (list(ANSWERS) if answering else [])
+    for name in names:
+        page = signing.page_document(
+            actor=actor,
+            document=alert_document(actor=actor, alert=alert, name=name),
+            reason_field="reason" if name == "decline" else "",
+        )
+        if page is not None:
+            documents[name] = page
+    return documents
+
+
 @transaction.atomic
 def alert_transition(
     *,
@@ -331,19 +392,34 @@ def alert_transition(
     name: str,
     comment: str = "",
     organization_ids: list[int] | None = None,
+    eds_signature: str = "",
 ) -> Alert:
     if name == "request_approval" and actor.is_center:
         # The center publishes its own alerts directly; it has no IS-unit head to ask.
         raise Forbidden()
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    transition = ALERT_MACHINE.transitions.get(name)
+    checked = signing.check(
+        actor=actor,
+        document=(
+            None
+            if name in ANSWERS  # answers are the recipient's, not steps of the alert
+            else alert_document(actor=actor, alert=locked, name=name, comment=comment)
+        ),
+        eds_signature=eds_signature,
+        allowed=transition is not None and transition in ALERT_MACHINE.allowed(actor, locked),
+    )
     result = engine.apply(
         actor=actor,
-        item=alert,
+        item=locked,
         machine=ALERT_MACHINE,
         name=name,
         comment=comment,
         snapshot=snapshot,
+        details=signing.audit_details(checked),
     )
     assert isinstance(result, Alert)  # noqa: S101 - the engine returns the same model
+    signing.keep(actor=actor, checked=checked, item=result, act=SIGNED_ACTS.get(name, name))
     if result.state == AlertState.PUBLISHED:
         result.published_at = timezone.now()
         result.published_by = actor
@@ -363,29 +439,49 @@ def _own_recipient(actor: Actor, recipient: AlertRecipient, perm: Perm) -> Alert
 
 
 @transaction.atomic
-def recipient_accept(*, actor: User, recipient: AlertRecipient) -> AlertRecipient:
+def recipient_accept(
+    *, actor: User, recipient: AlertRecipient, eds_signature: str = ""
+) -> AlertRecipient:
     """The IS-unit head accepts the recommendations (R67.13): their act is the management's
-    agreement, recorded with the time, and lateness against the 1-working-day deadline."""
+    agreement, recorded with the time, and lateness against the 1-working-day deadline; signed
+    with EDS when given (or when the organization requires it)."""
     locked = _own_recipient(actor, recipient, Perm.ALERT_ACKNOWLEDGE)
     if locked.status != RecipientStatus.DELIVERED:
         raise AppError(_("This alert has already been answered."), code="answered", status=409)
-    return _answer(actor, locked, RecipientStatus.ACCEPTED, "", EventType.ALERT_ACCEPTED)
+    return _answer(
+        actor, locked, RecipientStatus.ACCEPTED, "", EventType.ALERT_ACCEPTED, eds_signature
+    )
 
 
 @transaction.atomic
-def recipient_decline(*, actor: User, recipient: AlertRecipient, reason: str) -> AlertRecipient:
+def recipient_decline(
+    *, actor: User, recipient: AlertRecipient, reason: str, eds_signature: str = ""
+) -> AlertRecipient:
     locked = _own_recipient(actor, recipient, Perm.ALERT_ACKNOWLEDGE)
     f = Fields()
     text = f.required_text("reason", reason, max_length=5000)
     f.raise_if_any()
     if locked.status != RecipientStatus.DELIVERED:
         raise AppError(_("This alert has already been answered."), code="answered", status=409)
-    return _answer(actor, locked, RecipientStatus.DECLINED, text, EventType.ALERT_DECLINED)
+    return _answer(
+        actor, locked, RecipientStatus.DECLINED, text, EventType.ALERT_DECLINED, eds_signature
+    )
 
 
 def _answer(
-    actor: User, recipient: AlertRecipient, status: str, reason: str, event: EventType
+    actor: User,
+    recipient: AlertRecipient,
+    status: str,
+    reason: str,
+    event: EventType,
+    eds_signature: str,
 ) -> AlertRecipient:
+    decision = "accept" if status == RecipientStatus.ACCEPTED else "decline"
+    checked = signing.check(
+        actor=actor,
+        document=alert_document(actor=actor, alert=recipient.alert, name=decision, comment=reason),
+        eds_signature=eds_signature,
+    )
     now = timezone.now()
     recipient.status = status
     recipient.reason = reason
@@ -398,7 +494,15 @@ def _answer(
         event=event,
         target=recipient.alert,
         organization_id=recipient.organization_id,
-        details={"recipient_id": recipient.pk, "late": now > recipient.due_at, "reason": reason},
+        details={
+            "recipient_id": recipient.pk,
+            "late": now > recipient.due_at,
+            "reason": reason,
+            **signing.audit_details(checked),
+        },
+    )
+    signing.keep(
+        actor=actor, checked=checked, item=recipient, act=decision, version_of=recipient.alert
     )
     return recipient
 
@@ -503,3 +607,9 @@ def threat_type_set(
         details={"code": clean_code, "created": created, "active": bool(active)},
     )
     return threat_type
+
+
+@transaction.atomic
+def signature_exported(*, actor: Actor, alert: Alert, act: SignedAct) -> None:
+    """Every export of a signed act's bundle is on the record: it names a person and their IIN."""
+    signing.bundle_exported(actor=actor, target=alert, act=act)

@@ -30,4 +30,9 @@ urlpatterns = [
         views.recipient_processed,
         name="recipient_processed",
     ),
+    path(
+        "<int:pk>/signatures/<int:sid>/bundle.zip",
+        views.alert_signature_bundle,
+        name="signature_bundle",
+    ),
 ]

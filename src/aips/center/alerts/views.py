@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -43,9 +43,11 @@ from aips.shared.accounts.listing import list_context, list_csv
 from aips.shared.accounts.models import User
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.organizations.selectors import organization_list
+from aips.shared.workflow import signing
 from aips.shared.workflow.engine import versions_of
 from aips.shared.workflow.pages import item_context
 from aips.shared.workflow.web import (
+    bundle_response,
     form_status,
     raise_for_status,
     run_action,
@@ -264,6 +266,11 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and has_perm(user, Perm.ALERT_EDIT)
         and user.organization_id == alert.organization_id
     )
+    can_answer = (
+        recipient is not None
+        and recipient.status == RecipientStatus.DELIVERED
+        and has_perm(user, Perm.ALERT_ACKNOWLEDGE)
+    )
     return render(
         request,
         "alerts/detail.html",
@@ -279,9 +286,15 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "editable": editable,
             **page,
             "recipient": recipient,
-            "can_answer": recipient is not None
-            and recipient.status == RecipientStatus.DELIVERED
-            and has_perm(user, Perm.ALERT_ACKNOWLEDGE),
+            "can_answer": can_answer,
+            # The head's approval and answers may be signed with EDS (issue 16, item 4).
+            "eds": services.alert_page_documents(
+                actor=user, alert=alert, actions=actions, answering=can_answer
+            ),
+            "signatures": signing.shown(
+                selectors.signatures(actor=user, alert=alert),
+                url=lambda act: reverse("alerts:signature_bundle", args=[alert.pk, act.pk]),
+            ),
             "can_process": recipient is not None
             and recipient.status == RecipientStatus.ACCEPTED
             and has_perm(user, Perm.ALERT_PROCESS),
@@ -320,6 +333,7 @@ def alert_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
             name=name,
             comment=comment,
             organization_ids=organization_ids or None,
+            eds_signature=request.POST.get("eds_signature", ""),
         )
         return _("Status: %(state)s.") % {"state": done.state_label}
 
@@ -349,7 +363,11 @@ def recipient_accept(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
         request,
         pk,
         rid,
-        lambda r: services.recipient_accept(actor=acting_person(request), recipient=r),
+        lambda r: services.recipient_accept(
+            actor=acting_person(request),
+            recipient=r,
+            eds_signature=request.POST.get("eds_signature", ""),
+        ),
     )
 
 
@@ -374,7 +392,10 @@ def recipient_decline(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
         pk,
         rid,
         lambda r: services.recipient_decline(
-            actor=acting_person(request), recipient=r, reason=reason
+            actor=acting_person(request),
+            recipient=r,
+            reason=reason,
+            eds_signature=request.POST.get("eds_signature", ""),
         ),
     )
 
@@ -387,6 +408,18 @@ def recipient_processed(request: HttpRequest, pk: int, rid: int) -> HttpResponse
         pk,
         rid,
         lambda r: services.recipient_processed(actor=acting_person(request), recipient=r),
+    )
+
+
+@require(Perm.ALERT_VIEW)
+def alert_signature_bundle(request: HttpRequest, pk: int, sid: int) -> HttpResponseBase:
+    """The verifiable bundle of an EDS-signed approval or acknowledgement, for whoever may see
+    that act on the alert's page; anyone else gets 404."""
+    user = acting_person(request)
+    alert = selectors.get_alert_for(user, pk)
+    act = selectors.get_signature_for(user, alert, sid)
+    return bundle_response(
+        act, served=lambda: services.signature_exported(actor=user, alert=alert, act=act)
     )
 
 

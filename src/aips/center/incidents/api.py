@@ -18,12 +18,17 @@ from aips.core.tlp import TlpLevel
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.files.schemas import AttachmentOut, NonEmptyFile
+from aips.shared.workflow import signing
 from aips.shared.workflow.api_schemas import (
+    BUNDLE_RESPONSE,
     CommentIn,
     CommentOut,
+    DocumentOut,
+    SignatureOut,
     TransitionIn,
     transition_names,
 )
+from aips.shared.workflow.web import bundle_response
 
 router = Router(tags=["incidents"])
 
@@ -197,10 +202,67 @@ def incidents_transition(
     name: Annotated[str, transition_names(CARD_MACHINE)],
     payload: TransitionIn,
 ) -> Any:
-    """request_approval, approve, send_back (comment), return (comment), accept, close."""
+    """request_approval, approve, send_back (comment), return (comment), accept, close. The
+    head's `approve` may carry `eds_signature`, a detached CMS over the bytes of
+    `GET …/transitions/approve/document` (mandatory when the organization requires it)."""
     card = selectors.get_card_for(request.user, card_id)
     return services.card_transition(
-        actor=acting_person(request), card=card, name=name, comment=payload.comment
+        actor=acting_person(request),
+        card=card,
+        name=name,
+        comment=payload.comment,
+        eds_signature=payload.eds_signature,
+    )
+
+
+@router.get(
+    "/{card_id}/transitions/{name}/document",
+    response=DocumentOut,
+    operation_id="incidents_transition_document",
+    auth=api_auth(Perm.INCIDENT_VIEW),
+)
+def incidents_transition_document(
+    request: HttpRequest,
+    card_id: Id,
+    name: Annotated[str, transition_names(CARD_MACHINE)],
+    comment: str = "",
+) -> Any:
+    """The canonical document (base64) an EDS signature of this step covers, as the card stands
+    now and with this comment; 404 `not_signed` for a step that is not signed."""
+    card = selectors.get_card_for(request.user, card_id)
+    user = acting_person(request)
+    document = services.card_document(actor=user, card=card, name=name, comment=comment)
+    return signing.document_out(actor=user, document=document)
+
+
+@router.get(
+    "/{card_id}/signatures",
+    response=list[SignatureOut],
+    operation_id="incidents_signatures",
+    auth=api_auth(Perm.INCIDENT_VIEW),
+)
+def incidents_signatures(request: HttpRequest, card_id: Id) -> Any:
+    """The card's EDS-signed approvals."""
+    card = selectors.get_card_for(request.user, card_id)
+    return [
+        signing.signature_out(act) for act in selectors.signatures(actor=request.user, card=card)
+    ]
+
+
+@router.get(
+    "/{card_id}/signatures/{signature_id}/bundle",
+    openapi_extra=BUNDLE_RESPONSE,
+    operation_id="incidents_signature_bundle",
+    auth=api_auth(Perm.INCIDENT_VIEW),
+)
+def incidents_signature_bundle(request: HttpRequest, card_id: Id, signature_id: Id) -> Any:
+    """The signed approval as a zip bundle (CMS, the exact document, certificates, revocation
+    evidence) that `aips eds verify` checks offline."""
+    user = acting_person(request)
+    card = selectors.get_card_for(user, card_id)
+    act = selectors.get_signature_for(user, card, signature_id)
+    return bundle_response(
+        act, served=lambda: services.signature_exported(actor=user, card=card, act=act)
     )
 
 

@@ -10,10 +10,20 @@ from aips.center.incidents.models import Attachment, CardState, IncidentCard, In
 from aips.core.access import has_perm
 from aips.core.actors import Actor, Viewer
 from aips.core.permissions import Perm
-from aips.core.search import HitGroup, Indicator, item_group, json_string, words_match
+from aips.core.search import (
+    HitGroup,
+    Indicator,
+    TextIndex,
+    TextQuery,
+    item_group,
+    json_string,
+    text_group,
+    words_match,
+)
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
+from aips.shared.workflow import signing
 from aips.shared.workflow.engine import versions_of
-from aips.shared.workflow.models import Comment, Version
+from aips.shared.workflow.models import Comment, SignedAct, Version
 
 
 def card_list(
@@ -58,6 +68,16 @@ def get_attachment_for(actor: Viewer, card_pk: int, pk: int) -> Attachment:
 
 def timeline(*, actor: Viewer, card: IncidentCard) -> list[Comment]:
     return list(Comment.objects.for_item(card).visible_to(actor).select_related("author"))
+
+
+def signatures(*, actor: Viewer, card: IncidentCard) -> list[SignedAct]:
+    """The card's EDS-signed approvals: for whoever may see the card (its organization and,
+    once submitted, the center)."""
+    return signing.signatures_of(actor, card)
+
+
+def get_signature_for(actor: Viewer, card: IncidentCard, pk: int) -> SignedAct:
+    return signing.signed_act_in(signatures(actor=actor, card=card), pk)
 
 
 def versions(card: IncidentCard) -> list[Version]:
@@ -222,7 +242,11 @@ def center_tiles(actor: Actor) -> list[Tile]:
 
 # --- search (core.search) -----------------------------------------------------------------------
 
-_CARD_TEXT = ("title", "affected_systems", "attack_source", "attack_vector", "impact", "measures")
+# The card's text, the title first (core/fulltext.py builds the engine's index of it).
+CARD_TEXT = TextIndex(
+    IncidentCard,
+    ("title", "affected_systems", "attack_source", "attack_vector", "impact", "measures"),
+)
 
 
 def _cards(qs: IncidentCardQuerySet, limit: int) -> HitGroup:
@@ -242,11 +266,22 @@ def search_reference(actor: Actor, prefix: str, pk: int) -> str | None:
     return reverse("incidents:detail", args=[pk])
 
 
-def search_text(actor: Actor, words: str, limit: int) -> list[HitGroup]:
+def search_text(actor: Actor, query: TextQuery, limit: int) -> list[HitGroup]:
     if not has_perm(actor, Perm.INCIDENT_VIEW):
         return []
+    named = query.named("INC")
     return [
-        _cards(IncidentCard.objects.visible_to(actor).filter(words_match(words, _CARD_TEXT)), limit)
+        text_group(
+            IncidentCard.objects.visible_to(actor),
+            index=CARD_TEXT,
+            query=query,
+            named=Q(pk__in=named) if named else None,
+            key="incidents",
+            label=_("Incident cards"),
+            detail="incidents:detail",
+            listing="incidents:list",
+            limit=limit,
+        )
     ]
 
 

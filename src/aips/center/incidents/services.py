@@ -23,8 +23,11 @@ from aips.core.validation import Fields
 from aips.shared.accounts.models import User
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
+from aips.shared.eds.canonical import ActDocument
 from aips.shared.files import services as file_services
-from aips.shared.workflow import engine
+from aips.shared.workflow import engine, signing
+from aips.shared.workflow.models import SignedAct
+from aips.shared.workflow.signing import PageDocument
 
 FIELDS = (
     "kind",
@@ -169,20 +172,75 @@ def card_update(*, actor: Actor, card: IncidentCard, **changes: Any) -> Incident
     return locked
 
 
+# The card's legal act: the IS-unit head's approval (R67.12), which may be signed with EDS.
+SIGNED_ACTS = {"approve": "approve"}
+
+
+def card_document(
+    *, actor: User, card: IncidentCard, name: str, comment: str = ""
+) -> ActDocument | None:
+    """What the head signs when approving `card` now: the version it becomes (its content and
+    its files' digests), the decision and the comment; None for a step that is not signed."""
+    decision = SIGNED_ACTS.get(name)
+    # Only the card's own organization approves it (and only it may read a draft).
+    if decision is None or actor.organization_id != card.organization_id:
+        return None
+    return signing.document_for(
+        actor=actor,
+        kind="incident_card",
+        item_id=card.pk,
+        reference=card.reference,
+        version=card.version + 1,
+        content=snapshot(card),
+        decision=decision,
+        files=signing.files_of(card.attachments.order_by("id")),
+        reason=comment,
+    )
+
+
+def card_page_documents(*, actor: User, card: IncidentCard) -> dict[str, PageDocument]:
+    """The signable steps `actor` may take on the card now, with what NCALayer is to sign."""
+    documents: dict[str, PageDocument] = {}
+    for transition in CARD_MACHINE.allowed(actor, card):
+        page = signing.page_document(
+            actor=actor, document=card_document(actor=actor, card=card, name=transition.name)
+        )
+        if page is not None:
+            documents[transition.name] = page
+    return documents
+
+
 @transaction.atomic
 def card_transition(
-    *, actor: User, card: IncidentCard, name: str, comment: str = ""
+    *, actor: User, card: IncidentCard, name: str, comment: str = "", eds_signature: str = ""
 ) -> IncidentCard:
-    """One transaction: the move, its audit event and the notifications it causes (R67.12)."""
+    """One transaction: the move, its audit event and the notifications it causes (R67.12);
+    the head's approval with its EDS signature when given (or when the organization requires
+    one), over exactly the version approved."""
+    locked = IncidentCard.objects.select_for_update().get(pk=card.pk)
+    transition = CARD_MACHINE.transitions.get(name)
+    checked = signing.check(
+        actor=actor,
+        document=card_document(actor=actor, card=locked, name=name, comment=comment),
+        eds_signature=eds_signature,
+        allowed=transition is not None and transition in CARD_MACHINE.allowed(actor, locked),
+    )
     result = engine.apply(
         actor=actor,
-        item=card,
+        item=locked,
         machine=CARD_MACHINE,
         name=name,
         comment=comment,
         snapshot=snapshot,
+        details=signing.audit_details(checked),
     )
     assert isinstance(result, IncidentCard)  # noqa: S101 - the engine returns the same model
+    signing.keep(
+        actor=actor,
+        checked=checked,
+        item=result,
+        act=SIGNED_ACTS.get(name, name),
+    )
     if name == "approve" and result.first_submitted_at is None:
         _mark_first_submission(result)
     card_transitioned(actor=actor, card=result, name=name, comment=comment)
@@ -256,3 +314,9 @@ def attachment_downloaded(*, actor: Actor, attachment: Attachment) -> None:
         organization_id=attachment.card.organization_id,
         details={"attachment_id": attachment.pk},
     )
+
+
+@transaction.atomic
+def signature_exported(*, actor: Actor, card: IncidentCard, act: SignedAct) -> None:
+    """Every export of a signed act's bundle is on the record: it names a person and their IIN."""
+    signing.bundle_exported(actor=actor, target=card, act=act)

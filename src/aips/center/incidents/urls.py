@@ -18,4 +18,9 @@ urlpatterns = [
         views.incident_attachment_download,
         name="attachment_download",
     ),
+    path(
+        "<int:pk>/signatures/<int:sid>/bundle.zip",
+        views.incident_signature_bundle,
+        name="signature_bundle",
+    ),
 ]

@@ -27,8 +27,10 @@ from aips.shared.accounts.listing import list_context, list_csv
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.files.web import download_response
 from aips.shared.organizations.selectors import organization_list
+from aips.shared.workflow import signing
 from aips.shared.workflow.pages import item_context
 from aips.shared.workflow.web import (
+    bundle_response,
     flash_errors,
     form_status,
     raise_for_status,
@@ -183,6 +185,12 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "transition_form": TransitionForm(),
             "comment_form": CommentForm(center=user.is_center),
             "attachment_form": AttachmentForm(),
+            # The head's approval may be signed with EDS (issue 16, item 4).
+            "eds": services.card_page_documents(actor=user, card=card),
+            "signatures": signing.shown(
+                selectors.signatures(actor=user, card=card),
+                url=lambda act: reverse("incidents:signature_bundle", args=[card.pk, act.pk]),
+            ),
         },
     )
 
@@ -197,10 +205,17 @@ def incident_transition(request: HttpRequest, pk: int, name: str) -> HttpRespons
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
         card = services.card_transition(
-            actor=acting_person(request), card=card, name=name, comment=comment
+            actor=acting_person(request),
+            card=card,
+            name=name,
+            comment=comment,
+            eds_signature=request.POST.get("eds_signature", ""),
         )
-    except ValidationFailed:
-        messages.error(request, _("Give a reason in the comment."))
+    except ValidationFailed as exc:
+        if "comment" in exc.fields:
+            messages.error(request, _("Give a reason in the comment."))
+        else:
+            flash_errors(request, exc)
     except AppError as exc:
         raise_for_status(exc)
         messages.error(request, exc.message)
@@ -258,4 +273,16 @@ def incident_attachment_download(
     return download_response(
         attachment,
         served=lambda: services.attachment_downloaded(actor=acting(request), attachment=attachment),
+    )
+
+
+@require(Perm.INCIDENT_VIEW)
+def incident_signature_bundle(request: HttpRequest, pk: int, sid: int) -> HttpResponseBase:
+    """The verifiable bundle of an EDS-signed approval of the card (`aips eds verify` reads it);
+    whoever may see the card may take it, anyone else gets 404."""
+    user = acting_person(request)
+    card = selectors.get_card_for(user, pk)
+    act = selectors.get_signature_for(user, card, sid)
+    return bundle_response(
+        act, served=lambda: services.signature_exported(actor=user, card=card, act=act)
     )

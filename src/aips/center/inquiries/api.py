@@ -17,12 +17,17 @@ from aips.core.tlp import TlpLevel
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.files.schemas import AttachmentOut, NonEmptyFile
+from aips.shared.workflow import signing
 from aips.shared.workflow.api_schemas import (
+    BUNDLE_RESPONSE,
     CommentIn,
     CommentOut,
+    DocumentOut,
+    SignatureOut,
     TransitionIn,
     transition_names,
 )
+from aips.shared.workflow.web import bundle_response
 
 router = Router(tags=["requests"])
 
@@ -221,12 +226,67 @@ def requests_transition(
     payload: TransitionIn,
 ) -> Any:
     """request_approval, approve, send_back (comment), return (comment, the center),
-    send_direct (the center's own request)."""
+    send_direct (the center's own request). The head's `approve` may carry `eds_signature` over
+    `GET …/transitions/approve/document` (mandatory when the organization requires it)."""
     inquiry = selectors.get_inquiry_for(acting(request), inquiry_id)
     moved = services.inquiry_transition(
-        actor=acting_person(request), inquiry=inquiry, name=name, comment=payload.comment
+        actor=acting_person(request),
+        inquiry=inquiry,
+        name=name,
+        comment=payload.comment,
+        eds_signature=payload.eds_signature,
     )
     return _out(request, moved)
+
+
+@router.get(
+    "/{request_id}/transitions/{name}/document",
+    response=DocumentOut,
+    operation_id="requests_transition_document",
+    auth=api_auth(Perm.REQUEST_VIEW),
+)
+def requests_transition_document(
+    request: HttpRequest,
+    inquiry_id: InquiryId,
+    name: Annotated[str, transition_names(INQUIRY_MACHINE)],
+    comment: str = "",
+) -> Any:
+    """The canonical document (base64) an EDS signature of this step covers, as the request
+    stands now and with this comment; 404 `not_signed` for a step that is not signed."""
+    user = acting_person(request)
+    inquiry = selectors.get_inquiry_for(user, inquiry_id)
+    document = services.inquiry_document(actor=user, inquiry=inquiry, name=name, comment=comment)
+    return signing.document_out(actor=user, document=document)
+
+
+@router.get(
+    "/{request_id}/signatures",
+    response=list[SignatureOut],
+    operation_id="requests_signatures",
+    auth=api_auth(Perm.REQUEST_VIEW),
+)
+def requests_signatures(request: HttpRequest, inquiry_id: InquiryId) -> Any:
+    """EDS-signed acts: the request's approval (the requester and the center) and each visible
+    thread's acceptance, refusal and approved answers."""
+    user = acting_person(request)
+    inquiry = selectors.get_inquiry_for(user, inquiry_id)
+    return [signing.signature_out(act) for act in selectors.signatures(actor=user, inquiry=inquiry)]
+
+
+@router.get(
+    "/{request_id}/signatures/{signature_id}/bundle",
+    openapi_extra=BUNDLE_RESPONSE,
+    operation_id="requests_signature_bundle",
+    auth=api_auth(Perm.REQUEST_VIEW),
+)
+def requests_signature_bundle(request: HttpRequest, inquiry_id: InquiryId, signature_id: Id) -> Any:
+    """The signed act as a zip bundle that `aips eds verify` checks offline."""
+    user = acting_person(request)
+    inquiry = selectors.get_inquiry_for(user, inquiry_id)
+    act = selectors.get_signature_for(user, inquiry, signature_id)
+    return bundle_response(
+        act, served=lambda: services.signature_exported(actor=user, inquiry=inquiry, act=act)
+    )
 
 
 @router.get(
@@ -314,9 +374,34 @@ def requests_thread_transition(
     (comment), close (the requester)."""
     thread = selectors.get_thread_for(acting(request), inquiry_id, thread_id)
     moved = services.thread_transition(
-        actor=acting_person(request), thread=thread, name=name, comment=payload.comment
+        actor=acting_person(request),
+        thread=thread,
+        name=name,
+        comment=payload.comment,
+        eds_signature=payload.eds_signature,
     )
     return _thread(acting(request), moved)
+
+
+@router.get(
+    "/{request_id}/threads/{thread_id}/transitions/{name}/document",
+    response=DocumentOut,
+    operation_id="requests_thread_transition_document",
+    auth=api_auth(Perm.REQUEST_VIEW),
+)
+def requests_thread_transition_document(
+    request: HttpRequest,
+    inquiry_id: InquiryId,
+    thread_id: Id,
+    name: Annotated[str, transition_names(THREAD_MACHINE)],
+    comment: str = "",
+) -> Any:
+    """The canonical document (base64) an EDS signature of accepting, declining or approving
+    the answer covers, with this comment; 404 `not_signed` for a step that is not signed."""
+    user = acting_person(request)
+    thread = selectors.get_thread_for(user, inquiry_id, thread_id)
+    document = services.thread_document(actor=user, thread=thread, name=name, comment=comment)
+    return signing.document_out(actor=user, document=document)
 
 
 @router.get(

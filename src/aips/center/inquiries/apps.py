@@ -21,5 +21,6 @@ class InquiriesConfig(AppConfig):
                 reference=selectors.search_reference,
                 text=selectors.search_text,
                 indicator=selectors.search_indicator,
+                indexes=(selectors.REQUEST_TEXT,),
             ),
         )

@@ -24,12 +24,13 @@ from aips.center.inquiries.models import (
 from aips.core.access import has_perm
 from aips.core.actors import Actor
 from aips.core.permissions import Perm
-from aips.core.search import HitGroup, Indicator, item_group, words_match
+from aips.core.search import HitGroup, Indicator, TextIndex, TextQuery, item_group, text_group
 from aips.core.worklist import Tile, TileRow, WorkGroup, WorkItem, count_of
 from aips.shared.organizations.models import Organization, OrganizationStatus
 from aips.shared.workdays.calendar import deadline_info
+from aips.shared.workflow import signing
 from aips.shared.workflow.engine import versions_of
-from aips.shared.workflow.models import Comment, Version
+from aips.shared.workflow.models import Comment, SignedAct, Version
 
 BOXES = ("sent", "received")
 
@@ -170,6 +171,20 @@ def thread_timeline(*, actor: Actor, thread: InquiryThread) -> list[Comment]:
 
 def versions(item: Inquiry | InquiryThread) -> list[Version]:
     return list(versions_of(item))
+
+
+def signatures(*, actor: Actor, inquiry: Inquiry) -> list[SignedAct]:
+    """The EDS-signed acts on a request: its head's approval (for the requester's organization
+    and the center, like its timeline) and each visible thread's acceptance, refusal and
+    approved answers (for whoever sees the thread)."""
+    items: list[Any] = list(threads(actor=actor, inquiry=inquiry))
+    if actor.is_center or actor.organization_id == inquiry.organization_id:
+        items.insert(0, inquiry)
+    return signing.signatures_of(actor, *items)
+
+
+def get_signature_for(actor: Actor, inquiry: Inquiry, pk: int) -> SignedAct:
+    return signing.signed_act_in(signatures(actor=actor, inquiry=inquiry), pk)
 
 
 def answer_for(*, actor: Actor, thread: InquiryThread) -> str | None:
@@ -464,6 +479,9 @@ def center_tiles(actor: Actor) -> list[Tile]:
 
 # --- search (core.search) -----------------------------------------------------------------------
 
+# The request's text, the subject first (core/fulltext.py builds the engine's index of it).
+REQUEST_TEXT = TextIndex(Inquiry, ("subject", "body"))
+
 
 def _inquiries(qs: InquiryQuerySet, limit: int) -> HitGroup:
     return item_group(
@@ -483,11 +501,23 @@ def search_reference(actor: Actor, prefix: str, pk: int) -> str | None:
     return reverse("inquiries:detail", args=[pk])
 
 
-def search_text(actor: Actor, words: str, limit: int) -> list[HitGroup]:
+def search_text(actor: Actor, query: TextQuery, limit: int) -> list[HitGroup]:
     if not has_perm(actor, Perm.REQUEST_VIEW):
         return []
-    match = words_match(words, ("subject", "body"))
-    return [_inquiries(Inquiry.objects.visible_to(actor).filter(match), limit)]
+    named = query.named("REQ")
+    return [
+        text_group(
+            Inquiry.objects.visible_to(actor),
+            index=REQUEST_TEXT,
+            query=query,
+            named=Q(pk__in=named) if named else None,
+            key="inquiries",
+            label=_("Requests"),
+            detail="inquiries:detail",
+            listing="inquiries:list",
+            limit=limit,
+        )
+    ]
 
 
 def search_indicator(actor: Actor, indicator: Indicator, limit: int) -> list[HitGroup]:

@@ -32,10 +32,13 @@ from aips.core.validation import Fields
 from aips.shared.accounts.models import User
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
+from aips.shared.eds.canonical import ActDocument
 from aips.shared.files import services as file_services
 from aips.shared.organizations.models import Organization, OrganizationStatus
 from aips.shared.workdays.calendar import add_working_days
-from aips.shared.workflow import engine
+from aips.shared.workflow import engine, signing
+from aips.shared.workflow.models import SignedAct
+from aips.shared.workflow.signing import PageDocument
 
 FIELDS = ("subject", "body", "category", "tlp", "addressee_ids")
 EDITABLE = engine.EDITABLE_STATES
@@ -148,21 +151,127 @@ def answer_snapshot(thread: Any) -> dict[str, Any]:
     return {"answer": thread.answer}
 
 
+# The legal acts (R67.11, R67.14): the requester's head approving the request; an addressee's
+# head accepting or declining it, and approving the answer. Each may be signed with EDS.
+SIGNED_ACTS = {"approve": "approve"}
+THREAD_SIGNED_ACTS = {"accept": "accept", "decline": "decline", "approve": "approve_answer"}
+
+
+def _request_files(inquiry: Inquiry) -> list[Any]:
+    return list(inquiry.attachments.filter(thread__isnull=True).order_by("id"))
+
+
+def inquiry_document(
+    *, actor: User, inquiry: Inquiry, name: str, comment: str = ""
+) -> ActDocument | None:
+    """What the requester's head signs when approving the request now: the version it becomes
+    (its text, addressees and files' digests); None for a step that is not signed."""
+    decision = SIGNED_ACTS.get(name)
+    if decision is None or actor.organization_id != inquiry.organization_id:
+        return None
+    return signing.document_for(
+        actor=actor,
+        kind="request",
+        item_id=inquiry.pk,
+        reference=inquiry.reference,
+        version=inquiry.version + 1,
+        content=snapshot(inquiry),
+        decision=decision,
+        files=signing.files_of(_request_files(inquiry)),
+        reason=comment,
+    )
+
+
+def thread_document(
+    *, actor: User, thread: InquiryThread, name: str, comment: str = ""
+) -> ActDocument | None:
+    """What an addressee's head signs: accepting or declining the request as it was sent (its
+    last version), or approving the answer (the version of the answer it becomes, with its
+    files); None for a step that is not signed."""
+    decision = THREAD_SIGNED_ACTS.get(name)
+    # Only the addressee's own people sign its thread's acts (and only they may read a draft).
+    if decision is None or actor.organization_id != thread.organization_id:
+        return None
+    inquiry = thread.inquiry
+    if decision == "approve_answer":
+        return signing.document_for(
+            actor=actor,
+            kind="request_answer",
+            item_id=thread.pk,
+            reference=inquiry.reference,
+            version=thread.version + 1,
+            content=answer_snapshot(thread),
+            decision=decision,
+            files=signing.files_of(thread.attachments.order_by("id")),
+            reason=comment,
+        )
+    sent = signing.latest_version(inquiry)
+    return signing.document_for(
+        actor=actor,
+        kind="request",
+        item_id=inquiry.pk,
+        reference=inquiry.reference,
+        version=inquiry.version,
+        content=sent.snapshot if sent is not None else snapshot(inquiry),
+        decision=decision,
+        files=signing.files_of(_request_files(inquiry)),
+        reason=comment,
+    )
+
+
+def inquiry_page_documents(*, actor: User, inquiry: Inquiry) -> dict[str, PageDocument]:
+    documents: dict[str, PageDocument] = {}
+    for transition in INQUIRY_MACHINE.allowed(actor, inquiry):
+        page = signing.page_document(
+            actor=actor,
+            document=inquiry_document(actor=actor, inquiry=inquiry, name=transition.name),
+        )
+        if page is not None:
+            documents[transition.name] = page
+    return documents
+
+
+def thread_page_documents(*, actor: User, thread: InquiryThread) -> dict[str, PageDocument]:
+    documents: dict[str, PageDocument] = {}
+    for transition in thread_actions(actor, thread):
+        page = signing.page_document(
+            actor=actor,
+            document=thread_document(actor=actor, thread=thread, name=transition.name),
+            reason_field="comment" if transition.name in ("accept", "decline") else "",
+        )
+        if page is not None:
+            documents[transition.name] = page
+    return documents
+
+
 @transaction.atomic
-def inquiry_transition(*, actor: User, inquiry: Inquiry, name: str, comment: str = "") -> Inquiry:
-    """One transaction: the move, its audit event, the threads it opens and the notifications."""
+def inquiry_transition(
+    *, actor: User, inquiry: Inquiry, name: str, comment: str = "", eds_signature: str = ""
+) -> Inquiry:
+    """One transaction: the move, its audit event, the threads it opens and the notifications;
+    the head's approval with its EDS signature when given (or required)."""
     if name == "request_approval" and actor.is_center:
         # The center sends its own requests directly; it has no IS-unit head to ask.
         raise Forbidden()
+    locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    transition = INQUIRY_MACHINE.transitions.get(name)
+    checked = signing.check(
+        actor=actor,
+        document=inquiry_document(actor=actor, inquiry=locked, name=name, comment=comment),
+        eds_signature=eds_signature,
+        allowed=transition is not None and transition in INQUIRY_MACHINE.allowed(actor, locked),
+    )
     result = engine.apply(
         actor=actor,
-        item=inquiry,
+        item=locked,
         machine=INQUIRY_MACHINE,
         name=name,
         comment=comment,
         snapshot=snapshot,
+        details=signing.audit_details(checked),
     )
     assert isinstance(result, Inquiry)  # noqa: S101 - the engine returns the same model
+    signing.keep(actor=actor, checked=checked, item=result, act=SIGNED_ACTS.get(name, name))
     threads = InquiryThread.objects.select_for_update().filter(inquiry=result)
     if name == "return":
         # Checked after the engine's own checks (so a stranger still gets 403, not 409); raising
@@ -246,9 +355,11 @@ def _refusal(actor: Actor, thread: InquiryThread, transition: engine.Transition)
 
 @transaction.atomic
 def thread_transition(
-    *, actor: User, thread: InquiryThread, name: str, comment: str = ""
+    *, actor: User, thread: InquiryThread, name: str, comment: str = "", eds_signature: str = ""
 ) -> InquiryThread:
-    """One addressee's move (R67.14, R67.15), its audit event and the notifications."""
+    """One addressee's move (R67.14, R67.15), its audit event and the notifications; the head's
+    acceptance, refusal or approval of the answer with its EDS signature when given (or
+    required)."""
     locked = (
         InquiryThread.objects.select_for_update()
         .select_related("inquiry", "organization")
@@ -263,6 +374,12 @@ def thread_transition(
             code="request_not_sent",
             status=409,
         )
+    checked = signing.check(
+        actor=actor,
+        document=thread_document(actor=actor, thread=locked, name=name, comment=comment),
+        eds_signature=eds_signature,
+        allowed=transition is not None and transition in thread_actions(actor, locked),
+    )
     text = (comment or "").strip()
     if name == "accept" and not text:
         # R67.14: the acceptance is stated in the request's comments.
@@ -282,9 +399,18 @@ def thread_transition(
             "inquiry_id": locked.inquiry_id,
             "requester_id": locked.inquiry.organization_id,
             "late": late,
+            **signing.audit_details(checked),
         },
     )
     assert isinstance(result, InquiryThread)  # noqa: S101 - the engine returns the same model
+    signing.keep(
+        actor=actor,
+        checked=checked,
+        item=result,
+        act=THREAD_SIGNED_ACTS.get(name, name),
+        # Accepting or declining covers the request as sent; approving, the answer's version.
+        version_of=result if name == "approve" else result.inquiry,
+    )
     if name in ("request_approval", "answer_direct") and not result.answer.strip():
         # After the engine's checks, so a stranger or a wrong state is told that instead;
         # raising here rolls the move back.
@@ -435,3 +561,9 @@ def attachment_downloaded(*, actor: Actor, attachment: InquiryAttachment) -> Non
         organization_id=actor.organization_id,
         details={"attachment_id": attachment.pk, "inquiry_id": attachment.inquiry_id},
     )
+
+
+@transaction.atomic
+def signature_exported(*, actor: Actor, inquiry: Inquiry, act: SignedAct) -> None:
+    """Every export of a signed act's bundle is on the record: it names a person and their IIN."""
+    signing.bundle_exported(actor=actor, target=inquiry, act=act)

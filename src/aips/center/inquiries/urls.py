@@ -31,4 +31,9 @@ urlpatterns = [
         views.thread_attachment_upload,
         name="thread_attachment_upload",
     ),
+    path(
+        "<int:pk>/signatures/<int:sid>/bundle.zip",
+        views.inquiry_signature_bundle,
+        name="signature_bundle",
+    ),
 ]

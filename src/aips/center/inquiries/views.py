@@ -42,8 +42,10 @@ from aips.shared.accounts.listing import list_context, list_csv
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.files.web import download_response
 from aips.shared.organizations.selectors import organization_list
+from aips.shared.workflow import signing
 from aips.shared.workflow.pages import item_context
 from aips.shared.workflow.web import (
+    bundle_response,
     form_status,
     raise_for_status,
     run_action,
@@ -228,6 +230,11 @@ def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     blocks = []
     thread_states: list[str] = []
+    signed = selectors.signatures(actor=user, inquiry=inquiry)
+
+    def bundle_url(act: Any) -> str:
+        return reverse("inquiries:signature_bundle", args=[inquiry.pk, act.pk])
+
     for thread in selectors.threads(actor=user, inquiry=inquiry):
         thread_states.append(thread.state)
         mine = thread.organization_id == user.organization_id
@@ -250,6 +257,10 @@ def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 and has_perm(user, Perm.REQUEST_EDIT),
                 # The answer is the addressee's own work until its head approves it.
                 "answer": selectors.answer_for(actor=user, thread=thread),
+                # The head's acceptance, refusal and approval of the answer may be signed with
+                # EDS (issue 16, item 4).
+                "eds": services.thread_page_documents(actor=user, thread=thread),
+                "signatures": signing.shown(signing.on(signed, thread), url=bundle_url),
             }
         )
     return render(
@@ -272,6 +283,11 @@ def inquiry_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 steps=requester,
             ),
             "blocks": blocks,
+            "eds": services.inquiry_page_documents(actor=user, inquiry=inquiry)
+            if requester
+            else {},
+            "signatures": signing.shown(signing.on(signed, inquiry), url=bundle_url),
+            "any_eds": any(b["eds"] for b in blocks),
             "transition_form": TransitionForm(),
             "comment_form": CommentForm(center=user.is_center),
             "attachment_form": AttachmentForm(),
@@ -295,7 +311,13 @@ def inquiry_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
 
     def act() -> str:
-        moved = services.inquiry_transition(actor=user, inquiry=inquiry, name=name, comment=comment)
+        moved = services.inquiry_transition(
+            actor=user,
+            inquiry=inquiry,
+            name=name,
+            comment=comment,
+            eds_signature=request.POST.get("eds_signature", ""),
+        )
         return _("Status: %(state)s.") % {"state": moved.state_label}
 
     return _act(request, pk, act)
@@ -312,7 +334,13 @@ def thread_transition(request: HttpRequest, pk: int, tid: int, name: str) -> Htt
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
 
     def act() -> str:
-        moved = services.thread_transition(actor=user, thread=thread, name=name, comment=comment)
+        moved = services.thread_transition(
+            actor=user,
+            thread=thread,
+            name=name,
+            comment=comment,
+            eds_signature=request.POST.get("eds_signature", ""),
+        )
         return _("%(organization)s: %(state)s.") % {
             "organization": moved.organization.display_name,
             "state": moved.state_label,
@@ -432,6 +460,18 @@ def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> Ht
     return download_response(
         attachment,
         served=lambda: services.attachment_downloaded(actor=acting(request), attachment=attachment),
+    )
+
+
+@require(Perm.REQUEST_VIEW)
+def inquiry_signature_bundle(request: HttpRequest, pk: int, sid: int) -> HttpResponseBase:
+    """The verifiable bundle of an EDS-signed approval, acceptance, refusal or approved answer,
+    for whoever may see that act on the request's page; anyone else gets 404."""
+    user = acting_person(request)
+    inquiry = selectors.get_inquiry_for(user, pk)
+    act = selectors.get_signature_for(user, inquiry, sid)
+    return bundle_response(
+        act, served=lambda: services.signature_exported(actor=user, inquiry=inquiry, act=act)
     )
 
 

@@ -344,7 +344,7 @@ def signals_indicator(request: HttpRequest, value: str) -> Any:
 
 correlations_router = Router(tags=["correlations"])
 
-FindingStateName = Literal["open", "promoted", "dismissed", "linked"]
+FindingStateName = Literal["open", "promoted", "dismissed", "linked", "merged"]
 
 
 class FindingOut(Schema):
@@ -359,6 +359,8 @@ class FindingOut(Schema):
     last_seen: datetime
     created_at: datetime
     alert_id: int | None
+    # A merged finding (state "merged") names the older finding that took its indicators.
+    merged_into_id: int | None = None
 
 
 class FindingQuery(Schema):
@@ -389,6 +391,7 @@ def _finding_out(finding: Any) -> dict[str, Any]:
         "last_seen": finding.last_seen,
         "created_at": finding.created_at,
         "alert_id": finding.alert_id,
+        "merged_into_id": finding.merged_into_id,
     }
 
 

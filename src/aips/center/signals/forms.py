@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aips.center.signals.models import KIND_CHOICES, FindingState
@@ -85,3 +86,13 @@ class DismissForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
+    # Dismissing cannot be undone: the page asks for the same confirmation as the items'
+    # irreversible workflow steps (workflow/_confirm.html).
+    confirm = forms.BooleanField(label=_("I confirm: this cannot be undone."), required=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per form, in the reader's language (a lazy text would be formatted at import).
+        self.fields["confirm"].error_messages["required"] = gettext(
+            "“%(action)s” cannot be undone: tick “I confirm” and press the button again."
+        ) % {"action": gettext("Dismiss")}

@@ -181,6 +181,7 @@ class FindingState(models.TextChoices):
     PROMOTED = "promoted", _("Draft alert created")
     DISMISSED = "dismissed", _("Dismissed")
     LINKED = "linked", _("Linked to an existing alert")
+    MERGED = "merged", _("Merged into another finding")
 
 
 class CorrelationFindingQuerySet(TenantQuerySet["CorrelationFinding"]):
@@ -214,6 +215,11 @@ class CorrelationFinding(models.Model):
     )
     alert = models.ForeignKey(
         "alerts.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Set when a later correlation run found this finding's group and an older open finding's
+    # to be one: this one is closed and its indicators moved to the older one.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_findings"
     )
 
     objects = CorrelationFindingQuerySet.as_manager()

@@ -411,6 +411,13 @@ def findings_for(actor: Viewer, *, state: str | None = None) -> Any:
     ).order_by("open_first", "-last_seen", "-pk")
 
 
+def findings_merged_into(actor: Viewer, finding: CorrelationFinding) -> list[CorrelationFinding]:
+    """The newer findings the correlation merged into this one, oldest first."""
+    return list(
+        CorrelationFinding.objects.visible_to(actor).filter(merged_into=finding).order_by("pk")[:50]
+    )
+
+
 def get_finding_for(actor: Viewer, pk: int) -> CorrelationFinding:
     finding = CorrelationFinding.objects.visible_to(actor).filter(pk=pk).first()
     if finding is None:

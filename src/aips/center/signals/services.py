@@ -572,7 +572,11 @@ def _correlate_group(
     covered = {(type_, value) for _pk, _state, type_, value in held}
     open_ids = sorted({pk for pk, state, _t, _v in held if state == FindingState.OPEN})
     if open_ids:
+        # Ids grow with time, so the first is the oldest: it survives and absorbs the others.
         finding = CorrelationFinding.objects.select_for_update().get(pk=open_ids[0])
+        for newer in CorrelationFinding.objects.select_for_update().filter(pk__in=open_ids[1:]):
+            _merge(finding, newer, now)
+        finding.refresh_from_db()
         mine = set(finding.indicators.values_list("type", "value"))
         joining = [key for key in members if key not in mine and key not in covered]
         _refresh(finding, sorted(mine | set(joining)), joining, crossing, org_sets, now)
@@ -627,6 +631,42 @@ def _correlate_group(
     )
     finding_opened(finding)
     return 1
+
+
+def _merge(survivor: CorrelationFinding, newer: CorrelationFinding, now: datetime) -> None:
+    """Two open findings whose indicators turned out to travel together (a later signal carried
+    both) are one campaign: the older one takes the newer's indicators, organizations, signal
+    count and time span; the newer is closed as merged into it, which the journal records.
+    Runs inside the correlation step's transaction with both rows locked; a merged finding is
+    no longer open, so a later run never merges it again."""
+    mine = set(survivor.indicators.values_list("type", "value"))
+    moved = [i for i in newer.indicators.all() if (i.type, i.value) not in mine]
+    FindingIndicator.objects.filter(pk__in=[i.pk for i in moved]).update(finding=survivor)
+    # What the survivor already held stays with the merged finding, for its page's history.
+    orgs = sorted(set(survivor.organization_ids or []) | set(newer.organization_ids or []))
+    CorrelationFinding.objects.filter(pk=survivor.pk).update(
+        organization_count=len(orgs),
+        organization_ids=orgs,
+        signal_count=survivor.signal_count + newer.signal_count,
+        first_seen=min(survivor.first_seen, newer.first_seen),
+        last_seen=max(survivor.last_seen, newer.last_seen),
+        updated_at=now,
+    )
+    CorrelationFinding.objects.filter(pk=newer.pk).update(
+        state=FindingState.MERGED, merged_into=survivor, updated_at=now
+    )
+    record(
+        actor=SystemActor(label="correlation"),
+        event=EventType.CORRELATION_MERGED,
+        target=newer,
+        details={
+            "into": survivor.pk,
+            "type": newer.type,
+            "value": newer.value,
+            "indicators": [f"{i.type}:{i.value}" for i in moved][:50],
+        },
+    )
+    survivor.refresh_from_db()
 
 
 def _refresh(

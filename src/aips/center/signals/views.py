@@ -400,6 +400,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sightings": selectors.finding_sightings(user, finding),
             "indicators": selectors.finding_indicators(user, finding),
             "holding": selectors.alerts_holding(user, finding),
+            "merged": selectors.findings_merged_into(user, finding),
             "can_decide": (
                 finding.state == FindingState.OPEN and has_perm(user, Perm.CORRELATION_PROMOTE)
             ),

@@ -23,6 +23,8 @@ from aips.core.tests.matrix import (
     only,
     statuses,
 )
+from aips.shared.biometrics.tests.matrix_rows import ROWS as BIOMETRIC_ROWS
+from aips.shared.workflow.tests.matrix_rows import ROWS as EDS_APPROVAL_ROWS
 
 # The matrix objects are built once for this module; each case rolls back what it changes.
 pytestmark = pytest.mark.usefixtures("_matrix_layer")
@@ -129,6 +131,7 @@ ROWS = [
     Row("accounts:recovery_codes", "GET", statuses(200, anon=302)),
     Row("accounts:recovery_codes_regenerate", "POST", statuses(302)),
     Row("accounts:totp_add", "GET", statuses(200, anon=302)),
+    Row("accounts:eds_bind", "GET", statuses(200, anon=302)),
     Row(
         "accounts:factor_remove",
         "POST",
@@ -483,6 +486,8 @@ ROWS = [
     *INQUIRY_ROWS,
     *SIGNAL_ROWS,
     *INTEGRATION_ROWS,
+    *EDS_APPROVAL_ROWS,
+    *BIOMETRIC_ROWS,
 ]
 
 

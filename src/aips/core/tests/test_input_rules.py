@@ -144,7 +144,9 @@ def _perm_of(operation_id: str) -> Any:
                 if (
                     operation.operation_id or api.get_openapi_operation_id(operation)
                 ) == operation_id:
-                    return getattr(operation.auth_callbacks[0], "perm", None)
+                    # A public operation (the biometric providers' signed webhook) has none.
+                    callbacks = operation.auth_callbacks
+                    return getattr(callbacks[0], "perm", None) if callbacks else None
     raise LookupError(operation_id)
 
 
@@ -171,6 +173,8 @@ def call(
                 agent_token.append(make_module(personas["bank_a_head"].organization)[1])
             client = Client()
             extra["HTTP_AUTHORIZATION"] = f"Bearer {agent_token[0]}"
+        elif perm is None:
+            client = Client()
         else:
             key = next(k for k in PERSONA_ORDER if role_has_perm(personas[k].role, perm))
             client = clients.setdefault(key, client_as(key))

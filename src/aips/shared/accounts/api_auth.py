@@ -13,13 +13,13 @@ from ninja.utils import check_csrf
 
 from aips.core import ratelimit
 from aips.core.access import has_perm, recently_authenticated
-from aips.core.permissions import Perm
+from aips.core.permissions import Permission
 from aips.core.request_context import client_ip
 from aips.shared.accounts.models import User
 from aips.shared.accounts.services import token_authenticate
 
 
-def _admit(request: HttpRequest, user: User | None, perm: Perm | None) -> User | None:
+def _admit(request: HttpRequest, user: User | None, perm: Permission | None) -> User | None:
     if user is None:
         return None
     # Views read request.user whatever the auth method.
@@ -30,7 +30,7 @@ def _admit(request: HttpRequest, user: User | None, perm: Perm | None) -> User |
 
 
 class BearerToken(HttpBearer):
-    def __init__(self, perm: Perm | None) -> None:
+    def __init__(self, perm: Permission | None) -> None:
         self.perm = perm
         super().__init__()
 
@@ -48,7 +48,7 @@ class BrowserSession(APIKeyCookie):
     """Django's session. CSRF is checked once we know the session is a real one, so an anonymous
     caller gets 401 rather than a CSRF 403. `fresh`: like require(fresh=True) in the UI."""
 
-    def __init__(self, perm: Perm | None, *, fresh: bool = False) -> None:
+    def __init__(self, perm: Permission | None, *, fresh: bool = False) -> None:
         self.perm = perm
         self.fresh = fresh
         self.param_name = settings.SESSION_COOKIE_NAME
@@ -66,7 +66,7 @@ class BrowserSession(APIKeyCookie):
         return _admit(request, user, self.perm)
 
 
-def api_auth(perm: Perm | None, *, fresh: bool = False) -> list[Any]:
+def api_auth(perm: Permission | None, *, fresh: bool = False) -> list[Any]:
     """The auth of one API operation: who may call it. `None` admits nobody — the API's default,
     so an operation that declares nothing is denied. `fresh` asks a browser session for a recent
     re-authentication (tokens were themselves created after one)."""

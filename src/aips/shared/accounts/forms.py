@@ -4,7 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aips.core.forms import PhonesField
-from aips.shared.accounts.models import ROLE_CHOICES, Language
+from aips.shared.accounts.identity import CMS_MAX_CHARS
+from aips.shared.accounts.models import Language, role_choices
 
 
 class LoginForm(forms.Form):
@@ -36,7 +37,8 @@ class PersonForm(forms.Form):
         help_text=_("One per line, for example 8 701 123 45 67 or +7 701 123 45 67."),
     )
     language = forms.ChoiceField(label=_("Preferred language"), choices=Language.choices)
-    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+    # The active product's roles, read when the form is built.
+    role = forms.ChoiceField(label=_("Role"), choices=role_choices)
 
     def __init__(self, *args: Any, roles: list[tuple[str, Any]] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -47,6 +49,14 @@ class PersonForm(forms.Form):
 class UserForm(PersonForm):
     organization_id = forms.TypedChoiceField(label=_("Organization"), coerce=int)
     is_active = forms.BooleanField(label=_("Account active"), required=False)
+    eds_required = forms.BooleanField(
+        label=_("Registration with EDS"),
+        required=False,
+        help_text=_(
+            "The person signs with their EDS (through NCALayer) to accept the invitation; the IIN "
+            "in the certificate is bound to the account."
+        ),
+    )
 
     field_order = ["organization_id"]
 
@@ -61,6 +71,9 @@ class UserForm(PersonForm):
         self.fields["organization_id"].choices = organizations  # type: ignore[attr-defined]
         if not with_active:
             del self.fields["is_active"]
+        else:
+            # Editing an account: the invitation (and its EDS requirement) is already out.
+            del self.fields["eds_required"]
 
 
 class RejectForm(forms.Form):
@@ -97,6 +110,24 @@ class SetPasswordForm(forms.Form):
         return data
 
 
+class EdsField(forms.CharField):
+    """The base64 CMS that static/aips/ncalayer.js puts in a hidden input."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.HiddenInput)
+        kwargs.setdefault("max_length", 2 * CMS_MAX_CHARS)  # PEM armour and line breaks
+        super().__init__(**kwargs)
+
+
+class InvitationForm(SetPasswordForm):
+    eds_cms = EdsField()
+
+
+class EdsForm(forms.Form):
+    eds_cms = EdsField(required=True)
+
+
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Preferred language"), choices=Language.choices)
 
@@ -115,6 +146,7 @@ class SecondFactorForm(forms.Form):
         ),
     )
     webauthn_response = forms.CharField(required=False, widget=forms.HiddenInput)
+    eds_cms = EdsField()
 
 
 class TotpConfirmForm(forms.Form):
@@ -158,6 +190,8 @@ class PasswordChangeForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     webauthn_response = forms.CharField(required=False, widget=forms.HiddenInput)
+    # Where the organization allows it, an EDS signature instead of the biometric check (R57.11).
+    eds_cms = EdsField()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

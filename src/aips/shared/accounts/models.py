@@ -1,13 +1,13 @@
 """Personal user accounts (R67.6, R57.6), invitations, new-user requests and API tokens."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aips.core.permissions import CENTER_ROLES, ROLE_LABELS, Role
+from aips.core.permissions import ROLE_LABELS, Role, active_table
 from aips.core.tenancy import TenantQuerySet
 from aips.shared.organizations.models import Organization
 
@@ -18,7 +18,22 @@ class Language(models.TextChoices):
     EN = "en", "English"
 
 
+# The migration state of `role` (AIPS's roles). Which roles exist is the active product's table
+# (core/permissions.py: `active_table()`), checked by the services and offered by the forms
+# (`role_choices`); the column holds any product's role, so the ETP needs no migration of it.
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
+
+
+def role_choices() -> list[tuple[str, Any]]:
+    """The roles of the product this deployment serves, with their labels."""
+    return list(active_table().choices())
+
+
+class IdentityProof(models.TextChoices):
+    """How a person's IIN was proven to the platform (R57.9)."""
+
+    EDS = "eds", _("EDS signature")
+    BIOMETRICS = "biometrics", _("Biometric identification")
 
 
 class UserQuerySet(TenantQuerySet["User"]):
@@ -46,6 +61,13 @@ class User(AbstractBaseUser):
     is_active = models.BooleanField(_("active"), default=True)
     blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True)
     blocked_reason = models.TextField(_("reason for blocking"), blank=True)
+    # The person's IIN, bound only by proof: an EDS signature whose certificate carries it, or a
+    # biometric check by the provider (R57.9). Empty until then; never typed in by hand.
+    iin = models.CharField(_("IIN"), max_length=12, blank=True, default="")
+    iin_bound_at = models.DateTimeField(_("IIN bound at"), null=True, blank=True)
+    iin_bound_by = models.CharField(
+        _("IIN bound by"), max_length=16, choices=IdentityProof.choices, blank=True, default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -57,6 +79,12 @@ class User(AbstractBaseUser):
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            # One IIN, one account: the IIN is how an EDS sign-in finds the person.
+            models.UniqueConstraint(
+                fields=["iin"], condition=~models.Q(iin=""), name="accounts_user_iin_unique"
+            )
+        ]
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
@@ -69,7 +97,8 @@ class User(AbstractBaseUser):
 
     @property
     def is_center(self) -> bool:
-        return Role(self.role) in CENTER_ROLES
+        """Sees every tenant: a role of AIPS's center, or of the ETP's operator."""
+        return self.role in active_table().cross_tenant_roles
 
     @property
     def actor_kind(self) -> str:
@@ -87,7 +116,7 @@ class User(AbstractBaseUser):
 
     @property
     def role_label(self) -> str:
-        return str(ROLE_LABELS[Role(self.role)])
+        return active_table().label(self.role)
 
 
 class Invitation(models.Model):
@@ -99,6 +128,9 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # Set by the inviting administrator: accepting takes an EDS signature too, whose
+    # certificate's IIN is bound to the account (R57.9).
+    eds_required = models.BooleanField(_("EDS required at registration"), default=False)
 
     def __str__(self) -> str:
         return f"invitation #{self.pk}"
@@ -162,7 +194,7 @@ class UserRequest(models.Model):
 
     @property
     def role_label(self) -> str:
-        return str(ROLE_LABELS[Role(self.role)])
+        return active_table().label(self.role)
 
 
 class ApiTokenQuerySet(TenantQuerySet["ApiToken"]):

@@ -18,8 +18,15 @@ from aips.shared.accounts.models import (
 from aips.shared.organizations.models import OrganizationStatus
 
 
-def user_list(*, actor: Viewer) -> UserQuerySet:
-    return User.objects.visible_to(actor).select_related("organization").order_by("id")
+def user_list(*, actor: Viewer, eds: str = "") -> UserQuerySet:
+    """`eds`: "bound" = only people whose account is bound to an IIN (by EDS or biometrics),
+    "unbound" = only those not yet bound (R57.9)."""
+    users = User.objects.visible_to(actor).select_related("organization").order_by("id")
+    if eds == "bound":
+        users = users.exclude(iin="")
+    elif eds == "unbound":
+        users = users.filter(iin="")
+    return users
 
 
 def get_user_for(actor: Viewer, pk: int) -> User:

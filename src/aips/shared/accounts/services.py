@@ -17,13 +17,15 @@ from django.utils.translation import gettext as _
 
 from aips.core.access import ensure_perm
 from aips.core.actors import Actor, SystemActor
-from aips.core.errors import AppError, NotFound, ValidationFailed
+from aips.core.errors import AppError, Forbidden, NotFound, ValidationFailed
 from aips.core.identifiers import normalize_phones
 from aips.core.listing import clean_query, spec_named
-from aips.core.permissions import CENTER_ROLES, Perm, Role
+from aips.core.permissions import Perm, active_table
 from aips.core.validation import Fields
+from aips.shared.accounts import identity
 from aips.shared.accounts.models import (
     ApiToken,
+    IdentityProof,
     Invitation,
     Language,
     SavedFilter,
@@ -34,6 +36,7 @@ from aips.shared.accounts.models import (
 from aips.shared.accounts.sessions import end_all_sessions
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
+from aips.shared.eds.types import EdsRefused, Refusal, Verification
 from aips.shared.mfa.services import reset_all_factors
 from aips.shared.notifications.services import enqueue_mail
 from aips.shared.organizations.models import Organization
@@ -85,18 +88,22 @@ def _validate_person(
         language=f.choice("language", person.language, Language),
         role=person.role,
     )
-    try:
-        role = Role(person.role)
-    except ValueError:
+    # The roles of the product this deployment serves (core/permissions.py: active_table()).
+    table = active_table()
+    if person.role not in table.grants:
         f.add("role", _("“%(value)s” is not one of the allowed values.") % {"value": person.role})
-    else:
-        if organization is not None and (role in CENTER_ROLES) != organization.is_center:
+    elif organization is not None:
+        cross_tenant = person.role in table.cross_tenant_roles
+        kinds = table.role_kinds.get(person.role)
+        if cross_tenant != organization.is_center:
             f.add(
                 "role",
                 _("This role belongs to the center's staff.")
-                if role in CENTER_ROLES
+                if cross_tenant
                 else _("This role belongs to an organization's staff, not the center's."),
             )
+        elif kinds is not None and organization.kind not in kinds:
+            f.add("role", _("This role does not belong to this kind of organization."))
     if "email" not in f.errors:
         clash = User.objects.filter(email=clean.email)
         if instance is not None:
@@ -119,14 +126,20 @@ def _resolve_organization(
     return org
 
 
-def _issue_invitation(*, actor: Actor, user: User) -> str:
+def _issue_invitation(*, actor: Actor, user: User, eds_required: bool | None = None) -> str:
+    """A new single-use link; older ones stop working. `eds_required` None keeps what the last
+    invitation asked for (a reminder asks for the same)."""
     raw = secrets.token_urlsafe(32)
+    if eds_required is None:
+        last = Invitation.objects.filter(user=user).order_by("-id").first()
+        eds_required = bool(last and last.eds_required)
     Invitation.objects.filter(user=user, used_at__isnull=True).update(expires_at=timezone.now())
     Invitation.objects.create(
         user=user,
         token_hash=hash_secret(raw),
         created_by=actor if isinstance(actor, User) else None,
         expires_at=timezone.now() + timedelta(hours=settings.AIPS_INVITATION_HOURS),
+        eds_required=eds_required,
     )
     link = settings.AIPS_BASE_URL + reverse("accounts:invitation_accept", args=[raw])
     language = user.language
@@ -148,7 +161,7 @@ def _issue_invitation(*, actor: Actor, user: User) -> str:
         event=EventType.USER_INVITED,
         target=user,
         organization_id=user.organization_id,
-        details={"expires_hours": settings.AIPS_INVITATION_HOURS},
+        details={"expires_hours": settings.AIPS_INVITATION_HOURS, "eds_required": eds_required},
     )
     return raw
 
@@ -177,8 +190,10 @@ def user_create(
     role: str,
     language: str = Language.RU,
     patronymic: str = "",
+    eds_required: bool = False,
 ) -> User:
-    """The center creates a personal account (R67.6, R57.6); the person gets an invitation."""
+    """The center creates a personal account (R67.6, R57.6); the person gets an invitation, which
+    with `eds_required` is accepted only with an EDS signature that binds the IIN (R57.9)."""
     ensure_perm(actor, Perm.USER_CREATE)
     f = Fields()
     org = _resolve_organization(actor, organization_id, f)
@@ -197,7 +212,7 @@ def user_create(
         organization_id=org.pk,
         details={"email": user.email, "role": user.role},
     )
-    _issue_invitation(actor=actor, user=user)
+    _issue_invitation(actor=actor, user=user, eds_required=bool(eds_required))
     return user
 
 
@@ -289,12 +304,22 @@ def invitation_lookup(raw_token: str) -> Invitation:
 
 
 @transaction.atomic
-def invitation_accept(*, raw_token: str, password: str) -> User:
+def invitation_accept(*, raw_token: str, password: str, eds: Verification | None = None) -> User:
+    """The person sets the first password. With `eds` (a verified signature of the person's
+    challenge, `identity.prove_identity`), the certificate's IIN is bound to the account in the
+    same transaction; an invitation that requires EDS, or an organization that requires a strong
+    factor, is accepted only so (R57.9)."""
     invitation = invitation_lookup(raw_token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_usable:
         raise NotFound(_("This link is not valid any more. Ask the center for a new invitation."))
     user = invitation.user
+    if (
+        eds is None
+        and not user.iin
+        and (invitation.eds_required or identity.is_strong_factor_required(user))
+    ):
+        raise ValidationFailed.field("eds", _("Sign with your EDS to finish the registration."))
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
@@ -308,7 +333,10 @@ def invitation_accept(*, raw_token: str, password: str) -> User:
         event=EventType.USER_ACTIVATED,
         target=user,
         organization_id=user.organization_id,
+        details={"eds": eds is not None},
     )
+    if eds is not None:
+        iin_bind(actor=user, user=user, eds=eds)
     return user
 
 
@@ -822,4 +850,89 @@ def list_exported(*, actor: User, list_name: str, query: str, rows: int) -> None
         event=EventType.LIST_EXPORTED,
         organization_id=actor.organization_id,
         details={"list": list_name, "query": query[:1000], "rows": rows},
+    )
+
+
+# --- identity by EDS (R57.9, R57.10) -------------------------------------------------------------
+
+
+def _iin_taken() -> AppError:
+    return AppError(
+        _("This IIN is already bound to another account. If it is yours, contact the center."),
+        code="iin_taken",
+        status=409,
+    )
+
+
+@transaction.atomic
+def iin_bind(*, actor: User, user: User, eds: Verification) -> User:
+    """Binds the IIN of a verified EDS certificate to the person's own account (R57.9): when
+    accepting the invitation, from the security page, or at the first sign-in. One IIN, one
+    account; an account bound to one IIN is never silently moved to another."""
+    if actor.pk != user.pk:
+        raise Forbidden()
+    iin = eds.signer.iin
+    if len(iin) != 12 or not iin.isascii() or not iin.isdigit():
+        raise EdsRefused(Refusal.NO_IIN, f"IIN {iin!r} is not 12 digits")
+    target = User.objects.select_for_update().get(pk=user.pk)
+    if target.iin:
+        if target.iin == iin:
+            return target
+        raise AppError(
+            _("Your account is already bound to another IIN."), code="iin_mismatch", status=409
+        )
+    if User.objects.filter(iin=iin).exclude(pk=target.pk).exists():
+        raise _iin_taken()
+    target.iin = iin
+    target.iin_bound_at = timezone.now()
+    target.iin_bound_by = IdentityProof.EDS
+    try:
+        with transaction.atomic():
+            target.save(update_fields=["iin", "iin_bound_at", "iin_bound_by", "updated_at"])
+    except IntegrityError as exc:
+        raise _iin_taken() from exc
+    record(
+        actor=actor,
+        event=EventType.IIN_BOUND,
+        target=target,
+        organization_id=target.organization_id,
+        details={"via": IdentityProof.EDS.value, **identity.evidence(eds)},
+    )
+    user.iin, user.iin_bound_at, user.iin_bound_by = iin, target.iin_bound_at, IdentityProof.EDS
+    return target
+
+
+@transaction.atomic
+def iin_bind_refused(*, user: User, reason: str, details: dict[str, Any] | None = None) -> None:
+    """A refused attempt to bind an EDS, for the journal (the refusal itself rolled back)."""
+    record(
+        actor=user,
+        event=EventType.IIN_BIND_REFUSED,
+        target=user,
+        organization_id=user.organization_id,
+        details={"reason": reason[:64], **(details or {})},
+    )
+
+
+@transaction.atomic
+def eds_signin_succeeded(*, user: User, eds: Verification) -> None:
+    """Password and EDS passed (R57.10); `sessions.sign_in` then records the sign-in itself."""
+    record(
+        actor=user,
+        event=EventType.EDS_SIGNIN_SUCCEEDED,
+        target=user,
+        organization_id=user.organization_id,
+        details=identity.evidence(eds),
+    )
+
+
+@transaction.atomic
+def eds_signin_failed(*, user: User, reason: str, detail: str = "") -> None:
+    """An EDS second factor refused; the caller counts it toward lockout like a wrong code."""
+    record(
+        actor=user,
+        event=EventType.EDS_SIGNIN_FAILED,
+        target=user,
+        organization_id=user.organization_id,
+        details={"reason": reason[:64], "detail": detail[:500]},
     )

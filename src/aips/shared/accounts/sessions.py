@@ -11,11 +11,13 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aips.core import request_context
 from aips.core.access import REAUTH_SESSION_KEY
 from aips.core.actors import Person, acting
 from aips.core.errors import Forbidden
+from aips.shared.accounts.identity import STRONG_FACTORS, is_strong_factor_required
 from aips.shared.accounts.models import User, UserSession
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
@@ -71,7 +73,11 @@ def preauth_next(request: HttpRequest) -> str:
 
 @transaction.atomic
 def sign_in(request: HttpRequest, user: User, *, second_factor: str) -> None:
-    """Both factors passed: a fresh session key, bookkeeping row and audit event."""
+    """Both factors passed: a fresh session key, bookkeeping row and audit event. Every way in
+    (TOTP, recovery code, security key, EDS, biometrics) ends here, so this is where a strong
+    factor is enforced for the people who must use one (R57.10)."""
+    if second_factor not in STRONG_FACTORS and is_strong_factor_required(user):
+        raise Forbidden(_("Your organization requires EDS or biometrics to sign in."))
     request.session.pop(PREAUTH, None)
     login(request, user, backend="aips.shared.accounts.backends.EmailBackend")
     now = time.time()

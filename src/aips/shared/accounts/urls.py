@@ -27,6 +27,7 @@ urlpatterns = [
         name="recovery_codes_regenerate",
     ),
     path("profile/security/totp/", views.totp_add, name="totp_add"),
+    path("profile/security/eds/", views.eds_bind, name="eds_bind"),
     path("profile/security/<str:kind>/<int:pk>/remove/", views.factor_remove, name="factor_remove"),
     path("profile/sessions/<int:pk>/end/", views.session_end, name="session_end"),
     path("profile/password/", views.password_change, name="password_change"),

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.signals import user_login_failed
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -22,11 +22,13 @@ from aips.core.actors import Actor, acting
 from aips.core.errors import AppError, NotFound, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.listing import clean_query, spec_named
-from aips.core.permissions import CENTER_ROLES, Perm
+from aips.core.permissions import Perm, active_table
 from aips.core.ratelimit import RateLimited
 from aips.core.request_context import client_ip
-from aips.shared.accounts import selectors, services, sessions
+from aips.shared.accounts import identity, selectors, services, sessions
 from aips.shared.accounts.forms import (
+    EdsForm,
+    InvitationForm,
     LanguageForm,
     LoginForm,
     NewPasswordForm,
@@ -37,12 +39,17 @@ from aips.shared.accounts.forms import (
     ReauthForm,
     RejectForm,
     SecondFactorForm,
-    SetPasswordForm,
     TokenForm,
     TotpConfirmForm,
     UserForm,
 )
-from aips.shared.accounts.models import ROLE_CHOICES, User, UserRequestStatus
+from aips.shared.accounts.models import User, UserRequestStatus, role_choices
+from aips.shared.biometrics import password as biometric_password
+from aips.shared.biometrics import providers as biometric_providers
+from aips.shared.biometrics import selectors as biometric_selectors
+from aips.shared.biometrics import web as biometric_web
+from aips.shared.biometrics.models import Purpose as BiometricPurpose
+from aips.shared.eds.types import EdsRefused
 from aips.shared.mfa import selectors as mfa_selectors
 from aips.shared.mfa import services as mfa_services
 from aips.shared.mfa import webauthn
@@ -115,7 +122,7 @@ def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
 @sensitive_post_parameters("password")
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("core:home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
     form = LoginForm(request.POST or None)
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next") or "")
     if request.method == "POST" and form.is_valid():
@@ -130,7 +137,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             return locked_out(request, {"username": email})
         if isinstance(user, User):
             sessions.start_preauth(request, user, next_url)
-            if mfa_services.has_second_factor(user):
+            if _has_a_second_factor(user):
                 return redirect("accounts:login_verify")
             return redirect("accounts:login_enroll")
         services.login_failed(email=email)
@@ -154,14 +161,73 @@ def _check_second_factor(request: HttpRequest, user: User, form: forms.Form) -> 
     return mfa_services.verify_code(user=user, code=code) if code else None
 
 
+def _has_a_second_factor(user: User) -> bool:
+    """A TOTP app, a security key, or an EDS (the account is bound to an IIN)."""
+    return mfa_services.has_second_factor(user) or identity.has_eds(user)
+
+
+def _eds_mode(user: User, strong: bool) -> str:
+    """How EDS figures on the second step (R57.10): "signin" when the account is bound to an IIN
+    (that EDS is the factor), "bind" when a strong factor is required but none is bound yet (the
+    person's code and an EDS signature together bind it and sign in), else "" (not offered)."""
+    if identity.has_eds(user):
+        return "signin"
+    if strong and mfa_services.has_second_factor(user):
+        return "bind"
+    return ""
+
+
+def _eds_refused(request: HttpRequest, user: User, exc: AppError) -> HttpResponse | None:
+    """A refused EDS second factor counts toward lockout like a wrong code (R57.7)."""
+    reason = exc.reason.value if isinstance(exc, EdsRefused) else exc.code
+    detail = exc.detail if isinstance(exc, EdsRefused) else ""
+    services.eds_signin_failed(user=user, reason=reason, detail=detail)
+    _count_failure(request, user.email)
+    if services.is_locked_out(user.email):
+        return locked_out(request, {"username": user.email})
+    return None
+
+
+def _eds_sign_in(
+    request: HttpRequest, user: User, form: forms.Form, *, use: str, bind: bool
+) -> HttpResponse | None:
+    """Password + EDS: a complete two-factor sign-in (R57.10). With `bind` the EDS's IIN is bound
+    to the account first (R57.9). None = refused, with the reason on the form."""
+    challenge = identity.take_challenge(request, use=use)
+    try:
+        eds = identity.prove_identity(
+            cms=form.cleaned_data["eds_cms"], challenge=challenge, user=user
+        )
+        if bind:
+            services.iin_bind(actor=user, user=user, eds=eds)
+        else:
+            identity.signer_must_be(eds, user)
+    except identity.ChallengeExpired as exc:
+        form.add_error(None, exc.message)
+        return None
+    except AppError as exc:
+        if bind and not isinstance(exc, EdsRefused):
+            services.iin_bind_refused(user=user, reason=exc.code)
+        if (refused := _eds_refused(request, user, exc)) is not None:
+            return refused
+        form.add_error(None, exc.message)
+        return None
+    next_url = sessions.preauth_next(request)
+    services.eds_signin_succeeded(user=user, eds=eds)
+    sessions.sign_in(request, user, second_factor="eds")
+    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+
+
 @public
 @never_cache
 def login_verify(request: HttpRequest) -> HttpResponse:
     user = sessions.preauth_user(request)
     if user is None:
         return redirect("accounts:login")
-    if not mfa_services.has_second_factor(user):
+    if not _has_a_second_factor(user):
         return redirect("accounts:login_enroll")
+    strong = identity.is_strong_factor_required(user)
+    eds_mode = _eds_mode(user, strong)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -171,42 +237,93 @@ def login_verify(request: HttpRequest) -> HttpResponse:
             return _too_many(request, exc)
         if services.is_locked_out(user.email):
             return locked_out(request, {"username": user.email})
-        factor = _check_second_factor(request, user, form)
-        if factor is not None:
-            next_url = sessions.preauth_next(request)
-            sessions.sign_in(request, user, second_factor=factor)
-            return redirect(next_url or "core:home")
-        services.second_factor_failed(user=user)
-        _count_failure(request, user.email)
-        if services.is_locked_out(user.email):
-            return locked_out(request, {"username": user.email})
-        form.add_error("code", _("The code is not valid. Check the time on your phone."))
+        if eds_mode and form.cleaned_data["eds_cms"]:
+            if eds_mode == "bind" and _check_code(request, user, form) is None:
+                if (refused := _code_refused(request, user, form)) is not None:
+                    return refused
+            else:
+                response = _eds_sign_in(request, user, form, use="login", bind=eds_mode == "bind")
+                if response is not None:
+                    return response
+        elif strong:
+            # A code or a security key alone is not a strong factor (R57.10): nothing was
+            # checked, so nothing counts toward lockout.
+            form.add_error(
+                None,
+                _("Your organization requires EDS or biometrics to sign in.")
+                if eds_mode == "signin"
+                else _(
+                    "Your organization requires EDS or biometrics to sign in: enter your code "
+                    "and sign with your EDS to bind it to your account."
+                ),
+            )
+        else:
+            factor = _check_second_factor(request, user, form)
+            if factor is not None:
+                next_url = sessions.preauth_next(request)
+                sessions.sign_in(request, user, second_factor=factor)
+                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+            if (refused := _code_refused(request, user, form)) is not None:
+                return refused
+    has_codes = mfa_services.has_second_factor(user) and (not strong or eds_mode == "bind")
     return render(
         request,
         "accounts/login_verify.html",
-        {"form": form, "has_webauthn": mfa_services.has_webauthn(user)},
+        {
+            "form": form,
+            "has_codes": has_codes,
+            "has_webauthn": not strong and mfa_services.has_webauthn(user),
+            "eds_mode": eds_mode,
+            "eds_challenge": identity.issue_challenge(request, use="login") if eds_mode else "",
+            "strong_required": strong,
+        },
         status=401 if form.errors else 200,
     )
+
+
+def _check_code(request: HttpRequest, user: User, form: forms.Form) -> str | None:
+    """A typed TOTP or recovery code only (binding an EDS at sign-in takes one)."""
+    code = form.cleaned_data.get("code") or ""
+    return mfa_services.verify_code(user=user, code=code) if code else None
+
+
+def _code_refused(request: HttpRequest, user: User, form: forms.Form) -> HttpResponse | None:
+    services.second_factor_failed(user=user)
+    _count_failure(request, user.email)
+    if services.is_locked_out(user.email):
+        return locked_out(request, {"username": user.email})
+    form.add_error("code", _("The code is not valid. Check the time on your phone."))
+    return None
 
 
 @public
 @never_cache
 def login_enroll(request: HttpRequest) -> HttpResponse:
-    """First sign-in: a second factor must be set up before anything else (R57.8)."""
+    """First sign-in: a second factor must be set up before anything else (R57.8): an
+    authenticator app, or an EDS whose signature binds the IIN and signs in at once (R57.9,
+    R57.10). Where a strong factor is required, only the EDS (or biometrics)."""
     user = sessions.preauth_user(request)
     if user is None:
         return redirect("accounts:login")
-    if mfa_services.has_second_factor(user):
+    if _has_a_second_factor(user):
         return redirect("accounts:login_verify")
-    device = mfa_services.totp_setup(user=user)
-    form = TotpConfirmForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    strong = identity.is_strong_factor_required(user)
+    form = TotpConfirmForm(None if "eds_cms" in request.POST else (request.POST or None))
+    eds_form = EdsForm(request.POST if "eds_cms" in request.POST else None)
+    if request.method == "POST" and (form.is_bound or eds_form.is_bound):
         try:
             ratelimit.hit("mfa-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
         except RateLimited as exc:
             return _too_many(request, exc)
         if services.is_locked_out(user.email):
             return locked_out(request, {"username": user.email})
+    if eds_form.is_bound and eds_form.is_valid():
+        response = _eds_sign_in(request, user, eds_form, use="enroll", bind=True)
+        if response is not None:
+            return response
+    elif form.is_bound and strong:
+        form.add_error(None, _("Your organization requires EDS or biometrics to sign in."))
+    elif form.is_bound and form.is_valid():
         try:
             codes = mfa_services.totp_confirm(user=user, code=form.cleaned_data["code"])
         except ValidationFailed as exc:
@@ -220,11 +337,18 @@ def login_enroll(request: HttpRequest) -> HttpResponse:
             request.session[RECOVERY_SESSION_KEY] = codes
             request.session[RECOVERY_NEXT_KEY] = next_url
             return redirect("accounts:recovery_codes")
+    device = None if strong else mfa_services.totp_setup(user=user)
     return render(
         request,
         "accounts/login_enroll.html",
-        {"form": form, "totp": totp_display(device, user)},
-        status=422 if form.errors else 200,
+        {
+            "form": form,
+            "eds_form": eds_form,
+            "totp": totp_display(device, user) if device is not None else None,
+            "eds_challenge": identity.issue_challenge(request, use="enroll"),
+            "strong_required": strong,
+        },
+        status=422 if form.errors or eds_form.errors else 200,
     )
 
 
@@ -300,23 +424,65 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404
         )
-    form = SetPasswordForm(request.POST or None)
+    invited = invitation.user
+    # R57.9: the inviting administrator, or the organization's strong-factor policy, may make
+    # the registration an EDS one; otherwise binding an EDS here is the person's choice.
+    eds_required = not invited.iin and (
+        invitation.eds_required or identity.is_strong_factor_required(invited)
+    )
+    form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.invitation_accept(raw_token=token, password=form.cleaned_data["password"])
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except NotFound as exc:
-            return render(
-                request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404
-            )
-        else:
-            messages.success(request, _("Your password is set. Sign in to continue."))
-            return redirect("accounts:login")
+            ratelimit.hit("invite-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        eds = None
+        if form.cleaned_data["eds_cms"]:
+            try:
+                eds = identity.prove_identity(
+                    cms=form.cleaned_data["eds_cms"],
+                    challenge=identity.take_challenge(request, use="register"),
+                    user=invited,
+                )
+            except AppError as exc:
+                if isinstance(exc, EdsRefused):
+                    services.iin_bind_refused(user=invited, reason=exc.reason.value)
+                form.add_error(None, exc.message)
+        if not form.errors:
+            try:
+                services.invitation_accept(
+                    raw_token=token, password=form.cleaned_data["password"], eds=eds
+                )
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+            except NotFound as exc:
+                return render(
+                    request,
+                    "accounts/invitation_invalid.html",
+                    {"message": exc.message},
+                    status=404,
+                )
+            except AppError as exc:
+                # The IIN is bound to another account, or the certificate has none.
+                services.iin_bind_refused(user=invited, reason=exc.code)
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Your password is set and your EDS is bound. Sign in to continue.")
+                    if eds is not None
+                    else _("Your password is set. Sign in to continue."),
+                )
+                return redirect("accounts:login")
     return render(
         request,
         "accounts/invitation_accept.html",
-        {"form": form, "invited": invitation.user},
+        {
+            "form": form,
+            "invited": invited,
+            "eds_required": eds_required,
+            "eds_challenge": identity.issue_challenge(request, use="register"),
+        },
         status=422 if form.errors else 200,
     )
 
@@ -383,7 +549,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def _list_url(list_name: str, query: str = "") -> str:
     spec = spec_named(list_name)
     if spec is None:
-        return reverse("core:home")
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
     # Only our own list's address plus a re-encoded query string: never an open redirect.
     return reverse(spec.url_name) + (f"?{query}" if query else "")
 
@@ -431,8 +597,11 @@ def _org_choices(actor: Actor) -> list[tuple[int, str]]:
 
 @require(Perm.USER_VIEW)
 def user_list(request: HttpRequest) -> HttpResponse:
-    users = selectors.user_list(actor=request.user)
-    return render(request, "accounts/user_list.html", {"users": users})
+    # ?eds=bound / ?eds=unbound: who has (not yet) bound an EDS, i.e. an IIN (R57.9).
+    eds = request.GET.get("eds", "")
+    eds = eds if eds in ("bound", "unbound") else ""
+    users = selectors.user_list(actor=request.user, eds=eds)
+    return render(request, "accounts/user_list.html", {"users": users, "eds_filter": eds})
 
 
 @require(Perm.USER_VIEW)
@@ -445,6 +614,8 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "person": person,
             "locked_out": services.is_locked_out(person.email),
             "reason_form": ReasonForm(),
+            "iin_masked": identity.mask_iin(person.iin),
+            "strong_required": identity.is_strong_factor_required(person),
         },
     )
 
@@ -534,7 +705,8 @@ def user_request_list(request: HttpRequest) -> HttpResponse:
 def user_request_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # noqa: S101
-    org_roles = [(value, label) for value, label in ROLE_CHOICES if value not in CENTER_ROLES]
+    cross_tenant = active_table().cross_tenant_roles
+    org_roles = [(value, label) for value, label in role_choices() if value not in cross_tenant]
     form = PersonForm(request.POST or None, roles=org_roles, initial={"language": user.language})
     if request.method == "POST" and form.is_valid():
         try:
@@ -629,7 +801,10 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/recovery_codes.html",
-        {"codes": codes, "next": _safe_next(request, next_url) or reverse("core:home")},
+        {
+            "codes": codes,
+            "next": _safe_next(request, next_url) or resolve_url(settings.LOGIN_REDIRECT_URL),
+        },
     )
 
 
@@ -647,7 +822,53 @@ def security(request: HttpRequest) -> HttpResponse:
             "recovery_left": mfa_services.unused_recovery_codes(user),
             "user_sessions": selectors.session_list(actor=user),
             "current_session": request.session.session_key,
+            "iin_masked": identity.mask_iin(user.iin),
+            "strong_required": identity.is_strong_factor_required(user),
         },
+    )
+
+
+@require(Perm.PROFILE_VIEW, fresh=True)
+@never_cache
+def eds_bind(request: HttpRequest) -> HttpResponse:
+    """The security page's "Bind my EDS" (R57.9): the person signs a challenge with their EDS
+    authentication key; the certificate's IIN is bound to the account, and from then on that EDS
+    is a second factor."""
+    user = sessions.acting_person(request)
+    form = EdsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and not user.iin:
+        try:
+            ratelimit.hit("eds-bind", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
+        except RateLimited as exc:
+            return _too_many(request, exc)
+        try:
+            eds = identity.prove_identity(
+                cms=form.cleaned_data["eds_cms"],
+                challenge=identity.take_challenge(request, use="bind"),
+                user=user,
+            )
+            services.iin_bind(actor=user, user=user, eds=eds)
+        except identity.ChallengeExpired as exc:
+            form.add_error(None, exc.message)
+        except AppError as exc:
+            reason = exc.reason.value if isinstance(exc, EdsRefused) else exc.code
+            services.iin_bind_refused(user=user, reason=reason)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, _("Your EDS is bound to your account; you can sign in with it.")
+            )
+            return redirect("accounts:security")
+    return render(
+        request,
+        "accounts/eds_bind.html",
+        {
+            "form": form,
+            "person": user,
+            "iin_masked": identity.mask_iin(user.iin),
+            "eds_challenge": "" if user.iin else identity.issue_challenge(request, use="bind"),
+        },
+        status=422 if form.errors else 200,
     )
 
 
@@ -726,14 +947,40 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
 def password_change(request: HttpRequest) -> HttpResponse:
-    """Current password plus a fresh second factor: a WebAuthn assertion with user verification
-    when the user has a security key (the biometric of R57.11), otherwise a TOTP code."""
+    """Current password, a fresh biometric check (or, where the organization allows it, an EDS
+    signature) as R57.11 asks, plus the usual second factor: a WebAuthn assertion with user
+    verification when the user has a security key, otherwise a TOTP code."""
     user = request.user
     assert isinstance(user, User)  # noqa: S101
     needs_webauthn = mfa_services.has_webauthn(user)
     form = PasswordChangeForm(request.POST or None)
     if needs_webauthn:
         del form.fields["code"]
+    check = biometric_selectors.usable_check(
+        user,
+        purpose=BiometricPurpose.PASSWORD_CHANGE,
+        public_id=biometric_web.remembered_id(request, BiometricPurpose.PASSWORD_CHANGE),
+    )
+    eds_allowed = biometric_password.eds_allowed(user)
+
+    def page(status: int = 200) -> HttpResponse:
+        return render(
+            request,
+            "accounts/password_change.html",
+            {
+                "form": form,
+                "needs_webauthn": needs_webauthn,
+                "biometric_check": check,
+                "biometrics_on": biometric_providers.enabled(),
+                "fresh_minutes": settings.AIPS_BIOMETRIC_FRESH_MINUTES,
+                "eds_allowed": eds_allowed and check is None,
+                "eds_challenge": identity.issue_challenge(request, use=biometric_password.EDS_USE)
+                if eds_allowed and check is None
+                else "",
+            },
+            status=status,
+        )
+
     if request.method == "POST" and form.is_valid():
         try:
             ratelimit.hit("password-change", user.email, settings.AIPS_AUTH_RATE_ACCOUNT)
@@ -747,12 +994,23 @@ def password_change(request: HttpRequest) -> HttpResponse:
             # wrong password here counts toward lockout like one at sign-in.
             _count_failure(request, user.email)
             form.add_error("current_password", _("The current password is wrong."))
-            return render(
-                request,
-                "accounts/password_change.html",
-                {"form": form, "needs_webauthn": needs_webauthn},
-                status=422,
-            )
+            return page(422)
+        # R57.11 before the second factor, so that a missing check does not spend the code.
+        eds_cms = (data.get("eds_cms") or "") if eds_allowed and check is None else ""
+        eds = None
+        if check is None and not eds_cms:
+            form.add_error(None, _("Confirm it is you with a biometric check first."))
+            return page(422)
+        if eds_cms:
+            try:
+                eds = biometric_password.verify_eds(
+                    user=user,
+                    cms=eds_cms,
+                    challenge=identity.take_challenge(request, use=biometric_password.EDS_USE),
+                )
+            except AppError as exc:
+                form.add_error(None, exc.message)
+                return page(422)
         if needs_webauthn:
             factor_ok = bool(data["webauthn_response"]) and webauthn.authentication_verify(
                 request, user, data["webauthn_response"], require_uv=True
@@ -770,24 +1028,24 @@ def password_change(request: HttpRequest) -> HttpResponse:
             )
         else:
             try:
-                services.password_change(
+                biometric_password.password_change_confirmed(
                     actor=user,
                     current_password=data["current_password"],
                     new_password=data["new_password"],
+                    check=check,
+                    eds=eds,
                 )
             except ValidationFailed as exc:
                 apply_errors(form, exc)
+            except AppError as exc:
+                form.add_error(None, exc.message)
             else:
+                biometric_web.forget(request)
                 update_session_auth_hash(request, user)
                 sessions.end_other_sessions(user, keep=request.session.session_key or "")
                 messages.success(request, _("Your password has been changed."))
                 return redirect("accounts:security")
-    return render(
-        request,
-        "accounts/password_change.html",
-        {"form": form, "needs_webauthn": needs_webauthn},
-        status=422 if form.errors else 200,
-    )
+    return page(422 if form.errors else 200)
 
 
 @public

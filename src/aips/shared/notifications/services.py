@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -226,16 +226,23 @@ def outbox_purge() -> int:
 # --- in-app notifications -------------------------------------------------------------------
 
 
-def _reachable(user: Person) -> bool:
-    return bool(
-        getattr(user, "pk", None) and user.is_active and getattr(user, "blocked_at", None) is None
-    )
+class Recipient(Person, Protocol):
+    """A person a notification reaches (`accounts.User`, which this leaf may not import): an
+    account id, an e-mail address and the language they read in."""
+
+    @property
+    def language(self) -> str: ...
+
+
+def _reachable(user: Recipient) -> bool:
+    # A blocked account (accounts.User.blocked_at) hears nothing, like an inactive one.
+    return bool(user.pk and user.is_active and getattr(user, "blocked_at", None) is None)
 
 
 @transaction.atomic
 def notify(
     *,
-    users: Iterable[Any],
+    users: Iterable[Recipient],
     kind: str,
     subject: Text,
     text: Text,
@@ -265,7 +272,7 @@ def notify(
         body = texts.get(language) or text.render(language)
         made.append(
             Notification(
-                user=user,
+                user_id=user.pk,
                 kind=kind,
                 text=body,
                 texts=texts,
@@ -294,7 +301,7 @@ def notify(
 @transaction.atomic
 def notify_bulk(
     *,
-    users: Iterable[Any],
+    users: Iterable[Recipient],
     kind: str,
     subject: Text,
     text: Text,
@@ -336,7 +343,7 @@ def notify_bulk(
         body, mail_subject, mail_body = rendered[language]
         notes.append(
             Notification(
-                user=user,
+                user_id=user.pk,
                 kind=kind,
                 text=body,
                 texts=texts,

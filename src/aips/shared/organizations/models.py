@@ -17,6 +17,17 @@ class OrganizationKind(models.TextChoices):
     MICROFINANCE = "microfinance", _("Microfinance organization")
     OTHER_FINANCIAL = "other_financial", _("Other financial organization")
     CENTER = "center", _("Sectoral IS center")
+    # The ETP's (docs/decisions/0036-the-etp-as-a-second-product.md): the operator that runs
+    # it, and its participants. An individual participant is an organization of one, its `bin`
+    # holding the person's IIN, so tenant isolation keeps every participant apart.
+    OPERATOR = "operator", _("ETP operator")
+    PARTICIPANT_LEGAL = "participant_legal", _("Participant (legal entity)")
+    PARTICIPANT_INDIVIDUAL = "participant_individual", _("Participant (individual)")
+
+
+# The kinds whose organization sees every tenant's rows (`Organization.is_center`): one per
+# database, AIPS's center or the ETP's operator.
+CROSS_TENANT_KINDS = frozenset({OrganizationKind.CENTER, OrganizationKind.OPERATOR})
 
 
 class OrganizationStatus(models.TextChoices):
@@ -44,6 +55,24 @@ class Organization(models.Model):
         choices=OrganizationStatus.choices,
         default=OrganizationStatus.ACTIVE,
     )
+    # Strong identification policy, set by the center (R57.9, R57.10, R57.11).
+    strong_auth_required = models.BooleanField(
+        _("EDS or biometrics required at sign-in"),
+        default=False,
+        help_text=_("The organization's people must sign in with EDS or biometrics as a factor."),
+    )
+    eds_approvals_required = models.BooleanField(
+        _("approvals signed with EDS"),
+        default=False,
+        help_text=_("The IS-unit head's approvals and decisions must carry an EDS signature."),
+    )
+    eds_password_change_allowed = models.BooleanField(
+        _("EDS may confirm a password change"),
+        default=False,
+        help_text=_(
+            "An EDS signature may stand in for the biometric check when changing a password."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,7 +97,9 @@ class Organization(models.Model):
 
     @property
     def is_center(self) -> bool:
-        return self.kind == OrganizationKind.CENTER
+        """Sees every tenant: AIPS's sectoral center, or the ETP's operator (the same role in the
+        other product; the name stays so that AIPS's code reads as before)."""
+        return self.kind in CROSS_TENANT_KINDS
 
     @property
     def is_active(self) -> bool:

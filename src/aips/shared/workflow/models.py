@@ -133,3 +133,51 @@ class StateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state} → {self.to_state}"
+
+
+class SignedActQuerySet(TenantQuerySet["SignedAct"]):
+    """Read through the item, like comments: callers establish the item's visibility (and who
+    of its readers may see its signatures) first."""
+
+    tenant_field = None
+
+    def for_item(self, item: models.Model) -> "SignedActQuerySet":
+        return self.filter(content_type=ContentType.objects.get_for_model(item), object_id=item.pk)
+
+    def organization_scope(self, actor: Actor) -> "SignedActQuerySet":
+        return self.all()
+
+
+class SignedAct(models.Model):
+    """An approval or decision the IS-unit head signed with EDS (issue 16, item 4): the item it
+    was taken on (a card, an alert, an organization's copy of an alert, a request or one
+    addressee's thread), the decision, the version it covered, the exact canonical bytes signed
+    (`eds.canonical`) and the verified signature. Written in the transaction of the act."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    item = GenericForeignKey("content_type", "object_id")
+    act = models.CharField(max_length=32)
+    version = models.ForeignKey(
+        Version, null=True, blank=True, on_delete=models.PROTECT, related_name="signed_acts"
+    )
+    signature = models.OneToOneField(
+        "eds.Signature", on_delete=models.PROTECT, related_name="signed_act"
+    )
+    document = models.BinaryField()
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SignedActQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"signed {self.act} #{self.pk}"

@@ -10,14 +10,15 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 
 from aips.core.actors import Actor
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
+from aips.shared.workflow import signing
 from aips.shared.workflow.engine import Machine
-from aips.shared.workflow.models import WorkflowItem
+from aips.shared.workflow.models import SignedAct, WorkflowItem
 
 T = TypeVar("T")
 
@@ -92,3 +93,15 @@ def unconfirmed(
         % {"action": step.label},
     )
     return True
+
+
+def bundle_response(act: SignedAct, *, served: Callable[[], None]) -> HttpResponseBase:
+    """An EDS-signed act's bundle as a download (pages and the API alike); `served` (the
+    owner's audit event) runs once the bundle is built."""
+    data = signing.bundle(act)
+    served()
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="aips-signature-{act.pk}.zip"'
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

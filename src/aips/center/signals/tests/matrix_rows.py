@@ -69,7 +69,7 @@ ROWS: list[Row] = [
         "POST",
         only(302, FINDERS),
         kwargs=FINDING,
-        data={"reason": "a CDN address"},
+        data={"reason": "a CDN address", "confirm": "yes"},
     ),
     # --- API -----------------------------------------------------------------------------
     Row("api:signals_ingest", "POST", statuses(401), data=[], api=True),  # type: ignore[arg-type]
@@ -97,7 +97,7 @@ ROWS: list[Row] = [
         "POST",
         only(200, FINDERS, anon=401),
         kwargs=API_FINDING,
-        data={"reason": "a CDN address"},
+        data={"reason": "a CDN address", "confirm": "yes"},
         api=True,
     ),
 ]

@@ -171,7 +171,14 @@ def test_r67_8_dismiss_keeps_the_reason_in_the_journal(
     assert no_reason.status_code == 302
     finding.refresh_from_db()
     assert finding.state == FindingState.OPEN
+    # Irreversible: without the confirmation box ticked nothing happens.
     client.post(reverse("signals:finding_dismiss", args=[finding.pk]), {"reason": "Shodan"})
+    finding.refresh_from_db()
+    assert finding.state == FindingState.OPEN
+    client.post(
+        reverse("signals:finding_dismiss", args=[finding.pk]),
+        {"reason": "Shodan", "confirm": "yes"},
+    )
     finding.refresh_from_db()
     assert finding.state == FindingState.DISMISSED
     event = AuditEvent.objects.get(event="correlation:dismissed")
@@ -355,3 +362,61 @@ def test_r67_8_link_refuses_an_alert_without_the_indicators(
         services.finding_link(actor=personas["bank_a_head"], finding=by_hash, alert=alert)
     by_hash.refresh_from_db()
     assert by_hash.state == FindingState.OPEN
+
+
+def test_r67_8_two_open_findings_that_prove_one_group_are_merged_into_the_older(
+    actors: list[Any], settings: Any, client_as: Any, personas: dict[str, Any]
+) -> None:
+    """A scanner's address and a malware hash open two findings; later the same signals carry
+    both (the malware is downloaded from the scanner): the older finding takes the newer one's
+    indicators, organizations and signals, the newer is closed as merged into it with a link,
+    the journal records the merge once, and re-runs change nothing."""
+    from aips.core.errors import AppError
+
+    settings.AIPS_CORRELATION_MIN_ORGS = 3
+    digest = "c" * 32
+    for actor in actors:
+        ingest(actor, [signal("scan", src_ip=IP)])
+    assert services.correlate() == 1
+    older = CorrelationFinding.objects.get()
+    for actor in actors:
+        ingest(actor, [signal("malware", md5=digest, src_ip=None)])
+    assert services.correlate() == 1
+    newer = CorrelationFinding.objects.exclude(pk=older.pk).get()
+    assert (_values(older), _values(newer)) == ({IP}, {digest})
+    before = older.signal_count + newer.signal_count
+    # One bank's malware now arrives from the scanner's address: one group.
+    ingest(actors[0], [signal("malware", md5=digest, src_ip=IP)])
+    assert services.correlate() == 0
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert older.state == FindingState.OPEN
+    assert _values(older) == {IP, digest}
+    assert (newer.state, newer.merged_into_id) == (FindingState.MERGED, older.pk)
+    assert older.signal_count >= before
+    assert older.organization_count == 3
+    event = AuditEvent.objects.get(event="correlation:merged")
+    assert (event.target_id, event.details["into"]) == (str(newer.pk), older.pk)
+    # Idempotent: no new finding, no second merge, the survivor stays the one holding both.
+    for _ in range(2):
+        assert services.correlate() == 0
+    assert CorrelationFinding.objects.count() == 2
+    assert AuditEvent.objects.filter(event="correlation:merged").count() == 1
+    assert _values(older) == {IP, digest}
+    # A merged finding is decided: it cannot be promoted, linked or dismissed any more.
+    with pytest.raises(AppError):
+        services.finding_dismiss(actor=personas["center_analyst"], finding=newer, reason="x")
+    client = client_as("center_analyst")
+    page = client.get(reverse("signals:finding", args=[newer.pk])).content.decode()
+    assert 'id="finding-merged-into"' in page
+    assert reverse("signals:finding", args=[older.pk]) in page.split('id="finding-merged-into"')[1]
+    assert 'id="finding-promote"' not in page
+    survivor = client.get(reverse("signals:finding", args=[older.pk])).content.decode()
+    assert f'data-merged-from="{newer.pk}"' in survivor
+    assert f'data-indicator="{digest}"' in survivor
+    listing = client.get(reverse("signals:findings")).content.decode()
+    assert f'data-merged-into="{older.pk}"' in listing
+    api = client.get(f"/api/v1/correlations/{newer.pk}").json()
+    assert (api["state"], api["merged_into_id"]) == ("merged", older.pk)
+    merged = client.get("/api/v1/correlations?state=merged").json()
+    assert [f["id"] for f in merged["items"]] == [newer.pk]

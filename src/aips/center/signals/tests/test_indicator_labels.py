@@ -92,3 +92,26 @@ def test_r67_3_6_signal_severity_badges_carry_their_severity_for_the_colours(
     detail = client.get(reverse("signals:detail", args=[seq])).content.decode()
     assert 'id="signal-severity" data-severity="' in detail
     assert 'class="badge sev"' in detail
+
+
+def test_r67_3_6_feed_links_indicators_to_the_indicator_page_which_keeps_the_lookup(
+    personas: dict[str, Any], client_as: Any
+) -> None:
+    """The feed, a signal's page and the dashboard link an indicator to the one indicator page
+    (cards, alerts, requests, signals and findings together); the signal lookup (who saw it,
+    every signal) stays one click away from there."""
+    actor = module_actor(personas["bank_a_head"].organization)
+    ingest(actor, [signal("scan", src_ip=ROUTABLE), signal("malware", md5="c" * 32)])
+    client = client_as("bank_a_head")
+    feed = client.get(reverse("signals:list")).content.decode()
+    table = feed.split('id="signal-feed"', 1)[1]
+    assert f'href="{indicator_url(ROUTABLE)}"' in table
+    assert f'href="{indicator_url("c" * 32)}"' in table
+    assert "/signals/indicator/?value=" not in table
+    seq = max(int(s.split('"')[0]) for s in feed.split('data-seq="')[1:])
+    detail = client.get(reverse("signals:detail", args=[seq])).content.decode()
+    assert "/signals/indicator/?value=" not in detail
+    assert f"{reverse('core:indicator')}?value=" in detail
+    page = client.get(indicator_url(ROUTABLE)).content.decode()
+    lookup = f'id="indicator-signal-lookup" href="{reverse("signals:indicator")}?value='
+    assert lookup in page

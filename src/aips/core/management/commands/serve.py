@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from aips.env import env_int, env_str
 
@@ -26,10 +27,16 @@ def tls_files() -> tuple[Path, Path] | None:
     return paths
 
 
+def settings_module() -> str:
+    # Under override_settings (tests) Django's holder forgets the name; the environment has it.
+    return settings.SETTINGS_MODULE or os.environ["DJANGO_SETTINGS_MODULE"]
+
+
 class Command(BaseCommand):
     help = (
-        "Serve AIPS with gunicorn at AIPS_BIND (static files via whitenoise); HTTPS with "
-        "TLS 1.2+ when AIPS_TLS_CERT and AIPS_TLS_KEY are set (R57.25)."
+        "Serve the product with gunicorn at its bind address (AIPS: AIPS_BIND, the ETP: "
+        "AIPS_ETP_BIND; static files via whitenoise); HTTPS with TLS 1.2+ when AIPS_TLS_CERT "
+        "and AIPS_TLS_KEY are set (R57.25)."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -42,6 +49,10 @@ class Command(BaseCommand):
             "-m",
             "gunicorn",
             "aips.wsgi:application",
+            # The workers load this command's settings (`etp serve`: the ETP's), whatever the
+            # environment inherited.
+            "--env",
+            f"DJANGO_SETTINGS_MODULE={settings_module()}",
             "--bind",
             settings.AIPS_BIND,
             "--workers",
@@ -67,7 +78,9 @@ class Command(BaseCommand):
             argv += ["--certfile", str(cert), "--keyfile", str(key)]
             scheme = "https"
         url = settings.AIPS_BASE_URL if scheme == "http" else f"https://{settings.AIPS_BIND}"
-        self.stdout.write(f"AIPS is serving at {url}/ (Ctrl-C stops it)")
+        with translation.override("en"):
+            name = str(settings.AIPS_SITE_NAME)
+        self.stdout.write(f"{name} is serving at {url}/ (Ctrl-C stops it)")
         self.stdout.flush()
         # exec: gunicorn becomes this process, so Ctrl-C and service managers reach it directly.
         os.execv(sys.executable, argv)  # noqa: S606 - fixed argv, no shell

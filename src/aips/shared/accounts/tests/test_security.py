@@ -16,6 +16,7 @@ from aips.core.tests.test_authorization_matrix import ROWS, perform
 from aips.shared.accounts import services, sessions
 from aips.shared.accounts.models import User
 from aips.shared.audit.models import AuditEvent, EventType
+from aips.shared.biometrics.tests.helpers import passed_password_check
 from aips.shared.mfa.models import RecoveryCode
 from aips.shared.notifications.services import drain_outbox
 
@@ -307,7 +308,8 @@ def test_r57_4_sensitive_actions_need_recent_reauthentication(personas: dict[str
     assert client.post("/profile/tokens/", {"name": "x"}).status_code == 200
 
 
-# --- passwords (R57.11 for TOTP users; WebAuthn users are covered in mfa/tests) ---------------
+# --- passwords (R57.11 for TOTP users; WebAuthn users are covered in mfa/tests, the biometric
+# check itself in biometrics/tests) ---------------------------------------------------------------
 
 
 def test_r57_11_password_change_needs_current_password_and_fresh_totp(
@@ -315,6 +317,7 @@ def test_r57_11_password_change_needs_current_password_and_fresh_totp(
 ) -> None:
     maker = personas["bank_a_maker"]
     client = client_as("bank_a_maker")
+    passed_password_check(client, maker)  # R57.11's biometric check, on top of the TOTP
     new = "Granite-Meadow-Lantern-7"
     base = {"current_password": MAKER[1], "new_password": new, "new_password_again": new}
     assert client.post("/profile/password/", {**base, "code": ""}).status_code == 422

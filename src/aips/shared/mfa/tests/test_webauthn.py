@@ -14,6 +14,7 @@ from aips.conftest import totp_code
 from aips.demo import USERS
 from aips.shared.accounts.models import User, UserSession
 from aips.shared.audit.models import AuditEvent, EventType
+from aips.shared.biometrics.tests.helpers import IIN_A, passed_password_check
 from aips.shared.mfa import webauthn
 from aips.shared.mfa.models import WebAuthnCredential
 from aips.shared.mfa.tests.softkey import SoftKey
@@ -367,6 +368,8 @@ def test_r57_8_reauthentication_accepts_password_and_security_key(
 
 
 def change_password(client: Client, maker: User, **extra: str) -> Any:
+    # The biometric check R57.11 asks for comes first; the key is the additional factor.
+    passed_password_check(client, maker)
     return client.post(
         "/profile/password/",
         {
@@ -502,8 +505,12 @@ def test_r57_8_r57_11_browser_adds_a_key_signs_in_and_changes_the_password_with_
         assert alerts == []
         assert UserSession.objects.filter(user=maker, second_factor="webauthn").exists()
 
-    with step("R57.11 change the password, confirmed with the key"):
+    with step("R57.11 change the password, confirmed with a biometric check and the key"):
+        User.objects.filter(pk=maker.pk).update(iin=IIN_A)
         tab.goto("/profile/password/")
+        tab.get_by_role("button", name="Identify with biometrics").click()
+        tab.get_by_role("button", name="Pass: a live face that matches").click()
+        expect(tab.get_by_text("Biometric check passed. Now change your password.")).to_be_visible()
         tab.locator("#id_current_password").fill(PASSWORDS["bank_a_maker"])
         tab.locator("#id_new_password").fill(NEW_PASSWORD)
         tab.locator("#id_new_password_again").fill(NEW_PASSWORD)

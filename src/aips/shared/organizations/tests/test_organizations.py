@@ -14,7 +14,7 @@ from aips.shared.audit.models import AuditEvent, EventType
 from aips.shared.organizations import services
 from aips.shared.organizations.models import Organization
 
-NEW_ORG = {
+NEW_ORG: dict[str, Any] = {
     "name": 'JSC "Test Bank"',
     "bin": "990840001239",
     "email": "SOC@TestBank.example.kz",

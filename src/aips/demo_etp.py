@@ -1,0 +1,226 @@
+"""The ETP's demo data: the operator with a person in each of its roles, two selling banks with
+a lot preparer and an authorised signatory each, two individual participants and a collection
+agency's representative. `make run` loads it once (`etp demo load`); the ETP's test personas
+are the same people. Everyone signs in with a password and a TOTP code whose secret is printed
+(derived from the e-mail, so it stays valid across reloads)."""
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import TextIO
+
+from django.db import transaction
+
+from aips.core.actors import SystemActor
+from aips.shared.accounts import services as account_services
+from aips.shared.accounts.models import User
+from aips.shared.mfa import services as mfa_services
+from aips.shared.organizations import services as org_services
+from aips.shared.organizations.models import Organization
+
+OPERATOR_BIN = "070340000012"
+SELLER_A_BIN = "990140000017"  # the same banks as in AIPS's demo: sellers use both systems
+SELLER_B_BIN = "991240000013"
+PERSON_1_IIN = "850101300124"
+PERSON_2_IIN = "900215400340"
+COMPANY_1_BIN = "190940000059"
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    key: str
+    bin: str  # an individual participant's organization of one holds the person's IIN
+    kind: str
+    name: str
+    name_kk: str
+    name_ru: str
+    name_en: str
+    email: str
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    key: str
+    org: str
+    email: str
+    password: str
+    role: str
+    surname: str
+    given_name: str
+    position: str
+    phone: str
+    language: str
+
+
+ORGS = [
+    DemoOrg(
+        "operator",
+        OPERATOR_BIN,
+        "operator",
+        'JSC "Electronic Trading Platform"',
+        "«Электрондық сауда алаңы» АҚ",
+        "АО «Электронная торговая площадка»",
+        "Electronic Trading Platform JSC",
+        "operator@etp.example.kz",
+    ),
+    DemoOrg(
+        "seller_a",
+        SELLER_A_BIN,
+        "bank",
+        'JSC "Alatau Bank"',
+        "«Алатау Банк» АҚ",
+        "АО «Алатау Банк»",
+        "Alatau Bank JSC",
+        "assets@alataubank.example.kz",
+    ),
+    DemoOrg(
+        "seller_b",
+        SELLER_B_BIN,
+        "bank",
+        'JSC "Saryarka Bank"',
+        "«Сарыарқа Банк» АҚ",
+        "АО «Сарыарка Банк»",
+        "Saryarka Bank JSC",
+        "assets@saryarkabank.example.kz",
+    ),
+    DemoOrg(
+        "person_1",
+        PERSON_1_IIN,
+        "participant_individual",
+        "Serikbayev Askar",
+        "Серікбаев Асқар",
+        "Серикбаев Аскар",
+        "Serikbayev Askar",
+        "askar.serikbayev@mail.example.kz",
+    ),
+    DemoOrg(
+        "person_2",
+        PERSON_2_IIN,
+        "participant_individual",
+        "Zhunusova Aliya",
+        "Жүнісова Әлия",
+        "Жунусова Алия",
+        "Zhunusova Aliya",
+        "aliya.zhunusova@mail.example.kz",
+    ),
+    DemoOrg(
+        "company_1",
+        COMPANY_1_BIN,
+        "participant_legal",
+        'LLP "Qarz Collection"',
+        "«Qarz Collection» ЖШС",
+        "ТОО «Qarz Collection»",
+        "Qarz Collection LLP",
+        "office@qarzcollection.example.kz",
+    ),
+]
+
+USERS = [
+    DemoUser("operator_admin", "operator", "admin@etp.example.kz", "Etp-Admin-2026",
+             "operator_admin", "Mukhamedzhanov", "Ruslan", "Head of platform operations",
+             "+7 701 500 00 01", "ru"),
+    DemoUser("operator_verifier", "operator", "verifier@etp.example.kz", "Etp-Verifier-2026",
+             "operator_verifier", "Abenova", "Gulnara", "Lot verification specialist",
+             "+7 701 500 00 02", "kk"),
+    DemoUser("operator_admission", "operator", "admission@etp.example.kz", "Etp-Admission-2026",
+             "operator_admission", "Petrov", "Sergei", "Admission and deposits specialist",
+             "+7 701 500 00 03", "ru"),
+    DemoUser("operator_auctioneer", "operator", "auctioneer@etp.example.kz",
+             "Etp-Auctioneer-2026", "operator_auctioneer", "Dzhaksybekov", "Marat",
+             "Auction manager", "+7 701 500 00 04", "ru"),
+    DemoUser("operator_complaints", "operator", "complaints@etp.example.kz",
+             "Etp-Complaints-2026", "operator_complaints", "Iskakova", "Saule",
+             "Complaints officer", "+7 701 500 00 05", "kk"),
+    DemoUser("operator_auditor", "operator", "auditor@etp.example.kz", "Etp-Auditor-2026",
+             "operator_auditor", "Lee", "Anna", "Internal auditor", "+7 701 500 00 06", "en"),
+    DemoUser("seller_a_maker", "seller_a", "lots@alataubank.example.kz", "Alatau-Lots-2026",
+             "seller_maker", "Baimukhanov", "Timur", "Distressed assets manager",
+             "8 702 600 00 01", "ru"),
+    DemoUser("seller_a_signatory", "seller_a", "signatory@alataubank.example.kz",
+             "Alatau-Signatory-2026", "seller_signatory", "Kassymova", "Zhanar",
+             "Deputy chair of the board", "8 702 600 00 02", "ru"),
+    DemoUser("seller_b_maker", "seller_b", "lots@saryarkabank.example.kz", "Saryarka-Lots-2026",
+             "seller_maker", "Orlov", "Denis", "Problem loans specialist",
+             "8 705 700 00 01", "ru"),
+    DemoUser("seller_b_signatory", "seller_b", "signatory@saryarkabank.example.kz",
+             "Saryarka-Signatory-2026", "seller_signatory", "Nurpeisova", "Dinara",
+             "Managing director", "8 705 700 00 02", "kk"),
+    DemoUser("participant_person_1", "person_1", "askar.serikbayev@mail.example.kz",
+             "Askar-Bidder-2026", "participant", "Serikbayev", "Askar", "Individual investor",
+             "8 707 800 00 01", "kk"),
+    DemoUser("participant_person_2", "person_2", "aliya.zhunusova@mail.example.kz",
+             "Aliya-Bidder-2026", "participant", "Zhunusova", "Aliya", "Individual investor",
+             "8 707 800 00 02", "ru"),
+    DemoUser("participant_company_1_rep", "company_1", "director@qarzcollection.example.kz",
+             "Qarz-Director-2026", "participant", "Temirkhanov", "Bolat", "Director",
+             "8 707 900 00 01", "ru"),
+]  # fmt: skip
+
+
+@transaction.atomic
+def load_demo() -> dict[str, User]:
+    """Create the demo data unless it is there already; returns the users by persona key."""
+    actor = SystemActor(label="demo-loader")
+    orgs: dict[str, Organization] = {}
+    for spec in ORGS:
+        existing = Organization.objects.filter(bin=spec.bin).first()
+        orgs[spec.key] = existing or org_services.organization_create(
+            actor=actor,
+            name=spec.name,
+            name_kk=spec.name_kk,
+            name_ru=spec.name_ru,
+            name_en=spec.name_en,
+            bin=spec.bin,
+            email=spec.email,
+            kind=spec.kind,
+        )
+    users: dict[str, User] = {}
+    for person in USERS:
+        user = User.objects.filter(email=person.email).first()
+        if user is None:
+            user = account_services.user_create(
+                actor=actor,
+                email=person.email,
+                surname=person.surname,
+                given_name=person.given_name,
+                patronymic="",
+                position=person.position,
+                organization_id=orgs[person.org].pk,
+                phones=[person.phone],
+                role=person.role,
+                language=person.language,
+            )
+            account_services.user_set_initial_password(
+                actor=actor, user=user, password=person.password
+            )
+        mfa_services.totp_install_known_key(
+            actor=actor, user=user, key_hex=demo_totp_key(person.email)
+        )
+        users[person.key] = user
+    return users
+
+
+def demo_totp_key(email: str) -> str:
+    """A fixed authenticator secret per demo person, so the printed secrets stay valid."""
+    return hashlib.sha1(f"etp-demo-totp:{email}".encode(), usedforsecurity=False).hexdigest()
+
+
+def demo_totp_secret(email: str) -> str:
+    return base64.b32encode(bytes.fromhex(demo_totp_key(email))).decode().rstrip("=")
+
+
+def command(out: TextIO, *, without_month: bool = False) -> None:
+    """`etp demo load` (settings_etp.AIPS_DEMO): the data, then the demo sign-ins."""
+    load_demo()
+    names = {o.key: o.name_en for o in ORGS}
+    out.write(
+        "ETP demo sign-ins (demo data only; never use these secrets elsewhere).\n"
+        "Second factor: add the TOTP secret to an authenticator app, or run\n"
+        "  oathtool --totp -b SECRET   (Debian package oathtool)\n"
+    )
+    out.write(f"  {'role':<20} {'organization':<28} {'e-mail':<36} {'password':<24} TOTP secret\n")
+    for person in USERS:
+        out.write(
+            f"  {person.role:<20} {names[person.org][:28]:<28} {person.email:<36} "
+            f"{person.password:<24} {demo_totp_secret(person.email)}\n"
+        )

@@ -1,0 +1,16 @@
+"""The ETP: the electronic trading platform on which banks and microfinance organizations sell
+their assets (resolution No. 57), the second product on the platform beside AIPS
+(`aips.center`). It is deployed on its own: `aips/settings_etp.py`, `aips/urls_etp.py`,
+`aips/api_etp.py`, `aips/demo_etp.py`, the `etp` command; it imports the platform and the core,
+never AIPS, and AIPS never imports it (docs/decisions/0036-the-etp-as-a-second-product.md).
+
+Apps (`aips.etp.<app>`, labels `etp_<app>`):
+
+- `portal` (`etp_portal`): the public catalogue page, the signed-in workspace, the menu.
+
+Planned, each its own app on the same pattern: `lots` (assets for sale, the seller's maker →
+signatory → operator verification, the correction window), `participants` (self-registration
+by EDS or biometrics, profiles, bank accounts for refunds), `applications` (applications signed
+with EDS, deposits, admission), `auctions` (the procedures, bids, protocols), `dataroom` (the
+loan files behind an NDA), `complaints` (questions and complaints with their deadlines).
+"""

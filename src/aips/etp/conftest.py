@@ -1,0 +1,97 @@
+"""The ETP's test session (`pytest --ds=aips.settings_etp src/aips/etp`; `make test-sqlite` runs
+it after AIPS's). The world is built once per session exactly as AIPS's is (src/aips/conftest.py:
+`personas`, `client_as`, `matrix_objects`, the rollback per test); this module only says what it
+holds: the ETP's demo people (aips/demo_etp.py) and the authorization matrix's objects.
+
+Personas: operator_admin, operator_verifier, operator_admission, operator_auctioneer,
+operator_complaints, operator_auditor, seller_a_maker, seller_a_signatory, seller_b_maker,
+seller_b_signatory, participant_person_1, participant_person_2, participant_company_1_rep."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from aips.shared.accounts.models import User
+from aips.shared.organizations.models import Organization
+
+# The browser fixtures (a real Chromium against the live server) for the ETP's browser tests.
+from aips.tests.conftest import (  # noqa: F401
+    _allow_async_unsafe,
+    browser,
+    page,
+    steps,
+)
+
+if getattr(settings, "AIPS_PRODUCT", "aips") != "etp":
+    raise pytest.UsageError(
+        "the ETP's tests run on its settings: pytest --ds=aips.settings_etp src/aips/etp"
+    )
+
+
+def _load_etp_world() -> Mapping[str, User]:
+    from aips.demo_etp import load_demo
+
+    return load_demo()
+
+
+@pytest.fixture(scope="session")
+def world_loader() -> Callable[[], Mapping[str, User]]:
+    return _load_etp_world
+
+
+@pytest.fixture(scope="session")
+def matrix_builder() -> Callable[[dict[str, User]], dict[str, Any]]:
+    return _build_matrix_objects
+
+
+@pytest.fixture
+def orgs(personas: dict[str, User]) -> dict[str, Organization]:
+    return {
+        "operator": personas["operator_admin"].organization,
+        "seller_a": personas["seller_a_maker"].organization,
+        "seller_b": personas["seller_b_maker"].organization,
+        "person_1": personas["participant_person_1"].organization,
+        "person_2": personas["participant_person_2"].organization,
+        "company_1": personas["participant_company_1_rep"].organization,
+    }
+
+
+def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
+    """What the ETP's matrix requests as every persona: participant 1's own things (a token, an
+    authenticator, a signed-in browser, a saved filter, a notification: nobody else may reach
+    them, the operator included) and seller A's lot preparer as the account the operator's
+    administrator manages."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from aips.shared.accounts import services as account_services
+    from aips.shared.accounts.models import SavedFilter, UserSession
+    from aips.shared.notifications.services import Text, notify
+
+    owner = personas["participant_person_1"]
+    token, _raw = account_services.token_create(actor=owner, name="matrix")
+    session = UserSession.objects.create(
+        user=owner, session_key="e" * 32, last_seen_at=timezone.now()
+    )
+    saved, _created = SavedFilter.objects.get_or_create(
+        user=owner, list_name="lots", name="matrix", defaults={"query_string": ""}
+    )
+    (notification,) = notify(
+        users=[owner],
+        kind="etp.matrix",
+        subject=Text("matrix"),
+        text=Text("matrix"),
+        link="/workspace/",
+        email=False,
+    )
+    return {
+        **personas,
+        "token": token,
+        "device": TOTPDevice.objects.get(user=owner),
+        "session": session,
+        "saved_filter": saved,
+        "notification": notification,
+        "managed_user": personas["seller_a_maker"],
+    }

@@ -1,0 +1,28 @@
+"""The ETP's main menu (settings_etp.AIPS_MENU), drawn by core/menu.py like AIPS's: entries name
+URLs and the permission that shows them; an entry whose URL is not mounted is left out."""
+
+from django.utils.translation import gettext_lazy as _
+
+from aips.core.menu import Entry, Group
+
+MENU: tuple[Group, ...] = (
+    Group(
+        _("My work"),
+        (
+            Entry("workspace", _("My workspace"), "etp_portal:workspace"),
+            Entry("notifications", _("Notifications"), "notifications:list"),
+        ),
+    ),
+    Group(
+        _("Trading"),
+        (Entry("catalogue", _("Lot catalogue"), "etp_portal:catalogue"),),
+    ),
+    Group(
+        _("Administration"),
+        (
+            Entry("users", _("Users"), "accounts:user_list", "user:view"),
+            Entry("audit", _("Audit journal"), "audit:list", "audit:view"),
+            Entry("profile", _("My profile"), "accounts:profile", also_under=("/mfa/",)),
+        ),
+    ),
+)

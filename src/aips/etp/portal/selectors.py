@@ -1,0 +1,55 @@
+"""Reads of the portal. No tables of its own yet: the catalogue's lots come from the lots app
+once it exists, through its own selector (published lots only, no personal data of debtors)."""
+
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from aips.etp.permissions import EtpRole
+
+# What each role does on the platform, shown in the workspace until the work lists exist.
+_DUTIES: dict[str, str | Promise] = {
+    EtpRole.OPERATOR_ADMIN: _(
+        "You manage the accounts of the operator's staff, sellers and participants, the "
+        "working-day calendar and the audit journal."
+    ),
+    EtpRole.OPERATOR_VERIFIER: _(
+        "You verify the lots that sellers have approved: accept them for publication or "
+        "return them with a reason."
+    ),
+    EtpRole.OPERATOR_ADMISSION: _(
+        "You confirm participants' guarantee deposits and admit participants to auctions, or "
+        "refuse them with a reason."
+    ),
+    EtpRole.OPERATOR_AUCTIONEER: _(
+        "You run the auctions on their schedule and publish their results and protocols."
+    ),
+    EtpRole.OPERATOR_COMPLAINTS: _(
+        "You answer participants' complaints and the public questions about lots before their "
+        "deadlines."
+    ),
+    EtpRole.OPERATOR_AUDITOR: _(
+        "You read everything on the platform, the audit journal included, and change nothing."
+    ),
+    EtpRole.SELLER_MAKER: _(
+        "You prepare your organization's lots and send them to your authorised signatory for "
+        "approval."
+    ),
+    EtpRole.SELLER_SIGNATORY: _(
+        "You approve your organization's lots before the operator verifies and publishes them."
+    ),
+    EtpRole.PARTICIPANT: _(
+        "You apply to auctions, pay the guarantee deposits and bid; your applications are seen "
+        "by nobody but you and the operator."
+    ),
+}
+
+
+def role_duties(role: str) -> str:
+    return str(_DUTIES.get(role, ""))
+
+
+def published_lots() -> list[Any]:
+    """The public catalogue: empty until the lots app publishes lots."""
+    return []

@@ -1,0 +1,116 @@
+"""The ETP's settings: the electronic trading platform for the assets of banks and microfinance
+organizations (resolution No. 57), the second product on the platform
+(docs/decisions/0036-the-etp-as-a-second-product.md). Used by the `etp` command (`etp migrate`,
+`etp demo load`, `etp serve`) and by the ETP's test session (`--ds=aips.settings_etp`).
+
+AIPS's settings are the base, so every AIPS_* variable means the same here (lockout, sessions,
+rate limits, TLS, e-mail relay, biometrics, EDS…). What must differ when both systems run from
+one environment (`make run`) has an AIPS_ETP_* twin: the address, the database, the data folder,
+the secret key, the public contacts. The rest is the product: its apps (the platform's and the
+ETP's, none of AIPS's), URLs, API, permission table, menu, demo data, cookies and branding."""
+
+import copy
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.utils.translation import gettext_lazy as _
+
+from aips.env import env_list, env_str
+from aips.settings import *  # noqa: F403
+from aips.settings import (
+    CACHES,
+    DATA_DIR,
+    EMAIL_HOST,
+    HTTPS,
+    INSTALLED_APPS,
+    PACKAGE_DIR,
+    TEMPLATES,
+    database,
+    secret_key,
+)
+
+# The ETP's apps. Notifications stays last: its outbox job runs after every other app's jobs.
+ETP_APPS = ["aips.etp.portal"]
+_platform = [app for app in INSTALLED_APPS if not app.startswith("aips.center.")]
+_last = _platform.index("aips.shared.notifications")
+INSTALLED_APPS = [*_platform[:_last], *ETP_APPS, *_platform[_last:]]
+
+ROOT_URLCONF = "aips.urls_etp"
+LOGIN_REDIRECT_URL = "etp_portal:workspace"
+
+# Where it listens and how it is reached.
+AIPS_BIND = env_str("AIPS_ETP_BIND", "127.0.0.1:8001")
+ALLOWED_HOSTS = env_list("AIPS_ETP_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("AIPS_ETP_CSRF_TRUSTED_ORIGINS", [])
+AIPS_BASE_URL = env_str(
+    "AIPS_ETP_BASE_URL", f"http://{AIPS_BIND.replace('127.0.0.1:', 'localhost:')}"
+).rstrip("/")
+AIPS_WEBAUTHN_RP_ID = env_str("AIPS_ETP_WEBAUTHN_RP_ID") or (
+    urlsplit(AIPS_BASE_URL).hostname or "localhost"
+)
+AIPS_WEBAUTHN_ORIGIN = env_str("AIPS_ETP_WEBAUTHN_ORIGIN", AIPS_BASE_URL)
+
+# Its own database and files: nothing of AIPS's data is reachable from the ETP.
+DATABASES = {
+    "default": database(
+        env_str("AIPS_ETP_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'etp.sqlite3'}",
+        test_name=env_str(
+            "AIPS_ETP_TEST_DATABASE_NAME",
+            f"{env_str('AIPS_TEST_DATABASE_NAME', 'test_aips')}_etp",
+        ),
+    )
+}
+ETP_DATA_DIR = Path(env_str("AIPS_ETP_DATA_DIR", str(DATA_DIR / "etp"))).resolve()
+ETP_DATA_DIR.mkdir(parents=True, exist_ok=True)
+SECRET_KEY = secret_key("AIPS_ETP_SECRET_KEY", ETP_DATA_DIR)
+STATIC_ROOT = ETP_DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+AIPS_ATTACHMENT_DIR = env_str("AIPS_ETP_ATTACHMENT_DIR", str(ETP_DATA_DIR / "attachments"))
+# Its own audit journal, with its own signing key, anchor and archives (R57.17).
+AIPS_AUDIT_KEY_FILE = env_str("AIPS_ETP_AUDIT_KEY_FILE", str(ETP_DATA_DIR / "audit-signing.key"))
+AIPS_AUDIT_ARCHIVE_DIR = env_str("AIPS_ETP_AUDIT_ARCHIVE_DIR", str(ETP_DATA_DIR / "audit-archive"))
+AIPS_AUDIT_ANCHOR_FILE = env_str(
+    "AIPS_ETP_AUDIT_ANCHOR_FILE", str(ETP_DATA_DIR / "audit-anchor.jsonl")
+)
+if not EMAIL_HOST:
+    EMAIL_FILE_PATH = str(ETP_DATA_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("AIPS_ETP_EMAIL_FROM", "etp@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A shared Redis keeps the two systems' rate-limit counters apart.
+CACHES = copy.deepcopy(CACHES)
+CACHES["default"]["KEY_PREFIX"] = "etp"
+
+# Its own cookies: on one host (localhost:8000 and :8001 in `make run`) browsers send a cookie to
+# every port, so a shared name would sign a person out of one system when they use the other.
+SESSION_COOKIE_NAME = "__Host-etp_session" if HTTPS else "etp_session"
+CSRF_COOKIE_NAME = "__Host-etp_csrf" if HTTPS else "etp_csrf"
+OTP_TOTP_ISSUER = "ETP"
+
+# The product: its permission table, menu, demo data and API (loaded by name by the core).
+AIPS_PRODUCT = "etp"
+AIPS_PERMISSIONS = "aips.etp.permissions"
+AIPS_MENU = "aips.etp.portal.menu.MENU"
+AIPS_DEMO = "aips.demo_etp.command"
+AIPS_API = "aips.api_etp.api"
+AIPS_HOME_URL = "etp_portal:catalogue"
+AIPS_SEARCH_URL = ""
+
+# Branding and the public contact block (R57.26.1). The templates in aips/etp/templates come
+# first, so the ETP words the platform's partials its own way (the cyber-hygiene notice).
+AIPS_SITE_NAME = _("ETP")
+AIPS_SITE_TAGLINE = _(
+    "Electronic trading platform for the assets of banks and microfinance organizations"
+)
+AIPS_SIGN_IN_TITLE = _("Sign in to the ETP")
+AIPS_SITE_OWNER = _("Operator of the electronic trading platform")
+AIPS_SITE_AUTHORITY = _(
+    "Open electronic auctions of the assets of banks and microfinance organizations"
+)
+AIPS_SITE_ADDRESS_NOTE = _("The only official address of the ETP is https://%(domain)s")
+AIPS_SITE_LOGO = "etp/logo.svg"
+AIPS_SITE_STYLESHEET = "etp/etp.css"
+AIPS_CONTACT_PHONE = env_str("AIPS_ETP_CONTACT_PHONE", "+7 727 000 00 01")
+AIPS_CONTACT_EMAIL = env_str("AIPS_ETP_CONTACT_EMAIL", "support@etp.example.kz")
+AIPS_OFFICIAL_DOMAIN = env_str("AIPS_ETP_OFFICIAL_DOMAIN", "etp.example.kz")
+TEMPLATES = copy.deepcopy(TEMPLATES)
+TEMPLATES[0]["DIRS"] = [PACKAGE_DIR / "etp" / "templates"]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EdsConfig(AppConfig):
+    name = "aips.shared.eds"
+    label = "eds"
