@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from aips.core import api_errors, openapi
 from aips.core.api_parser import AipsParser, refuse_unsafe_path_text
 from aips.core.api_site import ApiReference, add_health, api_throttles
+from aips.etp.lots.api import router as lots_router
 from aips.etp.portal.api import router as portal_router
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.biometrics.api import router as biometrics_router
@@ -37,6 +38,7 @@ api = EtpAPI(
 api.add_decorator(refuse_unsafe_path_text)
 api_errors.install(api)
 api.add_router("", portal_router)
+api.add_router("", lots_router)
 api.add_router("/biometrics", biometrics_router)
 
 add_health(api)

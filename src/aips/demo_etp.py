@@ -7,7 +7,7 @@ are the same people. Everyone signs in with a password and a TOTP code whose sec
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.db import transaction
 
@@ -197,7 +197,163 @@ def load_demo() -> dict[str, User]:
             actor=actor, user=user, key_hex=demo_totp_key(person.email)
         )
         users[person.key] = user
+    _load_demo_lots(users)
     return users
+
+
+# The demo debtors (invented people): their IINs and names must never reach a public page.
+DEMO_DEBTORS = {
+    "750312400107": "Seitkali Aidos Nurlanovich",
+    "801122500204": "Omarova Dana Serikovna",
+    "680705300308": "Kim Viktor Pavlovich",
+    "920401600407": "Tulegenova Aigerim Maratovna",
+    "710202400508": "Abenov Erlan Tokenovich",
+    "880808500601": "Li Marina Sergeevna",
+    "990840000101": 'LLP "Demo Debtor Trade"',
+}
+DEMO_GUARANTORS = {"600101400704": "Seitkali Nurlan Abaevich", "951212600804": ""}
+DEMO_TAPE = (
+    "loan_id,borrower_iin,borrower_name,guarantor_iins,region,principal,interest,penalties,"
+    "days_overdue\n"
+    "L-1,801122500204,Omarova Dana Serikovna,,Almaty,850000,120000,35000,210\n"
+    "L-2,680705300308,Kim Viktor Pavlovich,600101400704,Almaty,1200000,300000,80000,400\n"
+    "L-3,920401600407,Tulegenova Aigerim Maratovna,,Astana,450000,60000,10000,150\n"
+    "L-4,710202400508,Abenov Erlan Tokenovich,,Karaganda region,2300000,410000,95000,730\n"
+    "L-5,880808500601,Li Marina Sergeevna,951212600804,Astana,600000,90000,20000,365\n"
+)
+
+
+# A 1×1 PNG: the demo's photos only need to be real image files.
+_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def _demo_photo(name: str) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, _PNG, "image/png")
+
+
+def _load_demo_lots(users: dict[str, User]) -> None:
+    """Several lots per seller in different states, one of them a portfolio with its tape; made
+    once (a seller that has lots keeps them)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from aips.etp.lots import services as lots
+    from aips.etp.lots.models import Lot
+
+    a_maker, a_head = users["seller_a_maker"], users["seller_a_signatory"]
+    b_maker, b_head = users["seller_b_maker"], users["seller_b_signatory"]
+    verifier = users["operator_verifier"]
+    if Lot.objects.filter(organization_id=a_maker.organization_id).exists():
+        return
+
+    def publish(lot: Lot, maker: User, head: User) -> Lot:
+        lots.lot_submit(actor=maker, lot=lot)
+        lots.lot_approve(actor=head, lot=lot)
+        return lots.lot_verify(actor=verifier, lot=lot)
+
+    claim = lots.lot_create(
+        actor=a_maker,
+        kind="claim",
+        title="Consumer loan, 400 days overdue",
+        description="An unsecured consumer loan; the court's judgment is obtained.",
+        region="Almaty",
+        start_price="900000",
+        debtor_type="individual",
+        retail=True,
+        principal="1500000",
+        interest="320000",
+        penalties="110000",
+        days_overdue=400,
+        court_status="judgment",
+        agreement_number="CL-2021/0457",
+        borrower_identifier="750312400107",
+        borrower_name=DEMO_DEBTORS["750312400107"],
+        guarantor_identifiers=["600101400704"],
+    )
+    publish(claim, a_maker, a_head)
+    portfolio = lots.lot_create(
+        actor=a_maker,
+        kind="portfolio",
+        title="Portfolio of 5 retail loans, Almaty, Astana, Karaganda",
+        region="Several regions",
+        start_price="2500000",
+        retail=True,
+    )
+    lots.lot_tape_upload(
+        actor=a_maker,
+        lot=portfolio,
+        upload=SimpleUploadedFile("tape.csv", DEMO_TAPE.encode(), "text/csv"),
+    )
+    publish(portfolio, a_maker, a_head)
+    flat = lots.lot_create(
+        actor=a_maker,
+        kind="real_estate",
+        title="Two-room flat, 54 m², Astana (repossessed)",
+        region="Astana",
+        start_price="21000000",
+        address="Astana, Kabanbay Batyr ave. 11, flat 48",
+        area="54.30",
+        cadastral_number="21-320-035-123-48",
+    )
+    lots.lot_file_add(actor=a_maker, lot=flat, upload=_demo_photo("flat.png"), purpose="photo")
+    lots.lot_file_add(
+        actor=a_maker,
+        lot=flat,
+        upload=SimpleUploadedFile("valuation.pdf", b"%PDF-1.4 demo valuation report\n"),
+        purpose="document",
+    )
+    lots.lot_submit(actor=a_maker, lot=flat)
+    lots.lot_approve(actor=a_head, lot=flat)
+    lots.lot_create(
+        actor=a_maker,
+        kind="vehicle",
+        title="Toyota Camry 2018 (collateral)",
+        region="Shymkent",
+        start_price="7800000",
+        make="Toyota Camry",
+        vehicle_year=2018,
+        vin="JTNB11HK103456789",
+    )
+    machine = lots.lot_create(
+        actor=b_maker,
+        kind="equipment",
+        title="Bakery line (repossessed equipment)",
+        description="A bakery production line, 2015, in working order.",
+        region="Karaganda region",
+        start_price="12500000",
+    )
+    lots.lot_file_add(
+        actor=b_maker, lot=machine, upload=_demo_photo("bakery-line.png"), purpose="photo"
+    )
+    publish(machine, b_maker, b_head)
+    lots.lot_withdraw(
+        actor=b_head, lot=machine, reason="The debtor repaid the loan; the pledge is released."
+    )
+    company_claim = lots.lot_create(
+        actor=b_maker,
+        kind="claim",
+        title="Working-capital loan to a trading company",
+        region="Almaty",
+        start_price="40000000",
+        debtor_type="legal",
+        principal="52000000",
+        interest="6100000",
+        days_overdue=240,
+        court_status="pending",
+        agreement_number="KK-2022/118",
+        borrower_identifier="990840000101",
+        borrower_name=DEMO_DEBTORS["990840000101"],
+    )
+    lots.lot_submit(actor=b_maker, lot=company_claim)
+    lots.lot_approve(actor=b_head, lot=company_claim)
+    lots.lot_return(
+        actor=verifier,
+        lot=company_claim,
+        reason="Attach the court's ruling and state the collateral, if any.",
+    )
 
 
 def demo_totp_key(email: str) -> str:

@@ -243,9 +243,20 @@ AIPS_EDS_REVOCATION_UNKNOWN = env_choice(
 )
 AIPS_EDS_OCSP_ONLINE = env_bool("AIPS_EDS_OCSP_ONLINE", False)
 AIPS_EDS_OCSP_URL_OVERRIDE = env_str("AIPS_EDS_OCSP_URL_OVERRIDE", "")
+# The worker downloads the CRLs named by the trusted CA certificates (CRL distribution points and
+# freshest CRL) every this many minutes (0 = never; nothing is fetched while no CA certificate names
+# one) into a writable directory that the trust store also reads: NCA's CRLs expire within hours.
+AIPS_EDS_CRL_REFRESH_MINUTES = env_int("AIPS_EDS_CRL_REFRESH_MINUTES", 60, minimum=0)
+AIPS_EDS_CRL_DIR = env_str("AIPS_EDS_CRL_DIR", str(DATA_DIR / "eds-crl"))
+# More CRL URLs to refresh: NCA's intermediates name only their root's CRL, while the CRLs of the
+# people's certificates are named in those certificates (e.g. NCA's nca_rsa.crl and its delta).
+AIPS_EDS_CRL_URLS = env_list("AIPS_EDS_CRL_URLS", [])
 # Every organization's people must pass EDS or biometrics as the second factor (R57.10); without
 # it, the center switches this on per organization (Organization.strong_auth_required).
 AIPS_STRONG_AUTH_REQUIRED = env_bool("AIPS_STRONG_AUTH_REQUIRED", False)
+# Notices in the app and by e-mail of each sign-in, password change and recovery (R57.27.10);
+# the ETP turns them on by default (settings_etp.py).
+AIPS_SECURITY_NOTICES = env_bool("AIPS_SECURITY_NOTICES", False)
 
 LANGUAGE_CODE = "ru"
 # Django ships no Kazakh date formats; ours are in aips/formats/kk.
@@ -379,6 +390,68 @@ AIPS_SITE_AUTHORITY = _(
 AIPS_SITE_ADDRESS_NOTE = _("The only official address of AIPS is https://%(domain)s")
 AIPS_SITE_LOGO = "aips/logo.svg"
 AIPS_SITE_STYLESHEET = ""  # a product's own colours, loaded after aips.css
+# The platform's sentences that name the system or the organization that runs it: pages
+# (`site.texts.<key>`), e-mails and messages (core/branding.py `site_text`) read them here, and
+# settings_etp.py has the ETP's (same keys). Whole sentences, not a name put into one: Russian
+# and Kazakh inflect the name ("в службу поддержки центра", "ААӨЖ-де"), differently per product.
+AIPS_SITE_TEXTS = {
+    "two_factors": _(
+        "AIPS requires two factors for everyone. Scan this code with an authenticator app (for "
+        "example FreeOTP, Aegis, Google or Microsoft Authenticator), then enter the 6-digit code "
+        "it shows."
+    ),
+    "back_to_site": _("Back to AIPS"),
+    "support_hint": _("If you need help, give this request id to the center's support:"),
+    "internal_error": _("Internal error. Give the request id to the center's support."),
+    "personal_data": _("To change your personal data, ask the center's administrators."),
+    "no_biometrics": _(
+        "Biometric identification is not available on this installation. Ask the center."
+    ),
+    "no_biometrics_password": _(
+        "Biometric identification is not available on this installation, so the password cannot "
+        "be changed here. Ask the center."
+    ),
+    "role_cross_tenant": _("This role belongs to the center's staff."),
+    "role_tenant": _("This role belongs to an organization's staff, not the center's."),
+    "invitation_subject": _("AIPS: your account"),
+    "invitation_body": _(
+        "An AIPS account was created for you. Set your password within %(hours)d hours using this "
+        "single-use link:\n\n%(link)s\n\nIf you did not expect this message, tell the sectoral IS "
+        "center."
+    ),
+    "invitation_expired": _(
+        "This link is not valid any more. Ask the center for a new invitation."
+    ),
+    "reset_subject": _("AIPS: password reset"),
+    "reset_body": _(
+        "Someone asked to reset your AIPS password. If it was you, open this link (valid for "
+        "%(minutes)d min):\n\n%(link)s\n\nYou will still need your second factor to sign in. If it "
+        "was not you, ignore this message and tell the sectoral IS center."
+    ),
+    "iin_taken": _(
+        "This IIN is already bound to another account. If it is yours, contact the center."
+    ),
+    "notification_subject": _("AIPS: a new notification"),
+    "notification_withheld": _(
+        "There is a new notification for you in AIPS. Sign in to read it:\n\n%(link)s"
+    ),
+    "notification_open": _("Open in AIPS: %(link)s"),
+    "locked": _(
+        "Too many failed attempts. Sign-in is paused for %(minutes)d min; if you need access "
+        "sooner, contact your IS-unit head or the center."
+    ),
+    "checkpoint_subject": _("AIPS audit journal: checkpoint at %(size)s entries"),
+    "checkpoint_body": _(
+        "Keep this message: these lines are signed checkpoints of the AIPS audit journal. If the "
+        "journal is ever rolled back or rewritten, `aips audit verify --anchor FILE` with these "
+        "lines saved in FILE names the entries that changed."
+    ),
+    "eds_verify": _(
+        "To verify with AIPS (checks the signature, the chain, validity and revocation at that "
+        "moment):"
+    ),
+    "eds_verify_nca": _("or, against the NCA certificates configured in AIPS:"),
+}
 
 # Rate limits (R57.28.1): API per user and per anonymous address; sign-in, second factor and
 # password reset per address and per account; failed token authentications per address.

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_lazy as _
 
-from aips.env import env_list, env_str
+from aips.env import env_bool, env_int, env_list, env_str
 from aips.settings import *  # noqa: F403
 from aips.settings import (
     CACHES,
@@ -30,12 +30,14 @@ from aips.settings import (
 )
 
 # The ETP's apps. Notifications stays last: its outbox job runs after every other app's jobs.
-ETP_APPS = ["aips.etp.portal"]
+ETP_APPS = ["aips.etp.portal", "aips.etp.lots", "aips.etp.participants"]
 _platform = [app for app in INSTALLED_APPS if not app.startswith("aips.center.")]
 _last = _platform.index("aips.shared.notifications")
 INSTALLED_APPS = [*_platform[:_last], *ETP_APPS, *_platform[_last:]]
 
 ROOT_URLCONF = "aips.urls_etp"
+# R57.27.10: participants hear of every sign-in, password change and recovery.
+AIPS_SECURITY_NOTICES = env_bool("AIPS_SECURITY_NOTICES", True)
 LOGIN_REDIRECT_URL = "etp_portal:workspace"
 
 # Where it listens and how it is reached.
@@ -95,6 +97,14 @@ AIPS_API = "aips.api_etp.api"
 AIPS_HOME_URL = "etp_portal:catalogue"
 AIPS_SEARCH_URL = ""
 
+# The trading rules (docs/domains/etp.md, "Trading rules"); read through aips.etp.lots.rules.
+AIPS_ETP_RETAIL_CLAIM_MIN_OVERDUE_DAYS = env_int(
+    "AIPS_ETP_RETAIL_CLAIM_MIN_OVERDUE_DAYS", 90, minimum=0
+)
+# "first..last" (ISO dates, both included), or "none".
+AIPS_ETP_MORATORIUM = env_str("AIPS_ETP_MORATORIUM", "2024-07-01..2026-05-01")
+AIPS_ETP_CORRECTION_WINDOW_HOURS = env_int("AIPS_ETP_CORRECTION_WINDOW_HOURS", 48, minimum=0)
+
 # Branding and the public contact block (R57.26.1). The templates in aips/etp/templates come
 # first, so the ETP words the platform's partials its own way (the cyber-hygiene notice).
 AIPS_SITE_NAME = _("ETP")
@@ -109,6 +119,66 @@ AIPS_SITE_AUTHORITY = _(
 AIPS_SITE_ADDRESS_NOTE = _("The only official address of the ETP is https://%(domain)s")
 AIPS_SITE_LOGO = "etp/logo.svg"
 AIPS_SITE_STYLESHEET = "etp/etp.css"
+# The platform's sentences in the ETP's words: the ETP and its operator where AIPS says AIPS and
+# the center (the same keys as settings.py's AIPS_SITE_TEXTS).
+AIPS_SITE_TEXTS = {
+    "two_factors": _(
+        "The ETP requires two factors for everyone. Scan this code with an authenticator app (for "
+        "example FreeOTP, Aegis, Google or Microsoft Authenticator), then enter the 6-digit code "
+        "it shows."
+    ),
+    "back_to_site": _("Back to the ETP"),
+    "support_hint": _("If you need help, give this request id to the ETP operator's support:"),
+    "internal_error": _("Internal error. Give the request id to the ETP operator's support."),
+    "personal_data": _("To change your personal data, ask the ETP operator's administrators."),
+    "no_biometrics": _(
+        "Biometric identification is not available on this installation. Ask the ETP operator."
+    ),
+    "no_biometrics_password": _(
+        "Biometric identification is not available on this installation, so the password cannot "
+        "be changed here. Ask the ETP operator."
+    ),
+    "role_cross_tenant": _("This role belongs to the ETP operator's staff."),
+    "role_tenant": _("This role belongs to a seller's or participant's staff, not the operator's."),
+    "invitation_subject": _("ETP: your account"),
+    "invitation_body": _(
+        "An ETP account was created for you. Set your password within %(hours)d hours using this "
+        "single-use link:\n\n%(link)s\n\nIf you did not expect this message, tell the ETP "
+        "operator."
+    ),
+    "invitation_expired": _(
+        "This link is not valid any more. Ask the ETP operator for a new invitation."
+    ),
+    "reset_subject": _("ETP: password reset"),
+    "reset_body": _(
+        "Someone asked to reset your ETP password. If it was you, open this link (valid for "
+        "%(minutes)d min):\n\n%(link)s\n\nYou will still need your second factor to sign in. If it "
+        "was not you, ignore this message and tell the ETP operator."
+    ),
+    "iin_taken": _(
+        "This IIN is already bound to another account. If it is yours, contact the ETP operator."
+    ),
+    "notification_subject": _("ETP: a new notification"),
+    "notification_withheld": _(
+        "There is a new notification for you on the ETP. Sign in to read it:\n\n%(link)s"
+    ),
+    "notification_open": _("Open on the ETP: %(link)s"),
+    "locked": _(
+        "Too many failed attempts. Sign-in is paused for %(minutes)d min; if you need access "
+        "sooner, contact the ETP operator."
+    ),
+    "checkpoint_subject": _("ETP audit journal: checkpoint at %(size)s entries"),
+    "checkpoint_body": _(
+        "Keep this message: these lines are signed checkpoints of the ETP audit journal. If the "
+        "journal is ever rolled back or rewritten, `etp audit verify --anchor FILE` with these "
+        "lines saved in FILE names the entries that changed."
+    ),
+    "eds_verify": _(
+        "To verify with the ETP (checks the signature, the chain, validity and revocation at that "
+        "moment):"
+    ),
+    "eds_verify_nca": _("or, against the NCA certificates configured in the ETP:"),
+}
 AIPS_CONTACT_PHONE = env_str("AIPS_ETP_CONTACT_PHONE", "+7 727 000 00 01")
 AIPS_CONTACT_EMAIL = env_str("AIPS_ETP_CONTACT_EMAIL", "support@etp.example.kz")
 AIPS_OFFICIAL_DOMAIN = env_str("AIPS_ETP_OFFICIAL_DOMAIN", "etp.example.kz")

@@ -3,10 +3,19 @@
 from django.urls import include, path
 
 from aips.api_etp import api
+from aips.shared.accounts import urls as accounts_urls
+
+# The platform's account pages without AIPS's new-user requests (R67.6: an organization asks the
+# center for a colleague's account): on the ETP the operator's administrator creates accounts.
+accounts_patterns = [
+    p for p in accounts_urls.urlpatterns if not str(p.name).startswith("user_request")
+]
 
 urlpatterns = [
     path("", include("aips.etp.portal.urls")),
-    path("", include("aips.shared.accounts.urls")),
+    path("", include("aips.etp.lots.urls")),
+    path("", include("aips.etp.participants.urls")),
+    path("", include((accounts_patterns, accounts_urls.app_name))),
     path("mfa/", include("aips.shared.mfa.urls")),
     path("biometrics/", include("aips.shared.biometrics.urls")),
     path("audit/", include("aips.shared.audit.urls")),

@@ -13,6 +13,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from aips.core import ratelimit
+from aips.core.branding import site_text
 from aips.core.errors import AppError, FieldErrors
 from aips.core.request_context import client_ip
 
@@ -149,6 +150,4 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(Exception)
     def internal(request: HttpRequest, exc: Exception) -> HttpResponse:
         log.exception("unhandled API error", exc_info=exc)
-        return error_response(
-            request, 500, _("Internal error. Give the request id to the center's support.")
-        )
+        return error_response(request, 500, site_text("internal_error"))

@@ -37,6 +37,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             % {"domain": settings.AIPS_OFFICIAL_DOMAIN},
             "logo": settings.AIPS_SITE_LOGO,
             "stylesheet": settings.AIPS_SITE_STYLESHEET,
+            # Sentences naming the product or its operator (settings: AIPS_SITE_TEXTS).
+            "texts": settings.AIPS_SITE_TEXTS,
             "home_url": reverse(settings.AIPS_HOME_URL),
             "search_url": reverse(settings.AIPS_SEARCH_URL) if settings.AIPS_SEARCH_URL else "",
         },

@@ -11,6 +11,7 @@ from aips.core import search, worklist
 from aips.core.access import require
 from aips.core.actors import acting
 from aips.core.api_errors import error_response
+from aips.core.branding import site_text
 from aips.core.indicators import type_label
 from aips.core.permissions import Perm
 from aips.core.text import unsafe_text_message
@@ -145,9 +146,7 @@ def _bare_500(request: HttpRequest) -> HttpResponse:
 
 
 def _full_500(request: HttpRequest) -> HttpResponse:
-    return _error_page(
-        request, 500, _("Internal error. Give the request id to the center's support.")
-    )
+    return _error_page(request, 500, site_text("internal_error"))
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

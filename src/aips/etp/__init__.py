@@ -7,10 +7,12 @@ never AIPS, and AIPS never imports it (docs/decisions/0036-the-etp-as-a-second-p
 Apps (`aips.etp.<app>`, labels `etp_<app>`):
 
 - `portal` (`etp_portal`): the public catalogue page, the signed-in workspace, the menu.
+- `lots` (`etp_lots`): assets for sale, the seller's maker → signatory → operator
+  verification, publication, the correction window, withdrawal, the public lot page.
+- `participants` (`etp_participants`): self-registration by EDS or biometrics, the participant's
+  profile (contacts, the bank account for deposit refunds), notices of a phone change.
 
-Planned, each its own app on the same pattern: `lots` (assets for sale, the seller's maker →
-signatory → operator verification, the correction window), `participants` (self-registration
-by EDS or biometrics, profiles, bank accounts for refunds), `applications` (applications signed
+Planned, each its own app on the same pattern: `applications` (applications signed
 with EDS, deposits, admission), `auctions` (the procedures, bids, protocols), `dataroom` (the
 loan files behind an NDA), `complaints` (questions and complaints with their deadlines).
 """

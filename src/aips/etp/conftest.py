@@ -66,6 +66,7 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
     administrator manages."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from aips.etp.participants import services as participant_services
     from aips.shared.accounts import services as account_services
     from aips.shared.accounts.models import SavedFilter, UserSession
     from aips.shared.notifications.services import Text, notify
@@ -94,4 +95,37 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
         "saved_filter": saved,
         "notification": notification,
         "managed_user": personas["seller_a_maker"],
+        "participant_profile": participant_services.profile_update(
+            actor=owner, phone="+77010000001", address="Almaty", iban="", bic=""
+        ),
+        **_matrix_lots(personas),
+    }
+
+
+def _matrix_lots(personas: dict[str, User]) -> dict[str, Any]:
+    """Seller A's demo lots (aips/demo_etp.py): a draft (its maker's to change), one awaiting
+    the operator's verification (with a document) and a published one; seller B's withdrawn lot
+    (with a photo). The files are stored again here: the world's files live in the world's
+    scratch directory, the matrix's in its own."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from aips.etp.lots.models import Lot, LotFile
+    from aips.shared.files.services import stored_fields
+
+    mine = Lot.objects.filter(organization_id=personas["seller_a_maker"].organization_id)
+    pending = mine.filter(state="awaiting_verification").first()
+    withdrawn = Lot.objects.filter(state="withdrawn").first()
+    for lot, purpose, name in ((pending, "document", "m.pdf"), (withdrawn, "photo", "m.png")):
+        upload = SimpleUploadedFile(name, b"matrix " + name.encode())
+        LotFile.objects.create(
+            lot=lot,
+            purpose=purpose,
+            uploaded_by=personas["seller_a_maker"],
+            **stored_fields(upload),
+        )
+    return {
+        "lot_draft": mine.filter(state="draft").first(),
+        "lot_pending": pending,
+        "lot_published": mine.filter(state="published").first(),
+        "lot_withdrawn": withdrawn,
     }

@@ -29,6 +29,9 @@ class EtpPerm(StrEnum):
     # Complaints: participants file them, the operator answers.
     COMPLAINT_FILE = "complaint:file"
     COMPLAINT_ANSWER = "complaint:answer"
+    # Participants: a participant's profile (contacts, refund account); the operator reads them.
+    PARTICIPANT_VIEW = "participant:view"
+    PARTICIPANT_PROFILE = "participant:profile"  # edit one's own participant profile
 
 
 class EtpRole(StrEnum):
@@ -114,6 +117,7 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         Perm.ORGANIZATION_VIEW,
         EtpPerm.LOT_VIEW,
         EtpPerm.PARTICIPANT_ADMIT,
+        EtpPerm.PARTICIPANT_VIEW,
         EtpPerm.DEPOSIT_CONFIRM,
     },
     EtpRole.OPERATOR_AUCTIONEER: _EVERYONE | {EtpPerm.LOT_VIEW, EtpPerm.AUCTION_RUN},
@@ -121,6 +125,7 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
     # Reads everything, changes nothing.
     EtpRole.OPERATOR_AUDITOR: _EVERYONE
     | {
+        EtpPerm.PARTICIPANT_VIEW,
         Perm.ORGANIZATION_VIEW,
         Perm.USER_VIEW,
         Perm.AUDIT_VIEW,
@@ -130,7 +135,13 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
     EtpRole.SELLER_MAKER: _EVERYONE | {Perm.ORGANIZATION_VIEW, EtpPerm.LOT_VIEW, EtpPerm.LOT_EDIT},
     EtpRole.SELLER_SIGNATORY: _EVERYONE
     | {Perm.ORGANIZATION_VIEW, EtpPerm.LOT_VIEW, EtpPerm.LOT_APPROVE},
-    EtpRole.PARTICIPANT: _EVERYONE | {EtpPerm.APPLICATION_SUBMIT, EtpPerm.COMPLAINT_FILE},
+    EtpRole.PARTICIPANT: _EVERYONE
+    | {
+        EtpPerm.APPLICATION_SUBMIT,
+        EtpPerm.COMPLAINT_FILE,
+        EtpPerm.PARTICIPANT_VIEW,
+        EtpPerm.PARTICIPANT_PROFILE,
+    },
 }
 
 TABLE = PermissionTable(

@@ -142,6 +142,7 @@ def test_worker_job_table_has_a_seam_for_more_jobs(settings: Any) -> None:
         "correlate": timedelta(minutes=1),
         "signal_partitions": timedelta(days=1),
         "signal_archive": timedelta(days=1),
+        "eds.crl_refresh": timedelta(minutes=60),
     }
 
 

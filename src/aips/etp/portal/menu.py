@@ -15,13 +15,23 @@ MENU: tuple[Group, ...] = (
     ),
     Group(
         _("Trading"),
-        (Entry("catalogue", _("Lot catalogue"), "etp_portal:catalogue"),),
+        (
+            Entry("catalogue", _("Lot catalogue"), "etp_portal:catalogue"),
+            Entry("lots", _("Lots"), "etp_lots:list", "lot:view", also_under=("/manage/lots/",)),
+            Entry("lot_queue", _("Verification queue"), "etp_lots:queue", "lot:verify"),
+        ),
     ),
     Group(
         _("Administration"),
         (
             Entry("users", _("Users"), "accounts:user_list", "user:view"),
             Entry("audit", _("Audit journal"), "audit:list", "audit:view"),
+            Entry(
+                "participant_profile",
+                _("Participant profile"),
+                "etp_participants:profile",
+                "participant:profile",
+            ),
             Entry("profile", _("My profile"), "accounts:profile", also_under=("/mfa/",)),
         ),
     ),

@@ -1,11 +1,13 @@
-"""Reads of the portal. No tables of its own yet: the catalogue's lots come from the lots app
-once it exists, through its own selector (published lots only, no personal data of debtors)."""
+"""Reads of the portal. No tables of its own: the catalogue's lots come from the lots app through
+its public projection (published and withdrawn lots only, no personal data of debtors)."""
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from aips.etp.lots.selectors import public_card, public_lots
 from aips.etp.permissions import EtpRole
 
 # What each role does on the platform, shown in the workspace until the work lists exist.
@@ -50,6 +52,10 @@ def role_duties(role: str) -> str:
     return str(_DUTIES.get(role, ""))
 
 
-def published_lots() -> list[Any]:
-    """The public catalogue: empty until the lots app publishes lots."""
-    return []
+def published_lots(*, limit: int = 200) -> list[dict[str, Any]]:
+    """The public catalogue: the newest published lots as their public cards (a plain list;
+    search and filters come with the catalogue's own issue)."""
+    return [
+        {**public_card(lot), "url": reverse("etp_lots:public_detail", args=[lot.pk])}
+        for lot in public_lots()[:limit]
+    ]

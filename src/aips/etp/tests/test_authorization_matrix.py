@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from aips.etp.lots.tests.matrix_rows import ROWS as LOTS_ROWS
+from aips.etp.participants.tests.matrix_rows import ROWS as PARTICIPANT_ROWS
 from aips.etp.portal.tests.matrix_rows import ROWS as PORTAL_ROWS
 from aips.etp.tests.matrix import PERSONAS, Row, only, statuses
 
@@ -96,12 +98,13 @@ PLATFORM_ROWS = [
     Row(
         "accounts:user_reset_mfa", "POST", only(302, ADMIN), kwargs=MANAGED, data={"reason": "lost"}
     ),
-    # AIPS's new-user requests (an organization asks the center): no ETP role holds them.
-    Row("accounts:user_request_list", "GET", statuses(403, anon=302)),
-    Row("accounts:user_request_create", "GET", statuses(403, anon=302)),
-    Row("accounts:user_request_detail", "GET", statuses(403, anon=302), kwargs=lambda o: {"pk": 1}),
+    Row("accounts:user_iin_unbind", "GET", only(200, ADMIN), kwargs=MANAGED),
     Row(
-        "accounts:user_request_decide", "POST", statuses(403, anon=302), kwargs=lambda o: {"pk": 1}
+        "accounts:user_iin_unbind",
+        "POST",
+        only(302, ADMIN),
+        kwargs=MANAGED,
+        data={"reason": "wrong person"},
     ),
     Row("mfa:webauthn_authenticate_options", "POST", statuses(200, anon=401)),
     Row("mfa:webauthn_register_options", "POST", statuses(200, anon=302)),
@@ -142,7 +145,7 @@ PLATFORM_ROWS = [
     ),
 ]
 
-ROWS = [*PORTAL_ROWS, *PLATFORM_ROWS]
+ROWS = [*PORTAL_ROWS, *LOTS_ROWS, *PARTICIPANT_ROWS, *PLATFORM_ROWS]
 
 
 def _all_url_names() -> set[str]:

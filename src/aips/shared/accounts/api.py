@@ -9,8 +9,9 @@ from aips.core.numbers import Id, PageLimit
 from aips.core.pagination import Page, keyset_page
 from aips.core.permissions import Perm
 from aips.core.strings import EmailText
-from aips.shared.accounts import selectors, services
+from aips.shared.accounts import identity, selectors, services
 from aips.shared.accounts.api_auth import api_auth
+from aips.shared.accounts.models import User
 
 router = Router(tags=["users"])
 
@@ -33,6 +34,20 @@ class UserOut(Schema):
     role: RoleName
     is_active: bool
     created_at: datetime
+    # R57.9: whether an EDS or a biometric check bound the person's IIN, how and when; the IIN
+    # itself only masked (its first six digits are a birth date).
+    iin_bound: bool
+    iin_bound_by: Literal["eds", "biometrics", ""]
+    iin_bound_at: datetime | None
+    iin_masked: str
+
+    @staticmethod
+    def resolve_iin_bound(obj: User) -> bool:
+        return bool(obj.iin)
+
+    @staticmethod
+    def resolve_iin_masked(obj: User) -> str:
+        return identity.mask_iin(obj.iin)
 
 
 class UserIn(Schema):
@@ -45,6 +60,8 @@ class UserIn(Schema):
     phones: list[str]
     language: LanguageCode = "ru"
     role: RoleName
+    # The invitation is accepted only with an EDS signature that binds the IIN (R57.9).
+    eds_required: bool = False
 
 
 class UserPatch(Schema):

@@ -138,6 +138,20 @@ def prove_identity(*, cms: str, challenge: bytes | None, user: User) -> Verifica
     """The verified signature of `challenge` with an authentication key, by someone whose
     certificate may stand for `user`: an IIN present and, when the certificate names an
     organization (a BIN), the user's organization. Raises ChallengeExpired or EdsRefused."""
+    verification = prove_signer(cms=cms, challenge=challenge)
+    signer = verification.signer
+    if signer.bin and signer.bin != user.organization.bin:
+        raise EdsRefused(
+            Refusal.BIN_MISMATCH,
+            f"certificate BIN {signer.bin}, organization {user.organization.bin}",
+        )
+    return verification
+
+
+def prove_signer(*, cms: str, challenge: bytes | None) -> Verification:
+    """The verified signature of `challenge` with an authentication key whose certificate carries
+    an IIN, before any account exists (a self-registration); `prove_identity` adds the account's
+    checks. Raises ChallengeExpired or EdsRefused."""
     if challenge is None:
         raise ChallengeExpired()
     clock = eds_clock()
@@ -150,14 +164,8 @@ def prove_identity(*, cms: str, challenge: bytes | None, user: User) -> Verifica
     )
     if verification.content != challenge:
         raise EdsRefused(Refusal.CONTENT_MISMATCH, "the signed content is not the challenge")
-    signer = verification.signer
-    if not signer.iin:
+    if not verification.signer.iin:
         raise EdsRefused(Refusal.NO_IIN)
-    if signer.bin and signer.bin != user.organization.bin:
-        raise EdsRefused(
-            Refusal.BIN_MISMATCH,
-            f"certificate BIN {signer.bin}, organization {user.organization.bin}",
-        )
     return verification
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from aips.core.access import ensure_perm
 from aips.core.actors import Actor, SystemActor
+from aips.core.branding import site_text
 from aips.core.errors import AppError, Forbidden, NotFound, ValidationFailed
 from aips.core.identifiers import normalize_phones
 from aips.core.listing import clean_query, spec_named
@@ -33,6 +34,7 @@ from aips.shared.accounts.models import (
     UserRequest,
     UserRequestStatus,
 )
+from aips.shared.accounts.security_notices import security_notice
 from aips.shared.accounts.sessions import end_all_sessions
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
@@ -98,9 +100,7 @@ def _validate_person(
         if cross_tenant != organization.is_center:
             f.add(
                 "role",
-                _("This role belongs to the center's staff.")
-                if cross_tenant
-                else _("This role belongs to an organization's staff, not the center's."),
+                site_text("role_cross_tenant") if cross_tenant else site_text("role_tenant"),
             )
         elif kinds is not None and organization.kind not in kinds:
             f.add("role", _("This role does not belong to this kind of organization."))
@@ -147,12 +147,8 @@ def _issue_invitation(*, actor: Actor, user: User, eds_required: bool | None = N
     with translation.override(language):
         enqueue_mail(
             to=user.email,
-            subject=_("AIPS: your account"),
-            body=_(
-                "An AIPS account was created for you. Set your password within %(hours)d "
-                "hours using this single-use link:\n\n%(link)s\n\nIf you did not expect "
-                "this message, tell the sectoral IS center."
-            )
+            subject=site_text("invitation_subject"),
+            body=site_text("invitation_body")
             % {"hours": settings.AIPS_INVITATION_HOURS, "link": link},
             language=language,
         )
@@ -164,6 +160,14 @@ def _issue_invitation(*, actor: Actor, user: User, eds_required: bool | None = N
         details={"expires_hours": settings.AIPS_INVITATION_HOURS, "eds_required": eds_required},
     )
     return raw
+
+
+@transaction.atomic
+def invitation_issue(*, actor: Actor, user: User) -> str:
+    """A single-use link for an account made outside `user_create` (a product's
+    self-registration): with it the person proves the IIN and sets the first password. Returns
+    the raw token (also e-mailed to the person)."""
+    return _issue_invitation(actor=actor, user=user)
 
 
 def _insert_user(person: _Person, organization: Organization) -> User:
@@ -299,7 +303,7 @@ def invitation_lookup(raw_token: str) -> Invitation:
         .first()
     )
     if invitation is None or not invitation.is_usable or not invitation.user.is_active:
-        raise NotFound(_("This link is not valid any more. Ask the center for a new invitation."))
+        raise NotFound(site_text("invitation_expired"))
     return invitation
 
 
@@ -312,7 +316,7 @@ def invitation_accept(*, raw_token: str, password: str, eds: Verification | None
     invitation = invitation_lookup(raw_token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_usable:
-        raise NotFound(_("This link is not valid any more. Ask the center for a new invitation."))
+        raise NotFound(site_text("invitation_expired"))
     user = invitation.user
     if (
         eds is None
@@ -697,6 +701,7 @@ def password_change(*, actor: User, current_password: str, new_password: str) ->
         target=actor,
         organization_id=actor.organization_id,
     )
+    security_notice(user=actor, event="password_changed")
 
 
 @transaction.atomic
@@ -725,13 +730,8 @@ def password_reset_request(*, email: str) -> None:
     with translation.override(language):
         enqueue_mail(
             to=user.email,
-            subject=_("AIPS: password reset"),
-            body=_(
-                "Someone asked to reset your AIPS password. If it was you, open this link "
-                "(valid for %(minutes)d min):\n\n%(link)s\n\nYou will still need your "
-                "second factor to sign in. If it was not you, ignore this message and tell "
-                "the sectoral IS center."
-            )
+            subject=site_text("reset_subject"),
+            body=site_text("reset_body")
             % {"link": link, "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
             language=language,
         )
@@ -769,6 +769,7 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
         target=user,
         organization_id=user.organization_id,
     )
+    security_notice(user=user, event="password_recovered")
     return user
 
 
@@ -858,7 +859,7 @@ def list_exported(*, actor: User, list_name: str, query: str, rows: int) -> None
 
 def _iin_taken() -> AppError:
     return AppError(
-        _("This IIN is already bound to another account. If it is yours, contact the center."),
+        site_text("iin_taken"),
         code="iin_taken",
         status=409,
     )
@@ -899,6 +900,36 @@ def iin_bind(*, actor: User, user: User, eds: Verification) -> User:
         details={"via": IdentityProof.EDS.value, **identity.evidence(eds)},
     )
     user.iin, user.iin_bound_at, user.iin_bound_by = iin, target.iin_bound_at, IdentityProof.EDS
+    return target
+
+
+@transaction.atomic
+def iin_unbind(*, actor: Actor, user: User, reason: str) -> User:
+    """Undoes an IIN binding (R57.9), e.g. a wrong person's EDS or a changed certificate: a center
+    admin for anyone, an organization's head for its own people. The person's sessions end (they
+    rested on that binding); at the next sign-in the person binds an EDS (or biometrics) again."""
+    text = _reason(reason)
+    target = _security_target(actor, user)
+    if not target.iin:
+        raise AppError(_("This account is not bound to an IIN."), code="iin_not_bound", status=409)
+    previous = {
+        "iin": identity.mask_iin(target.iin),
+        "bound_by": target.iin_bound_by,
+        "bound_at": target.iin_bound_at.isoformat() if target.iin_bound_at else "",
+    }
+    target.iin = ""
+    target.iin_bound_at = None
+    target.iin_bound_by = ""
+    target.save(update_fields=["iin", "iin_bound_at", "iin_bound_by", "updated_at"])
+    ended = end_all_sessions(target)
+    record(
+        actor=actor,
+        event=EventType.IIN_UNBOUND,
+        target=target,
+        organization_id=target.organization_id,
+        details={"reason": text, "sessions_ended": ended, **previous},
+    )
+    user.iin, user.iin_bound_at, user.iin_bound_by = "", None, ""
     return target
 
 

@@ -19,6 +19,7 @@ from aips.core.actors import Person, acting
 from aips.core.errors import Forbidden
 from aips.shared.accounts.identity import STRONG_FACTORS, is_strong_factor_required
 from aips.shared.accounts.models import User, UserSession
+from aips.shared.accounts.security_notices import security_notice
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
 
@@ -102,6 +103,7 @@ def sign_in(request: HttpRequest, user: User, *, second_factor: str) -> None:
         organization_id=user.organization_id,
         details={"second_factor": second_factor},
     )
+    security_notice(user=user, event="sign_in", factor=second_factor)
 
 
 @transaction.atomic
@@ -115,7 +117,7 @@ def sign_out(request: HttpRequest, *, event: EventType = EventType.LOGGED_OUT) -
     logout(request)
 
 
-def confirm_identity(request: HttpRequest, user: User) -> None:
+def confirm_identity(request: HttpRequest, user: User, *, factor: str = "") -> None:
     """Password and second factor given again: sensitive actions are open for a while."""
     request.session[REAUTH_AT] = time.time()
     with transaction.atomic():
@@ -124,6 +126,7 @@ def confirm_identity(request: HttpRequest, user: User) -> None:
             event=EventType.REAUTHENTICATED,
             target=user,
             organization_id=user.organization_id,
+            details={"factor": factor} if factor else None,
         )
 
 

@@ -47,6 +47,7 @@ urlpatterns = [
     path("users/<int:pk>/block/", views.user_block, name="user_block"),
     path("users/<int:pk>/unblock/", views.user_unblock, name="user_unblock"),
     path("users/<int:pk>/reset-second-factors/", views.user_reset_mfa, name="user_reset_mfa"),
+    path("users/<int:pk>/unbind-iin/", views.user_iin_unbind, name="user_iin_unbind"),
     path("user-requests/", views.user_request_list, name="user_request_list"),
     path("user-requests/new/", views.user_request_create, name="user_request_create"),
     path("user-requests/<int:pk>/", views.user_request_detail, name="user_request_detail"),

@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -19,6 +18,7 @@ from django.views.i18n import set_language as django_set_language
 from aips.core import ratelimit
 from aips.core.access import has_perm, public, recently_authenticated, require, safe_local_path
 from aips.core.actors import Actor, acting
+from aips.core.branding import site_text_lazy
 from aips.core.errors import AppError, NotFound, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.listing import clean_query, spec_named
@@ -57,10 +57,7 @@ from aips.shared.organizations.selectors import organization_list
 
 RECOVERY_SESSION_KEY = "aips_new_recovery_codes"
 RECOVERY_NEXT_KEY = "aips_recovery_next"
-LOCKED_MESSAGE = _lazy(
-    "Too many failed attempts. Sign-in is paused for %(minutes)d min; if you need access "
-    "sooner, contact your IS-unit head or the center."
-)
+LOCKED_MESSAGE = site_text_lazy("locked")
 
 # --- signing in: password, then a second factor (R57.8) ---------------------------------------
 
@@ -386,21 +383,49 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
         if (refused := _locked_for_signed_in(request, user)) is not None:
             return refused
         password_ok = user.check_password(form.cleaned_data["password"])
-        factor = _check_second_factor(request, user, form) if password_ok else None
+        eds_error = ""
+        if password_ok and form.cleaned_data["eds_cms"] and identity.has_eds(user):
+            factor, eds_error = _reauth_eds(request, user, form.cleaned_data["eds_cms"])
+        else:
+            factor = _check_second_factor(request, user, form) if password_ok else None
         if factor is not None:
-            sessions.confirm_identity(request, user)
+            sessions.confirm_identity(request, user, factor=factor)
             return redirect(next_url or "accounts:profile")
         _count_failure(request, user.email)
         if services.is_locked_out(user.email):
             sessions.sign_out(request)
             return locked_out(request, {"username": user.email})
-        form.add_error(None, _("The password or the code is not valid."))
+        form.add_error(None, eds_error or _("The password or the code is not valid."))
+    has_eds = identity.has_eds(user)
     return render(
         request,
         "accounts/reauthenticate.html",
-        {"form": form, "next": next_url, "has_webauthn": mfa_services.has_webauthn(user)},
+        {
+            "form": form,
+            "next": next_url,
+            "has_webauthn": mfa_services.has_webauthn(user),
+            # R57.10: an account bound to an IIN may confirm with its EDS instead of a code.
+            "eds_challenge": identity.issue_challenge(request, use="reauth") if has_eds else "",
+        },
         status=401 if form.errors else 200,
     )
+
+
+def _reauth_eds(request: HttpRequest, user: User, cms: str) -> tuple[str | None, str]:
+    """The EDS as the fresh factor at re-authentication: a signature of this page's challenge
+    by the account's bound IIN. Returns ("eds", "") or (None, why); a refusal is audited."""
+    challenge = identity.take_challenge(request, use="reauth")
+    try:
+        eds = identity.prove_identity(cms=cms, challenge=challenge, user=user)
+        identity.signer_must_be(eds, user)
+    except identity.ChallengeExpired as exc:
+        return None, str(exc.message)
+    except AppError as exc:
+        reason = exc.reason.value if isinstance(exc, EdsRefused) else exc.code
+        detail = exc.detail if isinstance(exc, EdsRefused) else ""
+        services.eds_signin_failed(user=user, reason=reason, detail=detail)
+        return None, str(exc.message)
+    return "eds", ""
 
 
 @public
@@ -1148,3 +1173,33 @@ def user_unblock(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def user_reset_mfa(request: HttpRequest, pk: int) -> HttpResponse:
     return _security_action(request, pk, "reset_mfa")
+
+
+@require(Perm.USER_SECURITY, fresh=True)
+def user_iin_unbind(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo a person's IIN binding (R57.9): a page that says what follows and asks for the
+    reason (the confirmation), then the service."""
+    person = selectors.get_user_for(request.user, pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.iin_unbind(
+                actor=acting(request), user=person, reason=form.cleaned_data["reason"]
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except AppError as exc:
+            messages.error(request, exc.message)
+            return redirect("accounts:user_detail", pk=person.pk)
+        else:
+            messages.success(
+                request,
+                _("The IIN binding is undone; the person binds an EDS again at the next sign-in."),
+            )
+            return redirect("accounts:user_detail", pk=person.pk)
+    return render(
+        request,
+        "accounts/user_iin_unbind.html",
+        {"person": person, "form": form, "iin_masked": identity.mask_iin(person.iin)},
+        status=422 if form.errors else 200,
+    )

@@ -25,8 +25,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from aips.core.branding import site_text
 from aips.core.db_locks import try_xact_lock
 from aips.core.logging import get_logger
 from aips.shared.audit import signing
@@ -346,14 +346,10 @@ def _enqueue_mail(addresses: list[str], anchors: list[Anchor]) -> None:
         )
     enqueue_mail = _mailer[0]
     newest = anchors[-1]
-    subject = _("AIPS audit journal: checkpoint at %(size)s entries") % {"size": newest.tree_size}
+    subject = site_text("checkpoint_subject") % {"size": newest.tree_size}
     body = "\n".join(
         [
-            _(
-                "Keep this message: these lines are signed checkpoints of the AIPS audit "
-                "journal. If the journal is ever rolled back or rewritten, `aips audit verify "
-                "--anchor FILE` with these lines saved in FILE names the entries that changed."
-            ),
+            site_text("checkpoint_body"),
             "",
             *_lines_of(anchors),
             "",

@@ -4,6 +4,8 @@ history. Entry content may be deleted only once it is sealed in an archive segme
 
 from typing import Any
 
+from aips.core import append_only
+
 APPEND_ONLY = ["audit_auditentry", "audit_auditcheckpoint", "audit_auditsegment"]
 CONTENT = "audit_auditevent"
 HEAD = "audit_audithead"
@@ -12,59 +14,27 @@ ARCHIVED = (
 )
 
 
-def _sqlite(table: str, action: str, condition: str = "") -> list[str]:
-    name = f"{table}_no_{action.lower()}"
-    when = f" WHEN NOT ({condition})" if condition else ""
-    return [
-        f"DROP TRIGGER IF EXISTS {name}",
-        f"CREATE TRIGGER {name} BEFORE {action} ON {table}{when} "
-        f"BEGIN SELECT RAISE(ABORT, 'audit journal is append-only: {action} refused'); END",
-    ]
-
-
-def _postgres(table: str, action: str, condition: str = "") -> list[str]:
-    name = f"{table}_no_{action.lower()}"
-    check = f"IF {condition} THEN RETURN OLD; END IF; " if condition else ""
-    return [
-        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        f"{check}RAISE EXCEPTION 'audit journal is append-only: {action} refused'; END $$",
-        f"DROP TRIGGER IF EXISTS {name} ON {table}",
-        f"CREATE TRIGGER {name} BEFORE {action} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
-    ]
-
-
 def guard_statements(vendor: str) -> list[str]:
-    make = _postgres if vendor == "postgresql" else _sqlite
+    message = "audit journal is append-only"
     statements: list[str] = []
     for table in APPEND_ONLY:
-        statements += make(table, "UPDATE") + make(table, "DELETE")
-    statements += make(CONTENT, "UPDATE")
-    statements += make(CONTENT, "DELETE", ARCHIVED.format(old="OLD"))
+        statements += append_only.refuse(vendor, table, "UPDATE", message)
+        statements += append_only.refuse(vendor, table, "DELETE", message)
+    statements += append_only.refuse(vendor, CONTENT, "UPDATE", message)
+    statements += append_only.refuse(vendor, CONTENT, "DELETE", message, ARCHIVED.format(old="OLD"))
     return statements
 
 
 def unguard_statements(vendor: str) -> list[str]:
-    statements = []
-    for table in [*APPEND_ONLY, CONTENT]:
-        for action in ("update", "delete"):
-            name = f"{table}_no_{action}"
-            if vendor == "postgresql":
-                statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            else:
-                statements.append(f"DROP TRIGGER IF EXISTS {name}")
-    return statements
+    return [s for table in [*APPEND_ONLY, CONTENT] for s in append_only.allow(vendor, table)]
 
 
 def install_guards(connection: Any) -> None:
-    with connection.cursor() as cursor:
-        for statement in guard_statements(connection.vendor):
-            cursor.execute(statement)
+    append_only.run(connection, guard_statements(connection.vendor))
 
 
 def remove_guards(connection: Any) -> None:
-    with connection.cursor() as cursor:
-        for statement in unguard_statements(connection.vendor):
-            cursor.execute(statement)
+    append_only.run(connection, unguard_statements(connection.vendor))
 
 
 def app_role_grants(app: str) -> list[str]:

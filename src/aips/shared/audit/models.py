@@ -52,12 +52,20 @@ class EventType(models.TextChoices):
     EDS_SIGNIN_FAILED = "auth:eds_failed", _("EDS signature refused at sign-in")
     IIN_BOUND = "user:iin_bound", _("IIN bound to the account")
     IIN_BIND_REFUSED = "user:iin_bind_refused", _("Binding an IIN refused")
+    IIN_UNBOUND = "user:iin_unbound", _("IIN binding undone")
     BIOMETRIC_STARTED = "biometrics:session_started", _("Biometric identification started")
     BIOMETRIC_PASSED = "biometrics:check_passed", _("Biometric check passed")
     BIOMETRIC_FAILED = "biometrics:check_failed", _("Biometric check failed")
     BIOMETRIC_REFUSED = "biometrics:refused", _("Biometric identification refused after failures")
     BIOMETRIC_USED = "biometrics:check_used", _("Biometric check used")
     BIOMETRIC_WEBHOOK_REFUSED = "biometrics:webhook_refused", _("Biometric webhook refused")
+    # The ETP's participants (aips.etp.participants).
+    PARTICIPANT_REGISTERED = "participant:registered", _("Participant registered")
+    PARTICIPANT_REGISTRATION_REFUSED = (
+        "participant:registration_refused",
+        _("Participant registration refused"),
+    )
+    PARTICIPANT_PROFILE_UPDATED = "participant:profile_updated", _("Participant profile changed")
     PASSWORD_CHANGE_CONFIRMED = (
         "auth:password_change_confirmed",
         _("Password change confirmed by biometrics or EDS"),
@@ -93,6 +101,17 @@ class EventType(models.TextChoices):
     INCIDENT_ACCEPTED = "incident:accepted", _("Incident card accepted")
     INCIDENT_CLOSED = "incident:closed", _("Incident card closed")
     INCIDENT_VIEWED = "incident:viewed", _("Restricted incident card viewed")
+    # The ETP's lots (aips.etp.lots).
+    LOT_CREATED = "lot:created", _("Lot created")
+    LOT_UPDATED = "lot:updated", _("Lot changed")
+    LOT_APPROVAL_REQUESTED = "lot:approval_requested", _("Lot sent for approval")
+    LOT_SENT_BACK = "lot:sent_back", _("Lot sent back by the authorised person")
+    LOT_APPROVED = "lot:approved", _("Lot approved and sent to the operator")
+    LOT_RETURNED = "lot:returned", _("Lot returned by the operator")
+    LOT_PUBLISHED = "lot:published", _("Lot verified and published")
+    LOT_WITHDRAWN = "lot:withdrawn", _("Lot withdrawn")
+    LOT_FILE_ADDED = "lot:file_added", _("File added to a lot")
+    LOT_FILE_DOWNLOADED = "lot:file_downloaded", _("File of a lot downloaded")
     REQUEST_CREATED = "request:created", _("Request created")
     REQUEST_UPDATED = "request:updated", _("Request changed")
     REQUEST_APPROVAL_REQUESTED = "request:approval_requested", _("Request sent for approval")

@@ -4,54 +4,28 @@ neither code nor a person with the application's credentials can rewrite a resul
 
 from typing import Any
 
+from aips.core import append_only
+
 CHECKS = "biometrics_biometriccheck"
 
 
-def _sqlite(action: str) -> list[str]:
-    name = f"{CHECKS}_no_{action.lower()}"
-    return [
-        f"DROP TRIGGER IF EXISTS {name}",
-        f"CREATE TRIGGER {name} BEFORE {action} ON {CHECKS} "
-        f"BEGIN SELECT RAISE(ABORT, 'biometric checks are immutable: {action} refused'); END",
-    ]
-
-
-def _postgres(action: str) -> list[str]:
-    name = f"{CHECKS}_no_{action.lower()}"
-    return [
-        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        f"RAISE EXCEPTION 'biometric checks are immutable: {action} refused'; END $$",
-        f"DROP TRIGGER IF EXISTS {name} ON {CHECKS}",
-        f"CREATE TRIGGER {name} BEFORE {action} ON {CHECKS} FOR EACH ROW EXECUTE FUNCTION {name}()",
-    ]
-
-
 def guard_statements(vendor: str) -> list[str]:
-    make = _postgres if vendor == "postgresql" else _sqlite
-    return make("UPDATE") + make("DELETE")
+    message = "biometric checks are immutable"
+    return append_only.refuse(vendor, CHECKS, "UPDATE", message) + append_only.refuse(
+        vendor, CHECKS, "DELETE", message
+    )
 
 
 def unguard_statements(vendor: str) -> list[str]:
-    statements = []
-    for action in ("update", "delete"):
-        name = f"{CHECKS}_no_{action}"
-        if vendor == "postgresql":
-            statements.append(f"DROP TRIGGER IF EXISTS {name} ON {CHECKS}")
-        else:
-            statements.append(f"DROP TRIGGER IF EXISTS {name}")
-    return statements
+    return append_only.allow(vendor, CHECKS)
 
 
 def install_guards(connection: Any) -> None:
-    with connection.cursor() as cursor:
-        for statement in guard_statements(connection.vendor):
-            cursor.execute(statement)
+    append_only.run(connection, guard_statements(connection.vendor))
 
 
 def remove_guards(connection: Any) -> None:
-    with connection.cursor() as cursor:
-        for statement in unguard_statements(connection.vendor):
-            cursor.execute(statement)
+    append_only.run(connection, unguard_statements(connection.vendor))
 
 
 def app_role_grants(app: str) -> list[str]:

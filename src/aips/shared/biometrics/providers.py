@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from aips.core.branding import site_text_lazy
 from aips.core.errors import AppError
 
 SIGNATURE_HEADER = "X-Biometric-Signature"
@@ -67,9 +68,7 @@ class WebhookRefused(AppError):
 class BiometricsUnavailable(AppError):
     status = 409
     code = "biometrics_unavailable"
-    default_message = _(
-        "Biometric identification is not available on this installation. Ask the center."
-    )
+    default_message = site_text_lazy("no_biometrics")
 
 
 class BiometricProvider(Protocol):

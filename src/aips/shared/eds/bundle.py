@@ -15,8 +15,10 @@ import re
 import zipfile
 from datetime import UTC
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
+from aips.core.branding import site_text
 from aips.shared.eds.certificates import parse_certificate
 from aips.shared.eds.models import RevocationRecord, Signature
 
@@ -69,6 +71,8 @@ def export_bundle(signature: Signature, content: bytes) -> bytes:
 
 def _readme(signature: Signature, root_fingerprint: str) -> str:
     at = signature.checked_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Each product's command bears its name (`aips`, `etp`; docs/decisions/0036).
+    command = settings.AIPS_PRODUCT
     lines = [
         _("Electronic digital signature bundle"),
         "",
@@ -97,14 +101,11 @@ def _readme(signature: Signature, root_fingerprint: str) -> str:
             "the signature was checked with."
         ),
         "",
-        _(
-            "To verify with AIPS (checks the signature, the chain, validity and revocation at "
-            "that moment):"
-        ),
-        "    aips eds verify signature.p7s --data content.bin --trust chain/ --trust revocation/"
-        f" --at {at}",
-        _("or, against the NCA certificates configured in AIPS:"),
-        "    aips eds verify bundle.zip",
+        site_text("eds_verify"),
+        f"    {command} eds verify signature.p7s --data content.bin --trust chain/"
+        f" --trust revocation/ --at {at}",
+        site_text("eds_verify_nca"),
+        f"    {command} eds verify bundle.zip",
     ]
     if root_fingerprint:
         lines += [

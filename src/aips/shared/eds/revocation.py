@@ -207,6 +207,11 @@ def _crl_signed_by(crl_der: bytes, issuer_der: bytes) -> bool:
         return False
 
 
+def crl_signed_by(crl_der: bytes, issuer_der: bytes) -> bool:
+    """The CRL's signature verifies with the issuer's key, and the issuer may sign CRLs."""
+    return _crl_signed_by(crl_der, issuer_der)
+
+
 def _cert_id_matches(single: SingleStatus, cert: Cert, issuer: Cert) -> bool:
     if single.serial != cert.serial:
         return False

@@ -159,6 +159,9 @@ class TestPki:
     algorithm: str = "rsa"
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     ocsp_url: str = "http://ocsp.aips-test.invalid/"
+    # The root's own CRL distribution points and freshest-CRL (delta) URLs, for the CRL refresh.
+    crl_urls: tuple[str, ...] = ()
+    delta_crl_urls: tuple[str, ...] = ()
     root: KeyBundle = field(init=False)
     _issued: list[_Issued] = field(init=False, default_factory=list)
     _crl_number: int = field(init=False, default=0)
@@ -173,6 +176,21 @@ class TestPki:
             {"extn_id": "key_usage", "critical": True, "extn_value": {"key_cert_sign", "crl_sign"}},
             {"extn_id": "key_identifier", "critical": False, "extn_value": ski},
         ]
+        for extn_id, urls in (
+            ("crl_distribution_points", self.crl_urls),
+            ("freshest_crl", self.delta_crl_urls),
+        ):
+            if urls:
+                points = [
+                    {
+                        "distribution_point": x509.DistributionPointName(
+                            name="full_name",
+                            value=[x509.GeneralName(name="uniform_resource_identifier", value=u)],
+                        )
+                    }
+                    for u in urls
+                ]
+                extensions.append({"extn_id": extn_id, "critical": False, "extn_value": points})
         der = self._sign_certificate(
             subject=subject,
             issuer=subject,

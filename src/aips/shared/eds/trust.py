@@ -141,21 +141,37 @@ def trust_dir() -> Path:
     return Path(configured) if configured else BUNDLED_TRUST_DIR
 
 
-def default_trust_store() -> TrustStore:
-    """The configured store, re-read when a file in the directory is added, removed or changed."""
-    global _default
-    root = trust_dir()
+def crl_cache_dir() -> Path | None:
+    """Where the worker installs the CRLs it downloads (aips.shared.eds.crl_refresh)."""
+    configured = getattr(settings, "AIPS_EDS_CRL_DIR", "")
+    return Path(configured) if configured else None
+
+
+def _state(root: Path) -> tuple[object, ...]:
     try:
-        state: tuple[object, ...] = (
-            str(root),
-            *sorted(
+        return tuple(
+            sorted(
                 (str(p), p.stat().st_mtime_ns, p.stat().st_size)
                 for p in root.rglob("*")
                 if p.is_file()
-            ),
+            )
         )
     except OSError:
-        state = (str(root),)
+        return ()
+
+
+def default_trust_store() -> TrustStore:
+    """The configured store, re-read when a file in the directory is added, removed or changed,
+    with the CRLs the worker downloaded (only CRLs: that directory never adds trust)."""
+    global _default
+    root = trust_dir()
+    cache = crl_cache_dir()
+    cached_state = _state(cache) if cache else ()
+    state: tuple[object, ...] = (str(root), _state(root), str(cache), cached_state)
     if _default is None or _default[0] != state:
-        _default = (state, TrustStore.from_dir(root))
+        store = TrustStore.from_dir(root)
+        if cache is not None and cache.is_dir() and cache.resolve() != root.resolve():
+            cached = TrustStore.from_dir(cache).crls
+            store = store.extended(crls=[(f"{cache.name}/{name}", der) for name, der in cached])
+        _default = (state, store)
     return _default[1]

@@ -26,10 +26,10 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _
 
 from aips.core.access import ensure_perm
 from aips.core.actors import Actor, Person, SystemActor
+from aips.core.branding import site_text
 from aips.core.logging import get_logger
 from aips.core.permissions import Perm
 from aips.shared.audit.models import EventType
@@ -284,14 +284,13 @@ def notify(
         if email and user.email:
             with translation.override(language):
                 if withheld:
-                    mail_subject = _("AIPS: a new notification")
-                    mail_body = _(
-                        "There is a new notification for you in AIPS. Sign in to read it:"
-                        "\n\n%(link)s"
-                    ) % {"link": absolute_url("/notifications/")}
+                    mail_subject = site_text("notification_subject")
+                    mail_body = site_text("notification_withheld") % {
+                        "link": absolute_url("/notifications/")
+                    }
                 else:
                     mail_subject = subject.render(language)
-                    opening = _("Open in AIPS: %(link)s") % {"link": absolute_url(link or "/")}
+                    opening = site_text("notification_open") % {"link": absolute_url(link or "/")}
                     mail_body = f"{body}\n\n{opening}"
             enqueue_mail(to=user.email, subject=mail_subject, body=mail_body, language=language)
     Notification.objects.bulk_create(made)
@@ -330,14 +329,13 @@ def notify_bulk(
             body = texts.get(language) or text.render(language)
             with translation.override(language):
                 if withheld:
-                    mail_subject = _("AIPS: a new notification")
-                    mail_body = _(
-                        "There is a new notification for you in AIPS. Sign in to read it:"
-                        "\n\n%(link)s"
-                    ) % {"link": absolute_url("/notifications/")}
+                    mail_subject = site_text("notification_subject")
+                    mail_body = site_text("notification_withheld") % {
+                        "link": absolute_url("/notifications/")
+                    }
                 else:
                     mail_subject = subject.render(language)
-                    opening = _("Open in AIPS: %(link)s") % {"link": absolute_url(link or "/")}
+                    opening = site_text("notification_open") % {"link": absolute_url(link or "/")}
                     mail_body = f"{body}\n\n{opening}"
             rendered[language] = (body, " ".join(str(mail_subject).split())[:300], mail_body)
         body, mail_subject, mail_body = rendered[language]

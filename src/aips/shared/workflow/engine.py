@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from aips.core.access import ensure_perm, has_perm
 from aips.core.actors import Actor, Person
 from aips.core.errors import AppError, Forbidden, ValidationFailed
-from aips.core.permissions import Perm
+from aips.core.permissions import Perm, Permission
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
 from aips.shared.workdays.calendar import add_working_days as add
@@ -37,7 +37,8 @@ class Transition:
     label: Promise | str
     sources: frozenset[str]
     target: str
-    perm: Perm
+    # A product's permission (AIPS's `Perm`, the ETP's `EtpPerm`).
+    perm: Permission
     side: Side
     event: EventType
     needs_comment: bool = False

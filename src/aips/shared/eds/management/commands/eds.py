@@ -3,6 +3,7 @@
     aips eds verify signature.p7s [--data content.bin] [--trust DIR ...] [--at TIME]
     aips eds verify bundle.zip            (a bundle exported by AIPS, or its unzipped directory)
     aips eds export SIGNATURE_ID -o bundle.zip   (a signed approval's bundle, for auditors)
+    aips eds status [--refresh]           (the trust store, its CRLs and the last CRL refresh)
 
 FILE is a CMS (DER, PEM or base64; attached, or detached with --data) made by NCALayer, Kalkan,
 OpenSSL or AIPS. It is checked against the certificates, CRLs and OCSP answers in each --trust
@@ -17,17 +18,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
 
 from aips.core.actors import cli_actor
 from aips.shared.eds.certificates import MalformedInput, parse_certificate
+from aips.shared.eds.crl_refresh import crl_dir, crl_urls, read_status, refresh_crls
 from aips.shared.eds.trust import (
     CERTIFICATE_SUFFIXES,
     CRL_SUFFIXES,
     OCSP_SUFFIXES,
     TrustStore,
     default_trust_store,
+    trust_dir,
 )
 from aips.shared.eds.types import REFUSAL_MESSAGES, EdsRefused, Purpose, Refusal, Role, Verification
 from aips.shared.eds.verify import parse_cms, split_signers, verify_cms
@@ -89,10 +93,21 @@ class Command(BaseCommand):
         )
         export.add_argument("signature", type=int, help="the signature's id")
         export.add_argument("-o", "--output", required=True, help="the zip file to write")
+        status = sub.add_parser(
+            "status",
+            help="the trust store (certificates, CRLs and their next update) and the worker's "
+            "last CRL refresh",
+        )
+        status.add_argument(
+            "--refresh", action="store_true", help="download the CRLs now (as the worker does)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "export":
             self._export(options["signature"], Path(options["output"]))
+            return
+        if options["action"] == "status":
+            self._status(refresh=options["refresh"])
             return
         source = Path(options["file"])
         cms, data, bundle_trust, helpers = self._read(source, options["data"])
@@ -123,6 +138,35 @@ class Command(BaseCommand):
             self.stderr.write(f"warning: trust store: {problem}")
         if refusals:
             raise CommandError("REFUSED: " + "; ".join(refusals), returncode=1)
+
+    def _status(self, *, refresh: bool) -> None:
+        if refresh:
+            result = refresh_crls(store=TrustStore.from_dir(trust_dir()))
+            self.stdout.write(f"Refresh: {result.summary()}")
+            for url, why in result.failed.items():
+                self.stdout.write(f"  failed {url}: {why}")
+        store = default_trust_store()
+        self.stdout.write(f"Trust directory: {trust_dir()}")
+        self.stdout.write(f"CRL directory: {crl_dir()}")
+        for cert in store.certs:
+            self.stdout.write(f"Certificate: {cert.subject_text} (until {_iso(cert.not_after)})")
+        now = datetime.now(UTC)
+        for parsed in store.parsed_crls:
+            next_update = _iso(parsed.next_update) if parsed.next_update else "-"
+            expired = " EXPIRED" if parsed.next_update and parsed.next_update <= now else ""
+            self.stdout.write(f"CRL: {parsed.source} (next update {next_update}){expired}")
+        for url in crl_urls(store):
+            self.stdout.write(f"CRL URL: {url}")
+        status = read_status()
+        minutes = settings.AIPS_EDS_CRL_REFRESH_MINUTES
+        self.stdout.write(f"Refresh every: {f'{minutes} min' if minutes > 0 else 'off'}")
+        self.stdout.write(f"Last refresh run: {status.get('last_run') or '-'}")
+        self.stdout.write(f"Last successful refresh: {status.get('last_success') or '-'}")
+        failed = status.get("failed")
+        for url, why in (failed if isinstance(failed, dict) else {}).items():
+            self.stdout.write(f"Last failure: {url}: {why}")
+        for problem in store.problems:
+            self.stderr.write(f"warning: trust store: {problem}")
 
     def _export(self, signature_id: int, output: Path) -> None:
         try:

@@ -1,0 +1,180 @@
+"""Reads of lots. The working reads start from `Lot.objects.visible_to(actor)` (a seller its own,
+the operator what sellers have approved); the public reads go through `public_card`, the one
+projection participants and visitors get, which holds no debtor's data: no parties, no
+agreement, no loan tape — a portfolio shows its aggregates only."""
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+
+from aips.core.actors import Actor
+from aips.core.errors import NotFound
+from aips.etp.lots.lifecycle import LOT_MACHINE
+from aips.etp.lots.models import (
+    CourtStatus,
+    DebtorType,
+    FilePurpose,
+    Lot,
+    LotFile,
+    LotKind,
+    LotParty,
+    LotQuerySet,
+    LotState,
+    PartyRole,
+)
+from aips.shared.workflow.engine import Transition, versions_of
+from aips.shared.workflow.models import Comment, Version
+
+# The public projection: these fields and nothing else (no agreement, no debtor, no tape).
+PUBLIC_CARD_FIELDS = (
+    "kind",
+    "title",
+    "description",
+    "region",
+    "start_price",
+    "currency",
+    "debtor_type",
+    "retail",
+    "principal",
+    "interest",
+    "penalties",
+    "days_overdue",
+    "court_status",
+    "address",
+    "area",
+    "cadastral_number",
+    "make",
+    "vehicle_year",
+    "vin",
+)
+
+
+def lot_list(*, actor: Actor, state: str = "") -> LotQuerySet:
+    lots = Lot.objects.visible_to(actor).select_related("organization")
+    if state:
+        lots = lots.filter(state=state)
+    return lots
+
+
+def verification_queue(*, actor: Actor) -> LotQuerySet:
+    """The operator's queue: lots the sellers approved, oldest first."""
+    return lot_list(actor=actor, state=LotState.AWAITING_VERIFICATION).order_by("submitted_at")
+
+
+def get_lot_for(actor: Actor, pk: int) -> Lot:
+    lot = lot_list(actor=actor).filter(pk=pk).first()
+    if lot is None:
+        raise NotFound()
+    return lot
+
+
+def lot_parties(*, actor: Actor, lot: Lot) -> list[LotParty]:
+    """The borrower and guarantors: the seller's and the operator's eyes only."""
+    return list(LotParty.objects.visible_to(actor).filter(lot=lot))
+
+
+def lot_files(*, actor: Actor, lot: Lot) -> list[LotFile]:
+    return list(LotFile.objects.visible_to(actor).filter(lot=lot).exclude(purpose="tape_old"))
+
+
+def get_lot_file_for(actor: Actor, lot: Lot, file_id: int) -> LotFile:
+    found = LotFile.objects.visible_to(actor).filter(lot=lot, pk=file_id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def public_photos(lot: Lot) -> list[LotFile]:
+    """A public lot's photos (documents and the loan tape stay with the seller and operator)."""
+    return list(LotFile.objects.filter(lot=lot, purpose=FilePurpose.PHOTO))
+
+
+def get_public_photo(lot: Lot, file_id: int) -> LotFile:
+    found = LotFile.objects.filter(lot=lot, pk=file_id, purpose=FilePurpose.PHOTO).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def lot_actions(*, actor: Actor, lot: Lot) -> list[Transition]:
+    return LOT_MACHINE.allowed(actor, lot)
+
+
+def lot_reasons(*, lot: Lot) -> list[Comment]:
+    """Return and send-back reasons (the lot is already the reader's)."""
+    return list(
+        Comment.objects.filter(
+            content_type=ContentType.objects.get_for_model(Lot), object_id=lot.pk
+        ).select_related("author")
+    )
+
+
+def lot_versions(*, lot: Lot) -> list[Version]:
+    return list(versions_of(lot))
+
+
+def form_values(lot: Lot) -> dict[str, Any]:
+    """A lot's values as the seller enters them (its parties included): the seller's form."""
+    values: dict[str, Any] = {name: getattr(lot, name) for name in PUBLIC_CARD_FIELDS}
+    values["agreement_number"] = lot.agreement_number
+    values["agreement_date"] = lot.agreement_date
+    values.update(borrower_identifier="", borrower_name="", guarantor_identifiers=[])
+    if lot.kind == LotKind.CLAIM:
+        parties = list(LotParty.objects.filter(lot=lot))
+        borrower = next((p for p in parties if p.role == PartyRole.BORROWER), None)
+        values["borrower_identifier"] = borrower.identifier if borrower else ""
+        values["borrower_name"] = borrower.name if borrower else ""
+        values["guarantor_identifiers"] = [
+            p.identifier for p in parties if p.role == PartyRole.GUARANTOR
+        ]
+    return values
+
+
+def parties_of(lot: Lot) -> set[str]:
+    """The IIN/BINs that may not apply for this lot (its borrowers and guarantors). A system
+    read for the applications' check, never shown."""
+    return set(LotParty.objects.filter(lot=lot).values_list("identifier", flat=True))
+
+
+# The public side: published and withdrawn lots, as their public card.
+
+
+def public_lots() -> LotQuerySet:
+    return Lot.objects.public().select_related("organization").order_by("-published_at", "-id")
+
+
+def get_public_lot(pk: int) -> Lot:
+    lot = public_lots().filter(pk=pk).first()
+    if lot is None:
+        raise NotFound()
+    return lot
+
+
+def public_card(lot: Lot) -> dict[str, Any]:
+    """Everything the public may know of a lot, and nothing more."""
+    card: dict[str, Any] = {name: getattr(lot, name) for name in PUBLIC_CARD_FIELDS}
+    card.update(
+        id=lot.pk,
+        reference=lot.reference,
+        state=lot.state,
+        state_label=lot.state_label,
+        kind_label=lot.kind_label,
+        debtor_type_label=str(DebtorType(lot.debtor_type).label) if lot.debtor_type else "",
+        court_status_label=str(CourtStatus(lot.court_status).label) if lot.court_status else "",
+        seller=lot.organization.display_name,
+        published_at=lot.published_at,
+        correction_until=lot.correction_until,
+        withdrawn_at=lot.withdrawn_at,
+        withdrawal_reason=lot.withdrawal_reason,
+        total_debt=lot.total_debt if lot.kind == LotKind.CLAIM else None,
+        aggregates=lot.aggregates if lot.kind == LotKind.PORTFOLIO else {},
+    )
+    return card
+
+
+def public_versions(lot: Lot) -> list[dict[str, Any]]:
+    """The published version and every correction after it (public fields only)."""
+    return [
+        {"number": v.number, "at": v.created_at, "snapshot": v.snapshot}
+        for v in versions_of(lot).filter(number__gte=max(lot.published_version, 1))
+    ]
