@@ -8,6 +8,7 @@ AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite" AIPS_BENCH_LABEL=sqlite "$BIN/py
 AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-alerts" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_alerts.py
 AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-home" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_home.py
 AIPS_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-search" AIPS_BENCH_LABEL=sqlite "$BIN/python" scripts/bench_search.py
+AIPS_DATABASE_URL= AIPS_ETP_DATABASE_URL= AIPS_DATA_DIR="$DATA/sqlite-catalogue" "$BIN/python" scripts/bench_catalogue.py
 # The integration module: parse → map → spool → ship to a local HTTPS stub (issue 9).
 "$BIN/python" agent/bench/bench_agent.py --events 200000
 mkdir -p "$DATA/sqlite-signals"

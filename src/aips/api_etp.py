@@ -8,8 +8,10 @@ from ninja import NinjaAPI
 from aips.core import api_errors, openapi
 from aips.core.api_parser import AipsParser, refuse_unsafe_path_text
 from aips.core.api_site import ApiReference, add_health, api_throttles
+from aips.etp.applications.api import router as applications_router
 from aips.etp.lots.api import router as lots_router
 from aips.etp.portal.api import router as portal_router
+from aips.etp.questions.api import router as questions_router
 from aips.shared.accounts.api_auth import api_auth
 from aips.shared.biometrics.api import router as biometrics_router
 
@@ -39,6 +41,8 @@ api.add_decorator(refuse_unsafe_path_text)
 api_errors.install(api)
 api.add_router("", portal_router)
 api.add_router("", lots_router)
+api.add_router("", applications_router)
+api.add_router("", questions_router)
 api.add_router("/biometrics", biometrics_router)
 
 add_health(api)

@@ -30,7 +30,13 @@ from aips.settings import (
 )
 
 # The ETP's apps. Notifications stays last: its outbox job runs after every other app's jobs.
-ETP_APPS = ["aips.etp.portal", "aips.etp.lots", "aips.etp.participants"]
+ETP_APPS = [
+    "aips.etp.portal",
+    "aips.etp.lots",
+    "aips.etp.participants",
+    "aips.etp.applications",
+    "aips.etp.questions",
+]
 _platform = [app for app in INSTALLED_APPS if not app.startswith("aips.center.")]
 _last = _platform.index("aips.shared.notifications")
 INSTALLED_APPS = [*_platform[:_last], *ETP_APPS, *_platform[_last:]]
@@ -104,6 +110,17 @@ AIPS_ETP_RETAIL_CLAIM_MIN_OVERDUE_DAYS = env_int(
 # "first..last" (ISO dates, both included), or "none".
 AIPS_ETP_MORATORIUM = env_str("AIPS_ETP_MORATORIUM", "2024-07-01..2026-05-01")
 AIPS_ETP_CORRECTION_WINDOW_HOURS = env_int("AIPS_ETP_CORRECTION_WINDOW_HOURS", 48, minimum=0)
+# Applications (aips.etp.applications.rules): the deposit as % of the start price, and whether
+# the public and participants see how many applied (off: the count invites collusion).
+AIPS_ETP_DEPOSIT_PERCENT = env_int("AIPS_ETP_DEPOSIT_PERCENT", 10, minimum=0)
+AIPS_ETP_SHOW_APPLICANT_COUNT = env_bool("AIPS_ETP_SHOW_APPLICANT_COUNT", False)
+# Working days (the platform's calendar) to answer a question on a lot and a complaint.
+AIPS_ETP_QUESTION_ANSWER_DAYS = env_int("AIPS_ETP_QUESTION_ANSWER_DAYS", 2, minimum=0)
+AIPS_ETP_COMPLAINT_ANSWER_DAYS = env_int("AIPS_ETP_COMPLAINT_ANSWER_DAYS", 5, minimum=0)
+# The public API's budget per client IP ("count/s|m|h|d"), and how old a change must be before
+# the public change feed serves it (so a change still committing is never skipped).
+AIPS_ETP_PUBLIC_RATE = env_str("AIPS_ETP_PUBLIC_RATE", "120/m")
+AIPS_ETP_FEED_SETTLE_SECONDS = env_int("AIPS_ETP_FEED_SETTLE_SECONDS", 5, minimum=0)
 
 # Branding and the public contact block (R57.26.1). The templates in aips/etp/templates come
 # first, so the ETP words the platform's partials its own way (the cyber-hygiene notice).

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("aips.etp.portal.urls")),
     path("", include("aips.etp.lots.urls")),
     path("", include("aips.etp.participants.urls")),
+    path("", include("aips.etp.applications.urls")),
+    path("", include("aips.etp.questions.urls")),
     path("", include((accounts_patterns, accounts_urls.app_name))),
     path("mfa/", include("aips.shared.mfa.urls")),
     path("biometrics/", include("aips.shared.biometrics.urls")),

@@ -12,7 +12,11 @@ Apps (`aips.etp.<app>`, labels `etp_<app>`):
 - `participants` (`etp_participants`): self-registration by EDS or biometrics, the participant's
   profile (contacts, the bank account for deposit refunds), notices of a phone change.
 
-Planned, each its own app on the same pattern: `applications` (applications signed
-with EDS, deposits, admission), `auctions` (the procedures, bids, protocols), `dataroom` (the
-loan files behind an NDA), `complaints` (questions and complaints with their deadlines).
+- `applications` (`etp_applications`): a lot's procedure (schedule, deposit), applications
+  signed with EDS, deposits (by hand or a bank statement), admission.
+- `questions` (`etp_questions`): public questions on a lot and complaints to the operator, each
+  with its deadline on the working-day calendar, published with the answer.
+
+Planned, each its own app on the same pattern: `auctions` (the procedures, bids, protocols)
+and `dataroom` (the loan files behind an NDA).
 """

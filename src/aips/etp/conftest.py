@@ -98,7 +98,72 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
         "participant_profile": participant_services.profile_update(
             actor=owner, phone="+77010000001", address="Almaty", iban="", bic=""
         ),
-        **_matrix_lots(personas),
+        **(lots := _matrix_lots(personas)),
+        **_matrix_questions(owner, lots["lot_published"]),
+        **_matrix_applications(personas, lots["lot_published"]),
+    }
+
+
+def _matrix_applications(personas: dict[str, User], lot: Any) -> dict[str, Any]:
+    """Participant 1's application (deposit awaited) in a procedure on seller A's published
+    lot. Stored directly: the signature is a placeholder row, the matrix checks who reaches
+    the pages, not EDS (applications/tests prove the signing)."""
+    from datetime import timedelta
+
+    from aips.etp.applications.models import Application, Deposit, Procedure
+    from aips.shared.eds.models import Signature
+
+    owner = personas["participant_person_1"]
+    now = timezone.now()
+    procedure = Procedure.objects.create(
+        lot=lot,
+        application_deadline=now + timedelta(days=10),
+        auction_start=now + timedelta(days=12),
+        deposit_percent=10,
+        deposit_amount=lot.start_price / 10,
+        announced_by=personas["operator_admin"],
+        announced_at=now,
+    )
+    signature = Signature.objects.create(
+        purpose="signing",
+        cms=b"matrix",
+        content_sha256="0" * 64,
+        signer_iin=owner.organization.bin,
+        signer_common_name="matrix",
+        certificate_fingerprint="0" * 64,
+        certificate_serial="01",
+        certificate_issuer="matrix",
+        checked_at=now,
+        algorithm="matrix",
+        chain=b"",
+    )
+    application = Application.objects.create(
+        procedure=procedure,
+        organization=owner.organization,
+        submitted_by=owner,
+        submitted_at=now,
+        document=b"{}",
+        signature=signature,
+    )
+    Deposit.objects.create(application=application, amount=procedure.deposit_amount)
+    return {"application": application}
+
+
+def _matrix_questions(owner: User, lot: Any) -> dict[str, Any]:
+    """Participant 1's question and (unanswered, so unpublished) complaint on seller A's
+    published lot."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from aips.etp.questions import services as question_services
+
+    return {
+        "question": question_services.question_ask(actor=owner, lot_id=lot.pk, text="matrix?"),
+        "complaint": question_services.complaint_file(
+            actor=owner,
+            lot_id=lot.pk,
+            text="matrix complaint",
+            files=[SimpleUploadedFile("c.pdf", b"matrix complaint file")],
+        ),
     }
 
 

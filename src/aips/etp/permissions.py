@@ -23,12 +23,19 @@ class EtpPerm(StrEnum):
     LOT_VERIFY = "lot:verify"
     # Procedures: participants apply; the operator admits, confirms deposits, runs auctions.
     APPLICATION_SUBMIT = "application:submit"
+    APPLICATION_VIEW = "application:view"  # applications and deposits (a participant: its own)
+    PROCEDURE_MANAGE = "procedure:manage"  # announce a lot's procedure (schedule, deposit)
     PARTICIPANT_ADMIT = "participant:admit"
     DEPOSIT_CONFIRM = "deposit:confirm"
     AUCTION_RUN = "auction:run"
     # Complaints: participants file them, the operator answers.
     COMPLAINT_FILE = "complaint:file"
     COMPLAINT_ANSWER = "complaint:answer"
+    COMPLAINT_VIEW = "complaint:view"  # one's own, about one's lots, or (operator) all
+    # Questions on a lot: participants ask; the seller or the operator answers.
+    QUESTION_ASK = "question:ask"
+    QUESTION_ANSWER = "question:answer"
+    QUESTION_VIEW = "question:view"  # the working list of questions (the lot page needs none)
     # Participants: a participant's profile (contacts, refund account); the operator reads them.
     PARTICIPANT_VIEW = "participant:view"
     PARTICIPANT_PROFILE = "participant:profile"  # edit one's own participant profile
@@ -109,9 +116,16 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         Perm.AUDIT_EXPORT,
         Perm.CALENDAR_MANAGE,
         EtpPerm.LOT_VIEW,
+        EtpPerm.PROCEDURE_MANAGE,
     },
     EtpRole.OPERATOR_VERIFIER: _EVERYONE
-    | {Perm.ORGANIZATION_VIEW, EtpPerm.LOT_VIEW, EtpPerm.LOT_VERIFY},
+    | {
+        Perm.ORGANIZATION_VIEW,
+        EtpPerm.LOT_VIEW,
+        EtpPerm.LOT_VERIFY,
+        EtpPerm.QUESTION_VIEW,
+        EtpPerm.QUESTION_ANSWER,
+    },
     EtpRole.OPERATOR_ADMISSION: _EVERYONE
     | {
         Perm.ORGANIZATION_VIEW,
@@ -119,9 +133,18 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         EtpPerm.PARTICIPANT_ADMIT,
         EtpPerm.PARTICIPANT_VIEW,
         EtpPerm.DEPOSIT_CONFIRM,
+        EtpPerm.APPLICATION_VIEW,
     },
-    EtpRole.OPERATOR_AUCTIONEER: _EVERYONE | {EtpPerm.LOT_VIEW, EtpPerm.AUCTION_RUN},
-    EtpRole.OPERATOR_COMPLAINTS: _EVERYONE | {EtpPerm.LOT_VIEW, EtpPerm.COMPLAINT_ANSWER},
+    EtpRole.OPERATOR_AUCTIONEER: _EVERYONE
+    | {EtpPerm.LOT_VIEW, EtpPerm.AUCTION_RUN, EtpPerm.PROCEDURE_MANAGE},
+    EtpRole.OPERATOR_COMPLAINTS: _EVERYONE
+    | {
+        EtpPerm.LOT_VIEW,
+        EtpPerm.COMPLAINT_ANSWER,
+        EtpPerm.COMPLAINT_VIEW,
+        EtpPerm.QUESTION_VIEW,
+        EtpPerm.QUESTION_ANSWER,
+    },
     # Reads everything, changes nothing.
     EtpRole.OPERATOR_AUDITOR: _EVERYONE
     | {
@@ -131,14 +154,36 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         Perm.AUDIT_VIEW,
         Perm.AUDIT_EXPORT,
         EtpPerm.LOT_VIEW,
+        EtpPerm.COMPLAINT_VIEW,
+        EtpPerm.QUESTION_VIEW,
+        EtpPerm.APPLICATION_VIEW,
     },
-    EtpRole.SELLER_MAKER: _EVERYONE | {Perm.ORGANIZATION_VIEW, EtpPerm.LOT_VIEW, EtpPerm.LOT_EDIT},
+    EtpRole.SELLER_MAKER: _EVERYONE
+    | {
+        Perm.ORGANIZATION_VIEW,
+        EtpPerm.LOT_VIEW,
+        EtpPerm.LOT_EDIT,
+        EtpPerm.QUESTION_VIEW,
+        EtpPerm.QUESTION_ANSWER,
+        EtpPerm.COMPLAINT_VIEW,
+    },
     EtpRole.SELLER_SIGNATORY: _EVERYONE
-    | {Perm.ORGANIZATION_VIEW, EtpPerm.LOT_VIEW, EtpPerm.LOT_APPROVE},
+    | {
+        Perm.ORGANIZATION_VIEW,
+        EtpPerm.LOT_VIEW,
+        EtpPerm.LOT_APPROVE,
+        EtpPerm.QUESTION_VIEW,
+        EtpPerm.QUESTION_ANSWER,
+        EtpPerm.COMPLAINT_VIEW,
+    },
     EtpRole.PARTICIPANT: _EVERYONE
     | {
         EtpPerm.APPLICATION_SUBMIT,
+        EtpPerm.APPLICATION_VIEW,
         EtpPerm.COMPLAINT_FILE,
+        EtpPerm.COMPLAINT_VIEW,
+        EtpPerm.QUESTION_ASK,
+        EtpPerm.QUESTION_VIEW,
         EtpPerm.PARTICIPANT_VIEW,
         EtpPerm.PARTICIPANT_PROFILE,
     },

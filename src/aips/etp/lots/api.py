@@ -6,12 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
 from pydantic import Field
 
 from aips.core.access import public
 from aips.core.numbers import AmountKzt, Count, Id
+from aips.core.ratelimit import hit
+from aips.core.request_context import client_ip
 from aips.etp.lots import selectors, services
 from aips.etp.lots.lifecycle import LOT_MACHINE
 from aips.etp.lots.models import Lot
@@ -241,6 +244,51 @@ def lots_transition(
     return _out(request, moved)
 
 
+class PublicLotsQuery(Schema):
+    """The catalogue's filters (an unknown value is no filter) and the cursor: `after` is the
+    last id of the page read, the lots come newest id first."""
+
+    kind: Annotated[str, Field(max_length=16)] = ""
+    region: Annotated[str, Field(max_length=100)] = ""
+    price_from: Annotated[str, Field(max_length=30)] = ""
+    price_to: Annotated[str, Field(max_length=30)] = ""
+    seller: Annotated[str, Field(max_length=12)] = ""
+    state: Annotated[str, Field(max_length=16)] = ""
+    published_from: Annotated[str, Field(max_length=10)] = ""
+    published_to: Annotated[str, Field(max_length=10)] = ""
+    q: Annotated[str, Field(max_length=200)] = ""
+    after: Annotated[int, Field(ge=0, le=2**53)] = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class FeedQuery(Schema):
+    since: Annotated[int, Field(ge=0, le=2**53)] = 0
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class FeedChangeOut(Schema):
+    seq: int
+    kind: Literal["published", "corrected", "withdrawn"]
+    at: datetime
+    lot_id: int
+    reference: str
+
+
+class FeedOut(Schema):
+    changes: list[FeedChangeOut]
+    # The `since` of the next read: the last change's seq, or the one given when none is new.
+    cursor: int
+
+
+def _public_budget(request: HttpRequest) -> None:
+    """The public API's rate limit per client IP (429 in the one error shape)."""
+    hit(
+        "etp-public-api",
+        client_ip(request) or "-",
+        str(getattr(settings, "AIPS_ETP_PUBLIC_RATE", "120/m")),
+    )
+
+
 @router.get(
     "/public/lots",
     response=list[PublicLotOut],
@@ -249,8 +297,42 @@ def lots_transition(
     summary="Published and withdrawn lots, without sign-in (no debtor's data)",
 )
 @public
-def public_lots_list(request: HttpRequest) -> Any:
-    return [selectors.public_card(lot) for lot in selectors.public_lots()[:500]]
+def public_lots_list(request: HttpRequest, params: Query[PublicLotsQuery]) -> Any:
+    """Filters as on the catalogue page; the next page is `after=<the last lot's id>`."""
+    _public_budget(request)
+    filters = selectors.CatalogueFilters.from_query(params.dict())
+    lots = selectors.catalogue(filters)
+    if params.after:
+        lots = lots.filter(pk__lt=params.after)
+    return [selectors.public_card(lot) for lot in lots.order_by("-id")[: params.limit]]
+
+
+@router.get(
+    "/public/feed",
+    response=FeedOut,
+    operation_id="public_feed",
+    auth=None,
+    summary="The public changes of lots (published, corrected, withdrawn) after a cursor",
+)
+@public
+def public_feed(request: HttpRequest, params: Query[FeedQuery]) -> Any:
+    """Read with `since=0`, then with the `cursor` each answer gives: every change once, in
+    order. A change appears a few seconds after it happened (the settle delay)."""
+    _public_budget(request)
+    changes = selectors.public_feed(since=params.since, limit=params.limit)
+    return {
+        "changes": [
+            {
+                "seq": c.pk,
+                "kind": c.kind,
+                "at": c.at,
+                "lot_id": c.lot_id,
+                "reference": c.lot.reference,
+            }
+            for c in changes
+        ],
+        "cursor": changes[-1].pk if changes else params.since,
+    }
 
 
 @router.get(
@@ -262,5 +344,6 @@ def public_lots_list(request: HttpRequest) -> Any:
 )
 @public
 def public_lots_get(request: HttpRequest, lot_id: Id) -> Any:
+    _public_budget(request)
     lot = selectors.get_public_lot(lot_id)
     return {**selectors.public_card(lot), "versions": selectors.public_versions(lot)}

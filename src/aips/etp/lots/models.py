@@ -4,6 +4,7 @@ the loan tape). Significant changes are versions on the workflow engine's `Versi
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aips.core.actors import Actor
@@ -130,7 +131,13 @@ class Lot(WorkflowItem):
         ordering = ["-id"]
         verbose_name = _("lot")
         verbose_name_plural = _("lots")
-        indexes = [models.Index(fields=["state", "published_at"], name="etp_lot_public")]
+        indexes = [
+            models.Index(fields=["state", "published_at"], name="etp_lot_public"),
+            # The catalogue's two orders: a page reads the first rows of one of these in order
+            # and filters as it goes, rather than sorting every public lot.
+            models.Index(fields=["published_at", "id"], name="etp_lot_published"),
+            models.Index(fields=["start_price", "id"], name="etp_lot_price"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
@@ -209,3 +216,28 @@ class LotFile(StoredFile):
     purpose = models.CharField(max_length=16, choices=FilePurpose.choices)
 
     objects = LotFileQuerySet.as_manager()
+
+
+class LotChangeKind(models.TextChoices):
+    PUBLISHED = "published", _("Published")
+    CORRECTED = "corrected", _("Corrected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class LotChange(models.Model):
+    """One public change of a lot, appended by the lots' services in the change's own
+    transaction: the public change feed reads these in id order (docs/domains/etp.md,
+    "Catalogue"). Public by nature: it names the lot and what happened, nothing else."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="public_changes")
+    kind = models.CharField(max_length=16, choices=LotChangeKind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    lot_id: int
+
+    objects: "models.Manager[LotChange]" = models.Manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.lot_id} #{self.pk}"

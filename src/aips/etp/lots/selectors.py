@@ -3,9 +3,16 @@ the operator what sellers have approved); the public reads go through `public_ca
 projection participants and visitors get, which holds no debtor's data: no parties, no
 agreement, no loan tape — a portfolio shows its aggregates only."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.utils import timezone
 
 from aips.core.actors import Actor
 from aips.core.errors import NotFound
@@ -15,6 +22,7 @@ from aips.etp.lots.models import (
     DebtorType,
     FilePurpose,
     Lot,
+    LotChange,
     LotFile,
     LotKind,
     LotParty,
@@ -22,6 +30,7 @@ from aips.etp.lots.models import (
     LotState,
     PartyRole,
 )
+from aips.shared.organizations.models import Organization
 from aips.shared.workflow.engine import Transition, versions_of
 from aips.shared.workflow.models import Comment, Version
 
@@ -178,3 +187,110 @@ def public_versions(lot: Lot) -> list[dict[str, Any]]:
         {"number": v.number, "at": v.created_at, "snapshot": v.snapshot}
         for v in versions_of(lot).filter(number__gte=max(lot.published_version, 1))
     ]
+
+
+# The catalogue's filters: one parse for the page and the public API, tolerant of any input (an
+# unknown or malformed value is no filter, never an error).
+
+
+@dataclass(frozen=True)
+class CatalogueFilters:
+    kind: str = ""
+    region: str = ""
+    price_from: Decimal | None = None
+    price_to: Decimal | None = None
+    seller: int | None = None
+    state: str = ""
+    published_from: date | None = None
+    published_to: date | None = None
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any]) -> "CatalogueFilters":
+        def text(name: str, size: int = 100) -> str:
+            raw = str(query.get(name) or "")
+            return "".join(ch for ch in raw if ch >= " " and not 0xD800 <= ord(ch) <= 0xDFFF)[
+                :size
+            ].strip()
+
+        def amount(name: str) -> Decimal | None:
+            try:
+                value = Decimal(text(name, 30).replace(" ", "").replace(",", "."))
+            except InvalidOperation:
+                return None
+            return value if value.is_finite() and abs(value) < Decimal(10) ** 16 else None
+
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(text(name, 10))
+            except ValueError:
+                return None
+
+        seller = text("seller", 12)
+        kind, state = text("kind", 16), text("state", 16)
+        return cls(
+            kind=kind if kind in LotKind.values else "",
+            region=text("region"),
+            price_from=amount("price_from"),
+            price_to=amount("price_to"),
+            seller=int(seller) if seller.isdigit() else None,
+            state=state if state in (LotState.PUBLISHED, LotState.WITHDRAWN) else "",
+            published_from=day("published_from"),
+            published_to=day("published_to"),
+            q=text("q", 200),
+        )
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def catalogue(filters: CatalogueFilters) -> LotQuerySet:
+    """The public lots the filters keep (unordered: the page and the API each order them)."""
+    lots = Lot.objects.public().select_related("organization")
+    exact = {
+        "kind": filters.kind,
+        "region": filters.region,
+        "state": filters.state,
+        "organization_id": filters.seller,
+    }
+    lots = lots.filter(**{k: v for k, v in exact.items() if v not in ("", None)})
+    if filters.price_from is not None:
+        lots = lots.filter(start_price__gte=filters.price_from)
+    if filters.price_to is not None:
+        lots = lots.filter(start_price__lte=filters.price_to)
+    if filters.published_from is not None:
+        lots = lots.filter(published_at__gte=_start_of(filters.published_from))
+    if filters.published_to is not None:
+        lots = lots.filter(published_at__lt=_start_of(filters.published_to + timedelta(days=1)))
+    if filters.q:
+        lots = lots.filter(Q(title__icontains=filters.q) | Q(description__icontains=filters.q))
+    return lots
+
+
+def catalogue_choices() -> dict[str, list[tuple[Any, str]]]:
+    """The regions and sellers that have public lots, for the catalogue's filter form."""
+    public = Lot.objects.public()
+    regions = public.order_by("region").values_list("region", flat=True).distinct()
+    sellers = public.order_by().values_list("organization_id", flat=True).distinct()
+    orgs = Organization.objects.filter(pk__in=list(sellers))
+    return {
+        "regions": [(r, r) for r in regions],
+        "sellers": sorted(((o.pk, o.display_name) for o in orgs), key=lambda p: p[1]),
+    }
+
+
+def public_feed(*, since: int, limit: int) -> list[LotChange]:
+    """The public changes after `since`, oldest first. A change is served only once it is
+    `AIPS_ETP_FEED_SETTLE_SECONDS` old: ids come from the database's sequence in insertion
+    order, not commit order, so a change still committing could otherwise land behind a cursor
+    a reader already holds and be skipped. The services write a change row at the end of a short
+    transaction, well within the settle delay (and SQLite commits one writer at a time)."""
+    settled = timezone.now() - timedelta(
+        seconds=int(getattr(settings, "AIPS_ETP_FEED_SETTLE_SECONDS", 5))
+    )
+    return list(
+        LotChange.objects.filter(pk__gt=since, at__lte=settled)
+        .select_related("lot")
+        .order_by("id")[:limit]
+    )

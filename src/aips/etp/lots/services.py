@@ -28,6 +28,8 @@ from aips.etp.lots.models import (
     DebtorType,
     FilePurpose,
     Lot,
+    LotChange,
+    LotChangeKind,
     LotFile,
     LotKind,
     LotParty,
@@ -374,6 +376,8 @@ def lot_update(*, actor: User, lot: Lot, **changes: Any) -> Lot:
             snapshot=after,
             submitted_by_id=actor.pk,
         )
+        # The public change feed: a correction of a published lot, in this transaction.
+        LotChange.objects.create(lot=locked, kind=LotChangeKind.CORRECTED)
     record(
         actor=actor,
         event=EventType.LOT_UPDATED,
@@ -506,10 +510,12 @@ def lot_transition(*, actor: User, lot: Lot, name: str, comment: str = "") -> Lo
         moved.correction_until = moved.published_at + rules.correction_window()
         moved.published_version = moved.version
         moved.save(update_fields=["published_at", "correction_until", "published_version"])
+        LotChange.objects.create(lot=moved, kind=LotChangeKind.PUBLISHED)
     elif name == "withdraw":
         moved.withdrawal_reason = comment.strip()
         moved.withdrawn_at = now()
         moved.save(update_fields=["withdrawal_reason", "withdrawn_at"])
+        LotChange.objects.create(lot=moved, kind=LotChangeKind.WITHDRAWN)
     return moved
 
 

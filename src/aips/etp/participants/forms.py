@@ -19,13 +19,13 @@ class RegistrationForm(forms.Form):
         label=_("Password"),
         max_length=128,
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
     password_confirm = forms.CharField(
         label=_("Password again"),
         max_length=128,
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
     eds_cms = EdsField()
 

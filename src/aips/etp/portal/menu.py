@@ -19,6 +19,15 @@ MENU: tuple[Group, ...] = (
             Entry("catalogue", _("Lot catalogue"), "etp_portal:catalogue"),
             Entry("lots", _("Lots"), "etp_lots:list", "lot:view", also_under=("/manage/lots/",)),
             Entry("lot_queue", _("Verification queue"), "etp_lots:queue", "lot:verify"),
+            Entry("applications", _("Applications"), "etp_applications:list", "application:view"),
+            Entry("questions", _("Questions on lots"), "etp_questions:list", "question:view"),
+            Entry(
+                "complaints",
+                _("Complaints"),
+                "etp_questions:complaint_list",
+                "complaint:view",
+                also_under=("/manage/complaints/",),
+            ),
         ),
     ),
     Group(

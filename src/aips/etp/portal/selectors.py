@@ -1,13 +1,13 @@
 """Reads of the portal. No tables of its own: the catalogue's lots come from the lots app through
 its public projection (published and withdrawn lots only, no personal data of debtors)."""
 
-from typing import Any
-
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from aips.etp.lots.selectors import public_card, public_lots
+from aips.core import listing
+from aips.etp.lots.selectors import CatalogueFilters, catalogue, public_card
 from aips.etp.permissions import EtpRole
 
 # What each role does on the platform, shown in the workspace until the work lists exist.
@@ -52,10 +52,28 @@ def role_duties(role: str) -> str:
     return str(_DUTIES.get(role, ""))
 
 
-def published_lots(*, limit: int = 200) -> list[dict[str, Any]]:
-    """The public catalogue: the newest published lots as their public cards (a plain list;
-    search and filters come with the catalogue's own issue)."""
-    return [
+# The catalogue's list: keyset pages on (published, id) or (start price, id) through the
+# platform's listing module; the filters (asset type, region, price, seller, status, dates,
+# text) are the lots app's `CatalogueFilters`, shared with the public API.
+CATALOGUE = listing.ListSpec(
+    name="etp_catalogue",
+    url_name="etp_portal:catalogue",
+    columns=(
+        listing.Column("published", "published_at", _("Published")),
+        listing.Column("price", "start_price", _("Start price")),
+    ),
+    default_sort="-published",
+    # The text search is the filters' own (title and description), not the listing's.
+    search_fields=(),
+)
+
+
+def catalogue_page(query: QueryDict) -> tuple[listing.ListPage, CatalogueFilters]:
+    filters = CatalogueFilters.from_query(query)
+    params = listing.parse(CATALOGUE, query)
+    found = listing.page(CATALOGUE, catalogue(filters), params)
+    found.rows = [
         {**public_card(lot), "url": reverse("etp_lots:public_detail", args=[lot.pk])}
-        for lot in public_lots()[:limit]
+        for lot in found.rows
     ]
+    return found, filters

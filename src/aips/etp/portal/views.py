@@ -4,13 +4,27 @@ from django.shortcuts import render
 from aips.core.access import public, require
 from aips.core.actors import acting
 from aips.core.permissions import Perm
+from aips.etp.lots.models import LotKind
+from aips.etp.lots.selectors import catalogue_choices
 from aips.etp.portal import selectors
 
 
 @public
 def catalogue(request: HttpRequest) -> HttpResponse:
-    """The home page: what the ETP is and the published lots, for everyone, signed in or not."""
-    return render(request, "etp_portal/catalogue.html", {"lots": selectors.published_lots()})
+    """The home page: what the ETP is and the public lots, for everyone, signed in or not, with
+    the filters in the URL (a filtered catalogue is a link to share)."""
+    found, filters = selectors.catalogue_page(request.GET)
+    return render(
+        request,
+        "etp_portal/catalogue.html",
+        {
+            "lots": found.rows,
+            "listing": found,
+            "filters": filters,
+            "kinds": LotKind.choices,
+            "choices": catalogue_choices(),
+        },
+    )
 
 
 @require(Perm.DASHBOARD_VIEW)

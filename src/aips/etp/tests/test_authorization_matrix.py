@@ -14,9 +14,11 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from aips.etp.applications.tests.matrix_rows import ROWS as APPLICATION_ROWS
 from aips.etp.lots.tests.matrix_rows import ROWS as LOTS_ROWS
 from aips.etp.participants.tests.matrix_rows import ROWS as PARTICIPANT_ROWS
 from aips.etp.portal.tests.matrix_rows import ROWS as PORTAL_ROWS
+from aips.etp.questions.tests.matrix_rows import ROWS as QUESTION_ROWS
 from aips.etp.tests.matrix import PERSONAS, Row, only, statuses
 
 # The matrix objects are built once for this module; each case rolls back what it changes.
@@ -145,7 +147,14 @@ PLATFORM_ROWS = [
     ),
 ]
 
-ROWS = [*PORTAL_ROWS, *LOTS_ROWS, *PARTICIPANT_ROWS, *PLATFORM_ROWS]
+ROWS = [
+    *PORTAL_ROWS,
+    *LOTS_ROWS,
+    *PARTICIPANT_ROWS,
+    *QUESTION_ROWS,
+    *APPLICATION_ROWS,
+    *PLATFORM_ROWS,
+]
 
 
 def _all_url_names() -> set[str]:

@@ -116,6 +116,7 @@ ROWS: list[Row] = [
         api=True,
     ),
     Row("api:public_lots_list", "GET", statuses(200), api=True),
+    Row("api:public_feed", "GET", statuses(200), api=True),
     Row(
         "api:public_lots_get",
         "GET",

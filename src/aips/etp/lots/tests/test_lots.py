@@ -254,7 +254,9 @@ def test_public_pages_and_api_hold_no_debtor_data(personas: Personas, client_as:
     secrets = [*DEMO_DEBTORS, *DEMO_GUARANTORS, *names, "CL-2021/0457", "KK-2022/118"]
     public = list(selectors.public_lots())
     assert {lot.kind for lot in public} >= {"claim", "portfolio"}
-    answers = [anon.get("/"), anon.get("/api/v1/public/lots")]
+    answers = [anon.get("/"), anon.get("/api/v1/public/lots"), anon.get("/api/v1/public/feed")]
+    # The catalogue's filters and text search answer from the same public projection.
+    answers += [anon.get("/?q=loan&kind=claim"), anon.get("/api/v1/public/lots?q=loan")]
     for lot in public:
         answers += [anon.get(f"/lots/{lot.pk}/"), anon.get(f"/api/v1/public/lots/{lot.pk}")]
     for answer in answers:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EtpQuestionsConfig(AppConfig):
+    name = "aips.etp.questions"
+    label = "etp_questions"
