@@ -59,8 +59,9 @@ CATALOGUE = listing.ListSpec(
     name="etp_catalogue",
     url_name="etp_portal:catalogue",
     columns=(
-        listing.Column("published", "published_at", _("Published")),
-        listing.Column("price", "start_price", _("Start price")),
+        # The catalogue holds published and withdrawn lots only, and both carry the date.
+        listing.Column("published", "published_at", _("Published"), never_empty=True),
+        listing.Column("price", "start_price", _("Start price"), never_empty=True),
     ),
     default_sort="-published",
     # The text search is the filters' own (title and description), not the listing's.
