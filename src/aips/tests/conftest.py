@@ -55,6 +55,12 @@ def browser(_allow_async_unsafe: None) -> Iterator[Any]:
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A fresh page in English (the language cookie the switcher would set); relative URLs go to
     the live server."""
+    from django.core.cache import cache
+
+    # Every test signs in from 127.0.0.1, and the sign-in limits (30 a minute per address) live
+    # in the cache, which the database flush between live-server tests does not empty: a fast
+    # machine ran past the limit mid-session. Each test starts with its own budget.
+    cache.clear()
     context = browser.new_context(
         base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 800}
     )
