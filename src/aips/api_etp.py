@@ -9,6 +9,10 @@ from aips.core import api_errors, openapi
 from aips.core.api_parser import AipsParser, refuse_unsafe_path_text
 from aips.core.api_site import ApiReference, add_health, api_throttles
 from aips.etp.applications.api import router as applications_router
+from aips.etp.auctions.api import router as auctions_router
+from aips.etp.dataroom.api import router as dataroom_router
+from aips.etp.devices.api import mobile_router
+from aips.etp.devices.api import router as devices_router
 from aips.etp.lots.api import router as lots_router
 from aips.etp.portal.api import router as portal_router
 from aips.etp.questions.api import router as questions_router
@@ -42,7 +46,11 @@ api_errors.install(api)
 api.add_router("", portal_router)
 api.add_router("", lots_router)
 api.add_router("", applications_router)
+api.add_router("", auctions_router)
 api.add_router("", questions_router)
+api.add_router("", dataroom_router)
+api.add_router("", devices_router)
+api.add_router("/mobile", mobile_router)
 api.add_router("/biometrics", biometrics_router)
 
 add_health(api)

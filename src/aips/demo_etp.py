@@ -1,8 +1,11 @@
 """The ETP's demo data: the operator with a person in each of its roles, two selling banks with
 a lot preparer and an authorised signatory each, two individual participants and a collection
 agency's representative. `make run` loads it once (`etp demo load`); the ETP's test personas
-are the same people. Everyone signs in with a password and a TOTP code whose secret is printed
-(derived from the e-mail, so it stays valid across reloads)."""
+are the same people. The operator's staff and the sellers sign in with a password and a TOTP
+code whose secret is printed (derived from the e-mail, so it stays valid across reloads). The
+participants' organizations require EDS or biometrics at every sign-in (R57.10), as a
+registration makes them: each participant's IIN is bound to the account, and they sign in with
+the password and then biometrics (on a local run the fake provider: "Pass"); they have no TOTP."""
 
 import base64
 import hashlib
@@ -10,10 +13,13 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from django.db import transaction
+from django.utils import timezone
 
 from aips.core.actors import SystemActor
 from aips.shared.accounts import services as account_services
-from aips.shared.accounts.models import User
+from aips.shared.accounts.models import IdentityProof, User
+from aips.shared.audit.models import EventType
+from aips.shared.audit.services import record
 from aips.shared.mfa import services as mfa_services
 from aips.shared.organizations import services as org_services
 from aips.shared.organizations.models import Organization
@@ -24,6 +30,15 @@ SELLER_B_BIN = "991240000013"
 PERSON_1_IIN = "850101300124"
 PERSON_2_IIN = "900215400340"
 COMPANY_1_BIN = "190940000059"
+COMPANY_1_REP_IIN = "780505300125"  # the collection agency's director
+# The participants' IINs, bound to their accounts: their organizations require EDS or biometrics
+# at every sign-in (R57.10), and both identify the person by the bound IIN.
+PARTICIPANT_IINS = {
+    "participant_person_1": PERSON_1_IIN,
+    "participant_person_2": PERSON_2_IIN,
+    "participant_company_1_rep": COMPANY_1_REP_IIN,
+}
+PARTICIPANT_KINDS = frozenset({"participant_individual", "participant_legal"})
 
 
 @dataclass(frozen=True)
@@ -163,7 +178,13 @@ def load_demo() -> dict[str, User]:
     actor = SystemActor(label="demo-loader")
     orgs: dict[str, Organization] = {}
     for spec in ORGS:
+        strong = spec.kind in PARTICIPANT_KINDS
         existing = Organization.objects.filter(bin=spec.bin).first()
+        if existing is not None and strong and not existing.strong_auth_required:
+            # A demo loaded before participants had to use EDS or biometrics.
+            existing = org_services.organization_update(
+                actor=actor, organization=existing, strong_auth_required=True
+            )
         orgs[spec.key] = existing or org_services.organization_create(
             actor=actor,
             name=spec.name,
@@ -173,6 +194,7 @@ def load_demo() -> dict[str, User]:
             bin=spec.bin,
             email=spec.email,
             kind=spec.kind,
+            strong_auth_required=strong,
         )
     users: dict[str, User] = {}
     for person in USERS:
@@ -193,12 +215,31 @@ def load_demo() -> dict[str, User]:
             account_services.user_set_initial_password(
                 actor=actor, user=user, password=person.password
             )
-        mfa_services.totp_install_known_key(
-            actor=actor, user=user, key_hex=demo_totp_key(person.email)
-        )
+        if person.key in PARTICIPANT_IINS:
+            _bind_demo_iin(actor, user, PARTICIPANT_IINS[person.key])
+        else:
+            mfa_services.totp_install_known_key(
+                actor=actor, user=user, key_hex=demo_totp_key(person.email)
+            )
         users[person.key] = user
     _load_demo_lots(users)
     return users
+
+
+def _bind_demo_iin(actor: SystemActor, user: User, iin: str) -> None:
+    """The participant's IIN, bound as a registration by biometrics binds it (demo data: no
+    check ran), journaled like a binding."""
+    if user.iin:
+        return
+    user.iin, user.iin_bound_at, user.iin_bound_by = iin, timezone.now(), IdentityProof.BIOMETRICS
+    user.save(update_fields=["iin", "iin_bound_at", "iin_bound_by", "updated_at"])
+    record(
+        actor=actor,
+        event=EventType.IIN_BOUND,
+        target=user,
+        organization_id=user.organization_id,
+        details={"via": "demo"},
+    )
 
 
 # The demo debtors (invented people): their IINs and names must never reach a public page.
@@ -371,12 +412,19 @@ def command(out: TextIO, *, without_month: bool = False) -> None:
     names = {o.key: o.name_en for o in ORGS}
     out.write(
         "ETP demo sign-ins (demo data only; never use these secrets elsewhere).\n"
-        "Second factor: add the TOTP secret to an authenticator app, or run\n"
-        "  oathtool --totp -b SECRET   (Debian package oathtool)\n"
+        "Second factor of the operator's staff and the sellers: add the TOTP secret to an\n"
+        "authenticator app, or run  oathtool --totp -b SECRET   (Debian package oathtool).\n"
+        "Participants must use EDS or biometrics (R57.10): after the password press\n"
+        '"Sign in with biometrics", then "Pass" on the fake provider\'s page (a local run,\n'
+        "AIPS_BIOMETRIC_PROVIDER=fake, the default without HTTPS); the IIN shown is theirs.\n"
     )
-    out.write(f"  {'role':<20} {'organization':<28} {'e-mail':<36} {'password':<24} TOTP secret\n")
+    out.write(
+        f"  {'role':<20} {'organization':<28} {'e-mail':<36} {'password':<24} second factor\n"
+    )
     for person in USERS:
+        iin = PARTICIPANT_IINS.get(person.key)
+        factor = f"biometrics, IIN {iin}" if iin else f"TOTP {demo_totp_secret(person.email)}"
         out.write(
             f"  {person.role:<20} {names[person.org][:28]:<28} {person.email:<36} "
-            f"{person.password:<24} {demo_totp_secret(person.email)}\n"
+            f"{person.password:<24} {factor}\n"
         )

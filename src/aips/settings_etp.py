@@ -36,6 +36,9 @@ ETP_APPS = [
     "aips.etp.participants",
     "aips.etp.applications",
     "aips.etp.questions",
+    "aips.etp.dataroom",
+    "aips.etp.devices",
+    "aips.etp.auctions",
 ]
 _platform = [app for app in INSTALLED_APPS if not app.startswith("aips.center.")]
 _last = _platform.index("aips.shared.notifications")
@@ -114,13 +117,39 @@ AIPS_ETP_CORRECTION_WINDOW_HOURS = env_int("AIPS_ETP_CORRECTION_WINDOW_HOURS", 4
 # the public and participants see how many applied (off: the count invites collusion).
 AIPS_ETP_DEPOSIT_PERCENT = env_int("AIPS_ETP_DEPOSIT_PERCENT", 10, minimum=0)
 AIPS_ETP_SHOW_APPLICANT_COUNT = env_bool("AIPS_ETP_SHOW_APPLICANT_COUNT", False)
+# Auctions (aips.etp.auctions.policy): admitted participants needed to open, the repeat's
+# reduction and floor (% of the first start price) and delay, the Dutch sealed-bid finish, and
+# each participant's bid budget.
+AIPS_ETP_MIN_BIDDERS = env_int("AIPS_ETP_MIN_BIDDERS", 2, minimum=1)
+AIPS_ETP_REPEAT_REDUCTION_PERCENT = env_int("AIPS_ETP_REPEAT_REDUCTION_PERCENT", 10, minimum=0)
+AIPS_ETP_REPEAT_FLOOR_PERCENT = env_int("AIPS_ETP_REPEAT_FLOOR_PERCENT", 50, minimum=0)
+AIPS_ETP_REPEAT_AFTER_DAYS = env_int("AIPS_ETP_REPEAT_AFTER_DAYS", 7, minimum=0)
+AIPS_ETP_DUTCH_SEALED_FINISH = env_bool("AIPS_ETP_DUTCH_SEALED_FINISH", False)
+AIPS_ETP_BID_RATE = env_str("AIPS_ETP_BID_RATE", "1/s")
 # Working days (the platform's calendar) to answer a question on a lot and a complaint.
 AIPS_ETP_QUESTION_ANSWER_DAYS = env_int("AIPS_ETP_QUESTION_ANSWER_DAYS", 2, minimum=0)
 AIPS_ETP_COMPLAINT_ANSWER_DAYS = env_int("AIPS_ETP_COMPLAINT_ANSWER_DAYS", 5, minimum=0)
+# Hours a self-registered participant's e-mail confirmation link stays valid
+# (aips.etp.participants), and how often a signed-in participant may ask for it again.
+AIPS_ETP_EMAIL_CONFIRM_HOURS = env_int("AIPS_ETP_EMAIL_CONFIRM_HOURS", 48, minimum=1)
+AIPS_ETP_EMAIL_CONFIRM_RESEND_RATE = env_str("AIPS_ETP_EMAIL_CONFIRM_RESEND_RATE", "3/h")
 # The public API's budget per client IP ("count/s|m|h|d"), and how old a change must be before
 # the public change feed serves it (so a change still committing is never skipped).
 AIPS_ETP_PUBLIC_RATE = env_str("AIPS_ETP_PUBLIC_RATE", "120/m")
 AIPS_ETP_FEED_SETTLE_SECONDS = env_int("AIPS_ETP_FEED_SETTLE_SECONDS", 5, minimum=0)
+# The mobile application's API (aips.etp.devices, docs/mobile.md): the registered apps'
+# client ids, the oldest version still served (below it: 426 update_required) and the newest
+# (between the two: X-Update-Available), the attestation verifier (`fake`, refused with TLS;
+# `refuse`, the default with TLS until a real one is plugged; `none`; or a class's dotted
+# path), and how long a device's registration and a mobile session last.
+AIPS_ETP_MOBILE_CLIENT_IDS = env_list("AIPS_ETP_MOBILE_CLIENT_IDS", ["kz.etp.mobile.demo"])
+AIPS_ETP_MOBILE_MIN_VERSION = env_str("AIPS_ETP_MOBILE_MIN_VERSION", "1.0.0")
+AIPS_ETP_MOBILE_LATEST_VERSION = env_str("AIPS_ETP_MOBILE_LATEST_VERSION", "1.0.0")
+AIPS_ETP_ATTESTATION_VERIFIER = env_str(
+    "AIPS_ETP_ATTESTATION_VERIFIER", "refuse" if HTTPS else "fake"
+)
+AIPS_ETP_MOBILE_DEVICE_DAYS = env_int("AIPS_ETP_MOBILE_DEVICE_DAYS", 180, minimum=1)
+AIPS_ETP_MOBILE_SESSION_MINUTES = env_int("AIPS_ETP_MOBILE_SESSION_MINUTES", 30, minimum=1)
 
 # Branding and the public contact block (R57.26.1). The templates in aips/etp/templates come
 # first, so the ETP words the platform's partials its own way (the cyber-hygiene notice).

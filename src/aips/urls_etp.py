@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("aips.etp.participants.urls")),
     path("", include("aips.etp.applications.urls")),
     path("", include("aips.etp.questions.urls")),
+    path("", include("aips.etp.dataroom.urls")),
+    path("", include("aips.etp.devices.urls")),
     path("", include((accounts_patterns, accounts_urls.app_name))),
     path("mfa/", include("aips.shared.mfa.urls")),
     path("biometrics/", include("aips.shared.biometrics.urls")),

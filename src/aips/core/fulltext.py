@@ -6,7 +6,8 @@ and asks it ([decision 0034](../../../docs/decisions/0034-full-text-search.md)):
 
 * SQLite: an FTS5 table `<table>_fts` with external content (the table itself, so no text is
   stored twice), tokenizer `unicode61 remove_diacritics 2`, kept in step by three triggers on
-  the table (insert, delete, an update that changes an indexed field);
+  the table (insert, delete, an update that changes an indexed field), and for parts of words
+  a second one, `<table>_fts_trigram` (tokenizer `trigram case_sensitive 0`), kept the same way;
 * PostgreSQL: two GIN indexes on tsvectors in the 'simple' configuration (lower case, no
   stemming: the texts are in Kazakh, Russian and English, and PostgreSQL ships no Kazakh
   dictionary), one of all the fields and one of the title.
@@ -27,8 +28,10 @@ counts its term statistics over the whole table, every organization's rows inclu
 
 then newest first. The tenant filter comes first: the match is a condition of the reader's
 visible queryset, so the rank, the count and the limit see only the reader's rows. When no
-item of a kind holds the words, the kind falls back to parts of words (`contained`: `icontains`,
-the trigram indexes on PostgreSQL), the title first."""
+item of a kind holds the words, the kind falls back to parts of words (`contained`, the title
+first): `icontains` on PostgreSQL (its trigram GIN indexes); on SQLite the trigram table for a
+word of three characters or more (case folded for Cyrillic and Kazakh letters too, where
+SQLite's LIKE folds ASCII only), `icontains` for a shorter one."""
 
 import hashlib
 import re
@@ -59,6 +62,10 @@ MAX_WORDS = 8
 _TOKEN = re.compile(r"[^\W_]+")
 _MAX_TOKENS = 16
 TOKENIZER = "unicode61 remove_diacritics 2"
+# The parts of words on SQLite: every run of three characters, case folded (Unicode's simple
+# case folding: Latin, Cyrillic with the Kazakh letters, Greek), diacritics kept, as `icontains`.
+TRIGRAM_TOKENIZER = "trigram case_sensitive 0"
+TRIGRAM = 3  # a shorter part has no trigram: `icontains`, which SQLite folds for ASCII only
 CONFIG = "simple"
 
 NAMED, TITLE_PHRASE, TITLE_WORDS = 8, 4, 2
@@ -92,6 +99,10 @@ class TextIndex:
     @property
     def fts_table(self) -> str:
         return f"{self.table}_fts"
+
+    @property
+    def trigram_table(self) -> str:
+        return f"{self.table}_fts_trigram"
 
 
 def _quote(name: str) -> str:
@@ -135,30 +146,43 @@ def pg_index_names(index: TextIndex) -> tuple[str, str]:
     )
 
 
+def sqlite_tables(index: TextIndex) -> dict[str, dict[str, str]]:
+    """Each FTS5 table of the declaration (the words', the trigrams') → its statements."""
+    return {
+        index.fts_table: _fts5_statements(index, index.fts_table, TOKENIZER),
+        index.trigram_table: _fts5_statements(index, index.trigram_table, TRIGRAM_TOKENIZER),
+    }
+
+
 def sqlite_statements(index: TextIndex) -> dict[str, str]:
-    """Name → the exact CREATE statement SQLite keeps in `sqlite_master`. (S608: every name is
-    model metadata checked by `_quote`; no value is user input.)"""
-    table, fts, pk = _quote(index.table), _quote(index.fts_table), _quote(index.pk)
+    """Name → the exact CREATE statement SQLite keeps in `sqlite_master`, of both tables."""
+    return {name: sql for group in sqlite_tables(index).values() for name, sql in group.items()}
+
+
+def _fts5_statements(index: TextIndex, name: str, tokenizer: str) -> dict[str, str]:
+    """An external-content FTS5 table and its three triggers. (S608: every name is model
+    metadata checked by `_quote`; no value is user input.)"""
+    table, fts, pk = _quote(index.table), _quote(name), _quote(index.pk)
     names = [_quote(c) for c in index.columns]
     cols = ", ".join(names)
     new = ", ".join(f"new.{c}" for c in names)
     old = ", ".join(f"old.{c}" for c in names)
     changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in names)
     return {
-        index.fts_table: (
+        name: (
             f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{index.table}', "
-            f"content_rowid='{index.pk}', tokenize='{TOKENIZER}')"
+            f"content_rowid='{index.pk}', tokenize='{tokenizer}')"
         ),
-        f"{index.fts_table}_ai": (
-            f"CREATE TRIGGER {_quote(index.fts_table + '_ai')} AFTER INSERT ON {table} BEGIN "  # noqa: S608
+        f"{name}_ai": (
+            f"CREATE TRIGGER {_quote(name + '_ai')} AFTER INSERT ON {table} BEGIN "  # noqa: S608
             f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.{pk}, {new}); END"
         ),
-        f"{index.fts_table}_ad": (
-            f"CREATE TRIGGER {_quote(index.fts_table + '_ad')} AFTER DELETE ON {table} BEGIN "  # noqa: S608
+        f"{name}_ad": (
+            f"CREATE TRIGGER {_quote(name + '_ad')} AFTER DELETE ON {table} BEGIN "  # noqa: S608
             f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.{pk}, {old}); END"
         ),
-        f"{index.fts_table}_au": (
-            f"CREATE TRIGGER {_quote(index.fts_table + '_au')} AFTER UPDATE OF {cols} ON {table} "  # noqa: S608
+        f"{name}_au": (
+            f"CREATE TRIGGER {_quote(name + '_au')} AFTER UPDATE OF {cols} ON {table} "  # noqa: S608
             f"WHEN {changed} BEGIN "
             f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.{pk}, {old}); "
             f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.{pk}, {new}); END"
@@ -181,21 +205,23 @@ def _ensure_sqlite(connection: BaseDatabaseWrapper, indexes: Iterable[TextIndex]
                 continue
             cursor.execute("SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'trigger')")
             existing = dict(cursor.fetchall())
-            changed = False
-            for name, sql in sqlite_statements(index).items():
-                if existing.get(name) == sql:
-                    continue
-                if name == index.fts_table:
-                    cursor.execute(f"DROP TABLE IF EXISTS {_quote(name)}")
-                else:
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {_quote(name)}")
-                cursor.execute(sql)
-                changed = True
-            if changed:
-                # Rows written while a trigger was missing (a rebuilt table) are indexed again.
-                fts = _quote(index.fts_table)
-                cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608 - identifiers from model metadata
-                made.append(index.fts_table)
+            for fts_table, statements in sqlite_tables(index).items():
+                changed = False
+                for name, sql in statements.items():
+                    if existing.get(name) == sql:
+                        continue
+                    if name == fts_table:
+                        cursor.execute(f"DROP TABLE IF EXISTS {_quote(name)}")
+                    else:
+                        cursor.execute(f"DROP TRIGGER IF EXISTS {_quote(name)}")
+                    cursor.execute(sql)
+                    changed = True
+                if changed:
+                    # Rows written while a trigger was missing (a rebuilt table) are indexed
+                    # again; a new table (the first `migrate` that declares it) is filled.
+                    fts = _quote(fts_table)
+                    cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608 - identifiers from model metadata
+                    made.append(fts_table)
     return made
 
 
@@ -367,6 +393,30 @@ def _contains(words: tuple[str, ...], fields: tuple[str, ...]) -> Q:
     return match
 
 
+def _trigram_match(index: TextIndex, words: tuple[str, ...], *, title_only: bool) -> Q:
+    """Rows whose fields (or title) contain every word, from the trigram table: each word one
+    FTS5 string, a phrase of its trigrams, which is the word as a substring. Inside the quotes
+    only the quote is special (doubled), so no word is syntax."""
+    every = " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
+    title = index.columns[0]
+    _quote(title)  # a bare column name (an identifier) in the filter
+    query = f"{{{title}}} : ({every})" if title_only else every
+    fts = _quote(index.trigram_table)
+    sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s"  # noqa: S608 - identifiers from model metadata
+    return Q(pk__in=RawSQL(sql, (query,)))  # noqa: S611 - the query text is a parameter
+
+
+def _parts(vendor: str, index: TextIndex, words: tuple[str, ...], *, title_only: bool) -> Q:
+    fields = index.fields[:1] if title_only else index.fields
+    if vendor != "sqlite":
+        return _contains(words, fields)  # PostgreSQL: its trigram GIN indexes answer `icontains`
+    long = tuple(w for w in words if len(w) >= TRIGRAM)
+    match = _contains(tuple(w for w in words if len(w) < TRIGRAM), fields)
+    if long:
+        match &= _trigram_match(index, long, title_only=title_only)
+    return match
+
+
 def contained(
     qs: "QuerySet[Any]",
     index: TextIndex,
@@ -376,9 +426,12 @@ def contained(
     content: Q | None = None,
 ) -> "QuerySet[Any]":
     """The fallback: rows whose fields contain every word as a part of a word (case-insensitive),
-    the title first; same arguments and `RANK` as `ranked`."""
-    title = _contains(words, (index.title,))
-    anywhere = _contains(words, index.fields)
+    the title first; same arguments and `RANK` as `ranked`. On SQLite a word of three characters
+    or more is looked up in the trigram table (`TRIGRAM_TOKENIZER`), a shorter one is
+    `icontains` (SQLite's LIKE: case-insensitive for ASCII letters only)."""
+    vendor = connections[qs.db].vendor
+    title = _parts(vendor, index, words, title_only=True)
+    anywhere = _parts(vendor, index, words, title_only=False)
     match = anywhere if content is None else (anywhere & content) | title
     if named is not None:
         match |= named

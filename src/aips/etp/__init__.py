@@ -16,7 +16,11 @@ Apps (`aips.etp.<app>`, labels `etp_<app>`):
   signed with EDS, deposits (by hand or a bank statement), admission.
 - `questions` (`etp_questions`): public questions on a lot and complaints to the operator, each
   with its deadline on the working-day calendar, published with the answer.
+- `dataroom` (`etp_dataroom`): a lot's full loan file behind an NDA for admitted participants,
+  every opening and download journaled, every downloaded file stamped with its reader.
 
-Planned, each its own app on the same pattern: `auctions` (the procedures, bids, protocols)
-and `dataroom` (the loan files behind an NDA).
+- `auctions` (`etp_auctions`): a procedure's auction attempts under a rule set (ascending,
+  descending, sealed), bids in an append-only hash chain, the worker's tick that opens and
+  closes them and repeats the unsuccessful ones, `etp auctions verify`, the public state and
+  bids over the API. The live view, protocols and contracting are still to come.
 """

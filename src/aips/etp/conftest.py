@@ -90,7 +90,9 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
     return {
         **personas,
         "token": token,
-        "device": TOTPDevice.objects.get(user=owner),
+        # Participants sign in with EDS or biometrics (the demo gives them no TOTP): an
+        # authenticator of their own still belongs to nobody else.
+        "device": TOTPDevice.objects.create(user=owner, name="matrix", key="0" * 40),
         "session": session,
         "saved_filter": saved,
         "notification": notification,
@@ -101,7 +103,32 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
         **(lots := _matrix_lots(personas)),
         **_matrix_questions(owner, lots["lot_published"]),
         **_matrix_applications(personas, lots["lot_published"]),
+        "mobile_device": _matrix_mobile_device(owner),
+        **_matrix_dataroom(personas, lots["lot_published"]),
+        **_matrix_auctions(personas, lots["lot_published"]),
     }
+
+
+def _matrix_auctions(personas: dict[str, User], lot: Any) -> dict[str, Any]:
+    """A running ascending auction on the procedure of seller A's published lot (company 1
+    admitted, participant 1 not)."""
+    from datetime import timedelta
+
+    from aips.etp.applications.models import Procedure
+    from aips.etp.auctions.models import Auction
+
+    now = timezone.now()
+    auction = Auction.objects.create(
+        procedure=Procedure.objects.get(lot=lot),
+        rule="ascending",
+        start_price=lot.start_price,
+        min_step=1,
+        state="running",
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=1),
+        created_at=now,
+    )
+    return {"auction": auction}
 
 
 def _matrix_applications(personas: dict[str, User], lot: Any) -> dict[str, Any]:
@@ -147,6 +174,61 @@ def _matrix_applications(personas: dict[str, User], lot: Any) -> dict[str, Any]:
     )
     Deposit.objects.create(application=application, amount=procedure.deposit_amount)
     return {"application": application}
+
+
+def _matrix_dataroom(personas: dict[str, User], lot: Any) -> dict[str, Any]:
+    """Company 1 admitted (without the NDA yet) to the procedure on seller A's published lot,
+    beside participant 1's pending application, and a document in the lot's data room."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from aips.etp.applications.models import Application, Deposit, Procedure
+    from aips.etp.lots.models import LotFile
+    from aips.shared.files.services import stored_fields
+
+    procedure = Procedure.objects.get(lot=lot)
+    pending = Application.objects.get(procedure=procedure)
+    rep = personas["participant_company_1_rep"]
+    admitted = Application.objects.create(
+        procedure=procedure,
+        organization=rep.organization,
+        submitted_by=rep,
+        submitted_at=pending.submitted_at,
+        document=b"{}",
+        signature=pending.signature,
+        state="admitted",
+    )
+    Deposit.objects.create(application=admitted, amount=procedure.deposit_amount, state="held")
+    document = LotFile.objects.create(
+        lot=lot,
+        purpose="document",
+        uploaded_by=personas["seller_a_maker"],
+        **stored_fields(SimpleUploadedFile("room.pdf", b"matrix data room")),
+    )
+    return {"dataroom_application": admitted, "dataroom_file": document}
+
+
+def _matrix_mobile_device(owner: User) -> Any:
+    """Participant 1's registered phone (stored directly: devices/tests prove registration)."""
+    from datetime import timedelta
+
+    from aips.etp.devices.models import Device
+
+    now = timezone.now()
+    return Device.objects.create(
+        user=owner,
+        name="matrix phone",
+        platform="android",
+        client_id="kz.etp.mobile.demo",
+        public_key=b"matrix",
+        key_sha256="0" * 64,
+        attestation_verifier="fake",
+        proof="eds",
+        token_sha256="1" * 64,
+        token_prefix="etpd_matrix",
+        app_version="1.0.0",
+        created_at=now,
+        expires_at=now + timedelta(days=1),
+    )
 
 
 def _matrix_questions(owner: User, lot: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ class EtpPerm(StrEnum):
     PARTICIPANT_ADMIT = "participant:admit"
     DEPOSIT_CONFIRM = "deposit:confirm"
     AUCTION_RUN = "auction:run"
+    AUCTION_BID = "auction:bid"  # an admitted participant's bid (the service checks admission)
     # Complaints: participants file them, the operator answers.
     COMPLAINT_FILE = "complaint:file"
     COMPLAINT_ANSWER = "complaint:answer"
@@ -39,6 +40,11 @@ class EtpPerm(StrEnum):
     # Participants: a participant's profile (contacts, refund account); the operator reads them.
     PARTICIPANT_VIEW = "participant:view"
     PARTICIPANT_PROFILE = "participant:profile"  # edit one's own participant profile
+    # The data room: a lot's full loan file (admitted participants after the NDA, the seller, the
+    # operator's verifiers, admission officers and auditors).
+    DATAROOM_VIEW = "dataroom:view"
+    # Mobile devices: a participant registers the app on a phone and lists or revokes its own.
+    DEVICE_MANAGE = "device:manage"
 
 
 class EtpRole(StrEnum):
@@ -125,6 +131,7 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         EtpPerm.LOT_VERIFY,
         EtpPerm.QUESTION_VIEW,
         EtpPerm.QUESTION_ANSWER,
+        EtpPerm.DATAROOM_VIEW,
     },
     EtpRole.OPERATOR_ADMISSION: _EVERYONE
     | {
@@ -134,6 +141,7 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         EtpPerm.PARTICIPANT_VIEW,
         EtpPerm.DEPOSIT_CONFIRM,
         EtpPerm.APPLICATION_VIEW,
+        EtpPerm.DATAROOM_VIEW,
     },
     EtpRole.OPERATOR_AUCTIONEER: _EVERYONE
     | {EtpPerm.LOT_VIEW, EtpPerm.AUCTION_RUN, EtpPerm.PROCEDURE_MANAGE},
@@ -157,6 +165,7 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         EtpPerm.COMPLAINT_VIEW,
         EtpPerm.QUESTION_VIEW,
         EtpPerm.APPLICATION_VIEW,
+        EtpPerm.DATAROOM_VIEW,
     },
     EtpRole.SELLER_MAKER: _EVERYONE
     | {
@@ -166,6 +175,7 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         EtpPerm.QUESTION_VIEW,
         EtpPerm.QUESTION_ANSWER,
         EtpPerm.COMPLAINT_VIEW,
+        EtpPerm.DATAROOM_VIEW,
     },
     EtpRole.SELLER_SIGNATORY: _EVERYONE
     | {
@@ -175,6 +185,7 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         EtpPerm.QUESTION_VIEW,
         EtpPerm.QUESTION_ANSWER,
         EtpPerm.COMPLAINT_VIEW,
+        EtpPerm.DATAROOM_VIEW,
     },
     EtpRole.PARTICIPANT: _EVERYONE
     | {
@@ -186,6 +197,9 @@ ROLE_PERMISSIONS: dict[EtpRole, frozenset[Permission]] = {
         EtpPerm.QUESTION_VIEW,
         EtpPerm.PARTICIPANT_VIEW,
         EtpPerm.PARTICIPANT_PROFILE,
+        EtpPerm.DATAROOM_VIEW,
+        EtpPerm.DEVICE_MANAGE,
+        EtpPerm.AUCTION_BID,
     },
 }
 

@@ -90,6 +90,10 @@ def test_r67_13_r67_14_r67_15_bank_head_home_queue_card_alert_request(
     with steps("the overdue card leads the queue, and the counts say so"):
         expect(queue.first).to_have_attribute("data-ref", card.reference)
         expect(page.locator('[data-count="overdue"]')).to_have_text("1 overdue")
+        # Both counts are links: the total to the queue, "overdue" to its first (overdue) item.
+        expect(page.locator('a[data-count="total"]')).to_have_attribute("href", "#home-queue")
+        expect(page.locator('a[data-count="overdue"]')).to_have_attribute("href", "#home-overdue")
+        expect(page.locator("#home-overdue")).to_have_attribute("data-ref", card.reference)
         for group in ("incidents.approve", "alerts.acknowledge", "requests.accept"):
             expect(page.locator(f'a[data-group="{group}"]')).to_be_visible()
     with steps("an item's link opens it"):

@@ -36,7 +36,8 @@ def test_views_api_and_commands_never_save_models() -> None:
         f"{path.relative_to(PACKAGE)}:{n}"
         for path in files
         for n, line in enumerate(path.read_text().splitlines(), 1)
-        if pattern.search(line)
+        # `@router.delete(` declares an HTTP DELETE operation, not a model's delete().
+        if pattern.search(line) and not line.lstrip().startswith("@")
     ]
     assert not offenders, offenders
 

@@ -163,7 +163,7 @@ def test_r67_8_the_signals_pivot_links_to_the_indicator_page(
 
 def test_postgresql_has_the_trigram_indexes_the_text_search_uses() -> None:
     if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's trigram indexes; SQLite scans")
+        pytest.skip("PostgreSQL's trigram indexes; SQLite's trigram table: test_fulltext_parts.py")
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", ["%\\_trgm"])
         names = {row[0] for row in cursor.fetchall()}

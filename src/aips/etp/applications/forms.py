@@ -15,4 +15,4 @@ class ApplyForm(forms.Form):
 
 
 class StatementForm(forms.Form):
-    file = forms.FileField(label=_("Bank statement (CSV)"))
+    file = forms.FileField(label=_("Bank statement (CSV or MT940)"))

@@ -5,17 +5,19 @@ import base64
 import binascii
 import csv
 import io
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import mt940
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from aips.core.access import ensure_perm
 from aips.core.actors import Actor
 from aips.core.errors import AppError, Conflict, ValidationFailed
-from aips.etp.applications import clock, rules
+from aips.etp.applications import clock, notices, rules
 from aips.etp.applications.models import (
     Application,
     ApplicationState,
@@ -25,6 +27,7 @@ from aips.etp.applications.models import (
 )
 from aips.etp.lots.models import Lot, LotState
 from aips.etp.lots.selectors import parties_of
+from aips.etp.participants.selectors import email_confirmed
 from aips.etp.permissions import EtpPerm
 from aips.shared.accounts.models import User
 from aips.shared.audit.models import EventType
@@ -121,6 +124,13 @@ def _decode(raw: str) -> bytes:
         raise EdsRefused(Refusal.MALFORMED, "not base64") from exc
 
 
+def email_unconfirmed_message() -> str:
+    return _(
+        "Confirm your e-mail address before you apply: open the link we sent you, or send it "
+        "again from your workspace."
+    )
+
+
 @transaction.atomic
 def application_submit(
     *, actor: Actor, procedure: Procedure, moment: datetime, eds_signature: str
@@ -129,6 +139,9 @@ def application_submit(
     ensure_perm(actor, EtpPerm.APPLICATION_SUBMIT)
     if not isinstance(actor, User) or actor.organization.kind not in PARTICIPANT_KINDS:
         raise Conflict(_("Only a participant applies."))
+    if not email_confirmed(actor):
+        # The notices of admission, refusal and the auction go to this address (R57.9).
+        raise Conflict(email_unconfirmed_message(), code="email_unconfirmed")
     now = clock.now()
     if now > procedure.application_deadline:
         raise Conflict(_("The application deadline has passed."), code="deadline_passed")
@@ -188,6 +201,7 @@ def application_submit(
             "signature": signature.pk,
         },
     )
+    notices.application_submitted(actor=actor, application=application)
     return application
 
 
@@ -206,6 +220,7 @@ def _confirm(actor: User, deposit: Deposit, bank_reference: str) -> Deposit:
         organization_id=deposit.application.organization_id,
         details={"amount": str(deposit.amount), "statement": deposit.bank_reference},
     )
+    notices.deposit_confirmed(actor=actor, application=deposit.application)
     return deposit
 
 
@@ -223,25 +238,110 @@ def deposit_confirm(*, actor: Actor, deposit: Deposit) -> Deposit:
 
 
 @dataclass(frozen=True)
+class StatementRow:
+    """One money movement of a statement: `number` is its CSV row (the header is row 1) or the
+    line of its MT940 `:61:` field; `payers` the BIN/IIN it names (none: match without it)."""
+
+    number: int
+    amount: Decimal
+    payers: frozenset[str]
+    purpose: str
+    currency: str | None
+    label: str  # where the confirmation came from, kept on the deposit
+
+
+@dataclass(frozen=True)
 class StatementResult:
     confirmed: list[str]  # the applications' references
-    unmatched: list[int]  # rows that matched no awaited deposit
+    unmatched: list[int]  # rows (CSV) or `:61:` lines (MT940) that matched no awaited deposit
+    already: list[str] = field(default_factory=list)  # references received before: unchanged
+    ignored: int = 0  # MT940 entries that are no payment in: debits and reversals
+    format: str = "csv"
 
 
 STATEMENT_COLUMNS = ("date", "amount", "payer", "purpose")
+# A BIN or IIN in an MT940 `:86:` text: twelve digits standing alone.
+_IDENTIFIER = re.compile(r"(?<!\d)\d{12}(?!\d)")
+_REFERENCE = re.compile(r"APP-(\d{6,})")
+# The start of a `:61:` statement line: value date YYMMDD, [entry date MMDD], the mark (C, D,
+# RC, RD), [funds code], the amount with its decimal comma.
+_STATEMENT_LINE = re.compile(
+    r"^:61:(?P<date>\d{6})(?:\d{4})?(?P<mark>R?[CD])[A-Z]?(?P<amount>\d[\d,]{0,14})"
+)
+
+
+def is_mt940(text: str) -> bool:
+    """A SWIFT MT940 statement: it starts with `:20:` or a `{1:` block header, or holds `:61:`."""
+    head = text.lstrip()
+    return head.startswith((":20:", "{1:")) or ":61:" in text
+
+
+def _decode_statement(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # Banks in Kazakhstan also write MT940 in Windows-1251.
+        text = content.decode("cp1251", errors="replace")
+        if is_mt940(text):
+            return text
+        raise ValidationFailed.field("file", _("The statement is not UTF-8 text.")) from exc
 
 
 @transaction.atomic
 def deposit_statement_import(*, actor: Actor, content: bytes) -> StatementResult:
-    """A bank statement in CSV (UTF-8, `,` or `;`): columns date, amount, payer (BIN/IIN),
-    purpose (with the application's reference, APP-000123). A bad row names its row (the
-    header is row 1) and column and nothing is confirmed; a row whose reference, payer and
-    amount match an awaited deposit confirms it."""
+    """A bank statement, CSV or SWIFT MT940 (told apart by its content, `is_mt940`). CSV (UTF-8,
+    `,` or `;`): columns date, amount, payer (BIN/IIN), purpose (with the application's
+    reference, APP-000123). MT940: the `:61:` credit entries (C) with their `:86:` text as the
+    purpose and a 12-digit number in it as the payer; debits and reversals are ignored and
+    counted. A bad row or field names its row or line and nothing is confirmed; a row whose
+    reference, payer (when the statement names one) and amount match an awaited deposit confirms
+    it; one matching a deposit already received is reported, not confirmed twice."""
     person = _operator(actor, EtpPerm.DEPOSIT_CONFIRM)
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed.field("file", _("The statement is not UTF-8 text.")) from exc
+    text = _decode_statement(content)
+    if is_mt940(text):
+        rows, ignored = _mt940_rows(text)
+        kind = "mt940"
+    else:
+        rows, ignored = _csv_rows(text), 0
+        kind = "csv"
+    confirmed: list[str] = []
+    already: list[str] = []
+    unmatched: list[int] = []
+    # Only the deposits whose application a row names (APP-000123) are read.
+    named = {int(m) for row in rows for m in _REFERENCE.findall(row.purpose.upper())}
+    deposits = list(
+        Deposit.objects.select_for_update()
+        .select_related("application__organization", "application__procedure__lot")
+        .filter(application_id__in=named)
+        .order_by("id")
+    )
+    for row in rows:
+        candidates = [d for d in deposits if _matches(d, row)]
+        match = next((d for d in candidates if d.state == DepositState.EXPECTED), None)
+        if match is not None:
+            _confirm(person, match, row.label)
+            confirmed.append(match.application.reference)
+        elif candidates:
+            already.append(candidates[0].application.reference)
+        else:
+            unmatched.append(row.number)
+    return StatementResult(
+        confirmed=confirmed, unmatched=unmatched, already=already, ignored=ignored, format=kind
+    )
+
+
+def _matches(deposit: Deposit, row: StatementRow) -> bool:
+    application = deposit.application
+    lot = application.procedure.lot
+    return (
+        application.reference in row.purpose.upper()
+        and deposit.amount == row.amount.quantize(CENT)
+        and (not row.payers or application.organization.bin in row.payers)
+        and (row.currency is None or row.currency == lot.currency)
+    )
+
+
+def _csv_rows(text: str) -> list[StatementRow]:
     delimiter = (
         ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
     )
@@ -253,7 +353,7 @@ def deposit_statement_import(*, actor: Actor, content: bytes) -> StatementResult
             "file", _("Row 1: missing columns: %(columns)s") % {"columns": ", ".join(missing)}
         )
     errors: list[str] = []
-    rows: list[tuple[int, Decimal, str, str]] = []
+    rows: list[StatementRow] = []
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         try:
@@ -279,32 +379,102 @@ def deposit_statement_import(*, actor: Actor, content: bytes) -> StatementResult
                 _("Row %(row)d, column %(column)s: not a 12-digit BIN/IIN.")
                 % {"row": number, "column": "payer"}
             )
-        rows.append((number, amount, payer, row["purpose"]))
+        label = _("statement row %(row)d") % {"row": number}
+        rows.append(StatementRow(number, amount, frozenset({payer}), row["purpose"], None, label))
     if errors:
-        raise ValidationFailed.field("file", " ".join(errors))
-    confirmed: list[str] = []
-    unmatched: list[int] = []
-    awaited = Deposit.objects.select_related("application__organization").filter(
-        state=DepositState.EXPECTED
-    )
-    for number, amount, payer, purpose in rows:
-        match = next(
-            (
-                d
-                for d in awaited
-                if d.application.reference in purpose.upper()
-                and d.application.organization.bin == payer
-                and d.amount == amount.quantize(CENT)
-                and d.state == DepositState.EXPECTED
-            ),
-            None,
-        )
-        if match is None:
-            unmatched.append(number)
+        raise ValidationFailed(fields={"file": errors})
+    return rows
+
+
+def _mt940_rows(text: str) -> tuple[list[StatementRow], int]:
+    """The credit entries of an MT940 statement and how many other entries it has. Every `:61:`
+    line is checked first (so a bad one is named by its line); the `mt940` library then reads
+    the whole statement."""
+    lines = text.splitlines()
+    entry_lines: list[int] = []
+    errors: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.startswith(":61:"):
             continue
-        _confirm(person, match, _("statement row %(row)d") % {"row": number})
-        confirmed.append(match.application.reference)
-    return StatementResult(confirmed=confirmed, unmatched=unmatched)
+        entry_lines.append(number)
+        error = _statement_line_error(line)
+        if error:
+            errors.append(
+                _("Line %(line)d, field %(field)s: %(error)s")
+                % {"line": number, "field": ":61:", "error": error}
+            )
+    if errors:
+        raise ValidationFailed(fields={"file": errors})
+    try:
+        transactions = mt940.models.Transactions()
+        transactions.parse(text)
+    except RuntimeError as exc:  # the library names the tag and the value it could not read
+        raise ValidationFailed.field("file", _mt940_error(lines, exc.args)) from exc
+    except Exception as exc:  # any other failure of the library: the statement is unreadable
+        raise ValidationFailed.field(
+            "file", _("The MT940 statement cannot be read: check its fields.")
+        ) from exc
+    if not transactions.data and not len(transactions):
+        raise ValidationFailed.field("file", _("Not an MT940 statement: no field :20: or :61:."))
+    if len(transactions) != len(entry_lines):
+        raise ValidationFailed.field(
+            "file", _("The MT940 statement cannot be read: check its fields.")
+        )
+    reference = str(transactions.data.get("transaction_reference") or "")
+    rows: list[StatementRow] = []
+    ignored = 0
+    for number, entry in zip(entry_lines, transactions, strict=True):
+        data = entry.data
+        if data.get("status") != "C":  # D, and the reversals RC (of a credit) and RD
+            ignored += 1
+            continue
+        amount = Decimal(data["amount"].amount)
+        details = " ".join(str(data.get("transaction_details") or "").split())
+        currency = data.get("currency") or None
+        label = _("MT940 %(reference)s, line %(line)d, value date %(date)s") % {
+            "reference": reference,
+            "line": number,
+            "date": data["date"].isoformat(),
+        }
+        rows.append(
+            StatementRow(
+                number=number,
+                amount=amount,
+                payers=frozenset(_IDENTIFIER.findall(details)),
+                purpose=details,
+                currency=str(currency) if currency else None,
+                label=label,
+            )
+        )
+    return rows, ignored
+
+
+def _statement_line_error(line: str) -> str:
+    match = _STATEMENT_LINE.match(line)
+    if match is None:
+        return str(_("not a statement line (date YYMMDD, mark C or D, amount)."))
+    raw = match["date"]
+    try:
+        date(2000 + int(raw[:2]), int(raw[2:4]), int(raw[4:6]))
+    except ValueError:
+        return str(_("not a date (YYMMDD)."))
+    if match["amount"].count(",") != 1:
+        return str(_("not an amount with one decimal comma."))
+    return ""
+
+
+def _mt940_error(lines: list[str], args: tuple[object, ...]) -> str:
+    tag = getattr(args[1], "id", "") if len(args) > 1 else ""
+    value = str(args[2]) if len(args) > 2 else ""
+    first = value.split("\n", 1)[0]
+    field_name = f":{tag}:" if tag else "?"
+    for number, line in enumerate(lines, start=1):
+        if tag and line.startswith(field_name) and line[len(field_name) :].startswith(first):
+            return str(
+                _("Line %(line)d, field %(field)s: cannot be read.")
+                % {"line": number, "field": field_name}
+            )
+    return str(_("Field %(field)s: cannot be read.") % {"field": field_name})
 
 
 @transaction.atomic
@@ -348,6 +518,10 @@ def _decide(person: User, application: Application, state: str, reason: str) -> 
         organization_id=application.organization_id,
         details={"procedure": application.procedure_id, "reason": reason},
     )
+    if state == ApplicationState.ADMITTED:
+        notices.application_admitted(actor=person, application=application)
+    else:
+        notices.application_refused(actor=person, application=application)
     return application
 
 
@@ -367,4 +541,5 @@ def deposit_return(*, actor: Actor, deposit: Deposit) -> Deposit:
         organization_id=deposit.application.organization_id,
         details={"amount": str(deposit.amount)},
     )
+    notices.deposit_returned(actor=person, application=deposit.application)
     return deposit

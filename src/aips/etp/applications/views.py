@@ -18,6 +18,7 @@ from aips.etp.applications.forms import ApplyForm, ProcedureForm, StatementForm
 from aips.etp.applications.models import Application
 from aips.etp.lots import selectors as lot_selectors
 from aips.etp.lots.models import Lot
+from aips.etp.participants.selectors import email_confirmed
 from aips.etp.permissions import EtpPerm
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.eds.canonical import b64
@@ -164,6 +165,9 @@ def application_apply(request: HttpRequest, pk: int) -> HttpResponse:
             "form": ApplyForm(initial={"moment": moment.isoformat()}),
             "document": b64(document),
             "signable": bool(user.iin),
+            "email_unconfirmed": (
+                services.email_unconfirmed_message() if not email_confirmed(user) else ""
+            ),
         },
     )
 

@@ -217,8 +217,9 @@ def lots_update(request: HttpRequest, lot_id: Id, payload: LotPatch) -> Any:
     auth=api_auth(EtpPerm.LOT_EDIT),
 )
 def lots_tape_upload(request: HttpRequest, lot_id: Id, file: File[NonEmptyFile]) -> Any:
-    """A portfolio's loan tape (CSV, UTF-8). A bad tape answers 422 with one message per error
-    in `fields.file`, each naming its row and column."""
+    """A portfolio's loan tape: CSV (UTF-8) or XLSX (its first sheet), told apart by content.
+    A bad tape answers 422 with one message per error in `fields.file`, each naming its row
+    and column; an unreadable workbook answers 422 too."""
     user = acting_person(request)
     lot = selectors.get_lot_for(user, lot_id)
     return _out(request, services.lot_tape_upload(actor=user, lot=lot, upload=file))

@@ -83,7 +83,10 @@ class ReasonForm(forms.Form):
 
 
 class TapeForm(forms.Form):
-    file = forms.FileField(label=_("Loan tape (CSV)"))
+    file = forms.FileField(
+        label=_("Loan tape (CSV or XLSX)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
 
 
 class FileForm(forms.Form):

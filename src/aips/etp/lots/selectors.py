@@ -7,15 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
+from aips.core import fulltext
 from aips.core.actors import Actor
 from aips.core.errors import NotFound
+from aips.core.search import TextIndex
 from aips.etp.lots.lifecycle import LOT_MACHINE
 from aips.etp.lots.models import (
     CourtStatus,
@@ -33,6 +35,12 @@ from aips.etp.lots.models import (
 from aips.shared.organizations.models import Organization
 from aips.shared.workflow.engine import Transition, versions_of
 from aips.shared.workflow.models import Comment, Version
+
+# What the catalogue's text search reads (core keeps the engine's index: FTS5 kept by triggers on
+# SQLite, a GIN tsvector index on PostgreSQL, made after every `migrate`). The public text of a
+# lot only: a debtor's data is never in the title or the description, and `LotParty` is never
+# indexed.
+LOT_TEXT = TextIndex(Lot, ("title", "description"))
 
 # The public projection: these fields and nothing else (no agreement, no debtor, no tape).
 PUBLIC_CARD_FIELDS = (
@@ -264,8 +272,38 @@ def catalogue(filters: CatalogueFilters) -> LotQuerySet:
     if filters.published_to is not None:
         lots = lots.filter(published_at__lt=_start_of(filters.published_to + timedelta(days=1)))
     if filters.q:
-        lots = lots.filter(Q(title__icontains=filters.q) | Q(description__icontains=filters.q))
+        lots = text_filtered(lots, filters.q)
     return lots
+
+
+_FEW_MATCHES = 500
+
+
+def text_filtered(lots: LotQuerySet, q: str) -> LotQuerySet:
+    """Lots holding every word of `q`, each word a prefix of a word of the title or description
+    (the platform's full-text index, `LOT_TEXT`); when no lot the other filters keep holds the
+    words, parts of words, any case (`fulltext.contained`), as the platform's search falls
+    back. Quotes, `*`, operators and brackets are only text: the seam quotes every term."""
+    words = fulltext.clean_words(q.split())
+    if not words:
+        return lots  # no letter or digit: no filter, as any other malformed value
+    # The seam filters and annotates the queryset it is given: still a LotQuerySet.
+    parts = cast(LotQuerySet, fulltext.contained(lots, LOT_TEXT, words))
+    found = cast(LotQuerySet | None, fulltext.ranked(lots, LOT_TEXT, words))
+    if found is None:
+        return parts
+    if connection.vendor == "postgresql":
+        # PostgreSQL cannot count a prefix term's matches ahead (`'heli':*` is no word of its
+        # statistics): guessing thousands, it reads the newest lots in order and computes each
+        # one's vector until a page is full — every lot's, when the word is rare. So the few
+        # matches are read first, from the index, and the page sorts just those; only a common
+        # word (more than `_FEW_MATCHES`) is filtered as the newest lots are read, and then a
+        # page fills within the first few thousand.
+        few = list(found.order_by().values_list("pk", flat=True)[: _FEW_MATCHES + 1])
+        if not few:
+            return parts
+        return lots.filter(pk__in=few) if len(few) <= _FEW_MATCHES else found
+    return found if found.exists() else parts
 
 
 def catalogue_choices() -> dict[str, list[tuple[Any, str]]]:

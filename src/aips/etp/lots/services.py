@@ -404,14 +404,18 @@ def lot_tape_upload(*, actor: User, lot: Lot, upload: "UploadedFile[Any]") -> Lo
         raise AppError(
             _("Only a draft or a returned lot can be changed."), code="not_editable", status=409
         )
-    if not (upload.name or "").lower().endswith(".csv"):
-        raise ValidationFailed.field("file", _("Upload the loan tape as a CSV file."))
+    # The content decides how the tape is read (a ZIP is a workbook); the name only has to say
+    # it is one of the two.
+    if not (upload.name or "").lower().endswith((".csv", ".xlsx")):
+        raise ValidationFailed.field("file", _("Upload the loan tape as a CSV or XLSX file."))
     if (upload.size or 0) > file_services.MAX_ATTACHMENT_BYTES:
         raise ValidationFailed.field("file", _("The file is too large."))
     data = b"".join(upload.chunks())
     upload.seek(0)
     parsed = tape.parse(
-        data, retail_min_overdue=rules.retail_min_overdue_days() if locked.retail else None
+        data,
+        retail_min_overdue=rules.retail_min_overdue_days() if locked.retail else None,
+        name=upload.name or "",
     )
     if parsed.errors:
         raise ValidationFailed(fields={"file": parsed.errors})

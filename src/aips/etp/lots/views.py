@@ -124,6 +124,11 @@ def lot_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": has_perm(user, EtpPerm.LOT_EDIT)
             and user.organization_id == lot.organization_id
             and lot.state in EDITABLE_STATES_FOR_FORM,
+            # The operator's way to the announcement page (etp_applications:announce), once per
+            # lot: `procedure` is the applications app's one-to-one, absent until announced.
+            "can_announce": has_perm(user, EtpPerm.PROCEDURE_MANAGE)
+            and lot.state == LotState.PUBLISHED
+            and not hasattr(lot, "procedure"),
             "can_upload": has_perm(user, EtpPerm.LOT_EDIT)
             and user.organization_id == lot.organization_id
             and lot.state in (LotState.DRAFT, LotState.RETURNED),

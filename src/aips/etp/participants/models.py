@@ -1,11 +1,13 @@
 """A participant's profile: one per participant organization (an individual's organization of
-one, or a legal entity), holding the contacts and the bank account deposits are refunded to."""
+one, or a legal entity), holding the contacts and the bank account deposits are refunded to; and
+the confirmation of a self-registered participant's e-mail address."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from aips.core.tenancy import TenantQuerySet
 from aips.etp.permissions import EtpPerm
+from aips.shared.accounts.models import User
 from aips.shared.organizations.models import Organization
 
 
@@ -40,3 +42,34 @@ class ParticipantProfile(models.Model):
 
     def __str__(self) -> str:
         return f"participant profile {self.pk}"
+
+
+class EmailConfirmation(models.Model):
+    """The e-mail address a participant registered with EDS, until the link sent to it is
+    followed. Only the SHA-256 of the link's token is stored; a new link replaces the old one and
+    a followed link is spent (`token_hash` emptied). An account without a row proved its address
+    another way (an invitation link: a registration by biometrics, an account made by the
+    operator) and counts as confirmed (`selectors.email_confirmed`)."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="etp_email_confirmation"
+    )
+    email = models.EmailField(max_length=254)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    objects: "models.Manager[EmailConfirmation]" = models.Manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("e-mail confirmation")
+        verbose_name_plural = _("e-mail confirmations")
+
+    def __str__(self) -> str:
+        return f"e-mail confirmation {self.pk}"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None

@@ -5,15 +5,20 @@ page's challenge, verified by the platform (`accounts.identity.prove_identity`) 
 The certificate decides the organization: without a BIN, an individual, whose organization of one
 is created with the IIN as its `bin`; with a BIN, a legal entity found or created by that BIN, the
 signer its representative. One IIN, one account. Every participant organization requires EDS or
-biometrics at each sign-in (`strong_auth_required`, R57.10)."""
+biometrics at each sign-in (`strong_auth_required`, R57.10). The e-mail address given at an EDS
+registration is confirmed with a single-use link sent to it (`email_confirm`)."""
 
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aips.core.access import ensure_perm
@@ -22,17 +27,18 @@ from aips.core.errors import AppError, Conflict, NotFound
 from aips.core.identifiers import normalize_phone
 from aips.core.validation import Fields
 from aips.etp.participants import notices
-from aips.etp.participants.models import ParticipantProfile
+from aips.etp.participants.models import EmailConfirmation, ParticipantProfile
 from aips.etp.permissions import EtpPerm, EtpRole
 from aips.shared.accounts import identity
 from aips.shared.accounts.models import IdentityProof, Language, User
-from aips.shared.accounts.services import invitation_issue
+from aips.shared.accounts.services import hash_secret, invitation_issue
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
 from aips.shared.biometrics.models import BiometricSession
 from aips.shared.biometrics.models import Purpose as BiometricPurpose
 from aips.shared.biometrics.services import iin_error, session_start
 from aips.shared.eds.types import Role, Verification
+from aips.shared.notifications.services import enqueue_mail
 from aips.shared.organizations.models import Organization, OrganizationKind
 from aips.shared.organizations.services import organization_create
 
@@ -238,6 +244,7 @@ def participant_register(
     _profile, created = ParticipantProfile.objects.get_or_create(
         organization=organization, defaults={"phone": account.phone}
     )
+    _confirmation_send(user)
     record(
         actor=user,
         event=EventType.PARTICIPANT_REGISTERED,
@@ -321,6 +328,126 @@ def registration_refused(*, reason: str) -> None:
             actor_label=_REGISTRAR,
             details={"reason": reason[:64]},
         )
+
+
+# --- the e-mail address -------------------------------------------------------------------------
+
+
+class ConfirmationRefused(AppError):
+    """A confirmation link that is unknown (garbled, or replaced by a newer one), spent or
+    expired: a page that says so, never a 5xx."""
+
+    status = 404
+    code = "confirmation_link_invalid"
+
+
+def confirm_hours() -> int:
+    return int(getattr(settings, "AIPS_ETP_EMAIL_CONFIRM_HOURS", 48))
+
+
+def _confirmation_send(user: User) -> EmailConfirmation:
+    """A new single-use link for the person's address (replacing any earlier one), e-mailed in
+    their language. Only the token's SHA-256 is kept."""
+    raw = secrets.token_urlsafe(32)
+    now = timezone.now()
+    hours = confirm_hours()
+    row, _created = EmailConfirmation.objects.update_or_create(
+        user=user,
+        defaults={
+            "email": user.email,
+            "token_hash": hash_secret(raw),
+            "sent_at": now,
+            "expires_at": now + timedelta(hours=hours),
+            "confirmed_at": None,
+        },
+    )
+    link = settings.AIPS_BASE_URL.rstrip("/") + reverse(
+        "etp_participants:email_confirm", kwargs={"token": raw}
+    )
+    language = user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        enqueue_mail(
+            to=user.email,
+            subject=_("ETP: confirm your e-mail address"),
+            body=_(
+                "You registered as a participant of the ETP. To confirm that this e-mail address "
+                "is yours, open this link within %(hours)d hours:\n\n%(link)s\n\nUntil then you "
+                "can sign in, but you cannot submit applications. If you did not register, "
+                "ignore this e-mail."
+            )
+            % {"hours": hours, "link": link},
+            language=language,
+        )
+    return row
+
+
+def confirmation_for_token(token: str) -> EmailConfirmation:
+    """The pending confirmation a link's token stands for; ConfirmationRefused (404 unknown, 410
+    spent or expired) otherwise. Reads only: the link page shows it before the person confirms."""
+    raw = (token or "").strip()
+    row = None
+    if raw and len(raw) <= 128 and raw.isascii():
+        row = (
+            EmailConfirmation.objects.select_related("user")
+            .filter(token_hash=hash_secret(raw))
+            .first()
+        )
+    if row is None or not row.user.is_active or row.email != row.user.email:
+        raise ConfirmationRefused(
+            _(
+                "This confirmation link is not valid: it is mistyped, or a newer link was sent. "
+                "Use the newest e-mail, or sign in and ask for a new link."
+            )
+        )
+    if row.confirmed_at is not None:
+        raise ConfirmationRefused(
+            _("This link was already used: your e-mail address is confirmed."),
+            code="confirmation_link_used",
+            status=410,
+        )
+    if row.expires_at <= timezone.now():
+        raise ConfirmationRefused(
+            _("This confirmation link has expired. Sign in and ask for a new link."),
+            code="confirmation_link_expired",
+            status=410,
+        )
+    return row
+
+
+@transaction.atomic
+def email_confirm(*, token: str) -> User:
+    """Follows a confirmation link: the address is confirmed once, within
+    AIPS_ETP_EMAIL_CONFIRM_HOURS of sending. Journaled `participant:email_confirmed`."""
+    found = confirmation_for_token(token)
+    row = EmailConfirmation.objects.select_for_update().select_related("user").get(pk=found.pk)
+    if row.token_hash != found.token_hash or row.confirmed_at is not None:  # a race: re-judge
+        confirmation_for_token(token)
+    now = timezone.now()
+    row.confirmed_at = now
+    row.save(update_fields=["confirmed_at"])
+    user: User = row.user
+    record(
+        actor=user,
+        event=EventType.PARTICIPANT_EMAIL_CONFIRMED,
+        target=user,
+        organization_id=user.organization_id,
+        details={"sent_at": row.sent_at.isoformat()},
+    )
+    return user
+
+
+@transaction.atomic
+def email_confirmation_resend(*, actor: User) -> EmailConfirmation:
+    """A new link for the signed-in person whose address is still unconfirmed (the earlier link
+    stops working). The view rate-limits it."""
+    row = EmailConfirmation.objects.select_for_update().filter(user_id=actor.pk).first()
+    if row is None or row.confirmed_at is not None:
+        raise AppError(
+            _("Your e-mail address is already confirmed."),
+            code="email_already_confirmed",
+            status=409,
+        )
+    return _confirmation_send(actor)
 
 
 # --- the profile --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from aips.core import ratelimit
 from aips.core.access import public, require
@@ -23,6 +24,7 @@ from aips.etp.participants.forms import (
 )
 from aips.etp.permissions import EtpPerm
 from aips.shared.accounts import identity
+from aips.shared.accounts.sessions import acting_person
 from aips.shared.biometrics import providers as biometric_providers
 from aips.shared.biometrics import web as biometric_web
 
@@ -71,9 +73,11 @@ def register(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "You are registered. Sign in with your e-mail and password; the second step "
-                    "is your EDS or biometrics."
-                ),
+                    "You are registered. We sent a link to %(email)s: open it to confirm your "
+                    "address (until then you cannot submit applications). Sign in with your "
+                    "e-mail and password; the second step is your EDS or biometrics."
+                )
+                % {"email": form.cleaned_data["email"]},
             )
             return redirect("accounts:login")
     elif request.method == "POST":
@@ -166,3 +170,62 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A participant's profile as the operator's staff (or the participant) read it."""
     item = selectors.get_profile_for(acting(request), pk)
     return render(request, "etp_participants/detail.html", {"profile": item})
+
+
+@public
+@never_cache
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the confirmation e-mail: the page names the address and a button confirms it
+    (a POST, so a mail scanner's look at the link spends nothing). An unknown link answers 404,
+    a spent or expired one 410, each with a page that says what to do."""
+    done = False
+    address = ""
+    try:
+        if request.method == "POST":
+            ratelimit.hit(
+                "etp-email-confirm-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP
+            )
+            address = services.email_confirm(token=token).email
+            done = True
+        else:
+            address = services.confirmation_for_token(token).email
+    except RateLimited as exc:
+        response = render(request, "core/429.html", {"status": 429}, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    except services.ConfirmationRefused as exc:
+        return render(
+            request,
+            "etp_participants/email_confirm.html",
+            {"refused": exc.message, "code": exc.code},
+            status=exc.status,
+        )
+    return render(
+        request,
+        "etp_participants/email_confirm.html",
+        {"done": done, "address": address},
+    )
+
+
+@require_POST
+@require(EtpPerm.PARTICIPANT_PROFILE)
+def email_confirm_resend(request: HttpRequest) -> HttpResponse:
+    """ "Send the link again" from the banner: a new link, the old one stops working; at most
+    AIPS_ETP_EMAIL_CONFIRM_RESEND_RATE per person."""
+    user = acting_person(request)
+    rate = str(getattr(settings, "AIPS_ETP_EMAIL_CONFIRM_RESEND_RATE", "3/h"))
+    try:
+        ratelimit.hit("etp-email-confirm-resend", str(user.pk), rate)
+        services.email_confirmation_resend(actor=user)
+    except RateLimited as exc:
+        response = render(request, "core/429.html", {"status": 429}, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    except AppError as exc:
+        messages.info(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("A new confirmation link is sent to %(email)s.") % {"email": user.email},
+        )
+    return redirect("etp_portal:workspace")

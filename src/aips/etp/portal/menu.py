@@ -41,6 +41,7 @@ MENU: tuple[Group, ...] = (
                 "etp_participants:profile",
                 "participant:profile",
             ),
+            Entry("devices", _("My mobile devices"), "etp_devices:list", "device:manage"),
             Entry("profile", _("My profile"), "accounts:profile", also_under=("/mfa/",)),
         ),
     ),

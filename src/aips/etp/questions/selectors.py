@@ -2,10 +2,13 @@
 reads (a lot's answered questions, the published complaints) return only what the public may
 see — the text, the answer and the dates, never the asker."""
 
+from datetime import datetime
 from typing import Any
 
 from aips.core.actors import Actor
 from aips.core.errors import NotFound
+from aips.etp.applications import clock
+from aips.etp.applications.models import Procedure
 from aips.etp.lots.models import LotState
 from aips.etp.questions.models import (
     Complaint,
@@ -14,6 +17,20 @@ from aips.etp.questions.models import (
     Question,
     QuestionQuerySet,
 )
+
+
+def questions_closed_at(lot_id: int, now: datetime | None = None) -> datetime | None:
+    """When questions on the lot closed: its procedure's application deadline once that has
+    passed on the server's clock (`applications.clock`), else None (open; a lot without a
+    procedure takes questions until one is announced and its deadline passes)."""
+    deadline = (
+        Procedure.objects.filter(lot_id=lot_id)
+        .values_list("application_deadline", flat=True)
+        .first()
+    )
+    if deadline is None:
+        return None
+    return deadline if (now or clock.now()) >= deadline else None
 
 
 def question_list(*, actor: Actor) -> QuestionQuerySet:

@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 
 from aips.core.access import ensure_perm
 from aips.core.errors import AppError, NotFound, ValidationFailed
+from aips.core.templatetags.aips_format import when_text
+from aips.etp.applications import clock
 from aips.etp.lots.models import Lot, LotState
 from aips.etp.permissions import EtpPerm
-from aips.etp.questions import notices
+from aips.etp.questions import notices, selectors
 from aips.etp.questions.models import Complaint, ComplaintFile, ComplaintOutcome, Question
 from aips.shared.accounts.models import User
 from aips.shared.audit.models import EventType
@@ -23,6 +25,11 @@ from aips.shared.files.services import stored_fields
 from aips.shared.workdays.calendar import add_working_days
 
 MAX_TEXT = 5000
+
+
+class QuestionsClosed(AppError):
+    status = 409
+    code = "questions_closed"
 
 
 def _text(field: str, value: str) -> str:
@@ -49,10 +56,17 @@ def _published_lot(pk: int) -> Lot:
 @transaction.atomic
 def question_ask(*, actor: User, lot_id: int, text: str) -> Question:
     """A participant's question on a published lot; due in AIPS_ETP_QUESTION_ANSWER_DAYS
-    working days. (Questions close with the application deadline once procedures exist.)"""
+    working days. Questions close with the application deadline of the lot's procedure (the
+    server's clock, `applications.clock`): after it, 409 `questions_closed`."""
     ensure_perm(actor, EtpPerm.QUESTION_ASK)
     lot = _published_lot(lot_id)
-    now = timezone.now()
+    now = clock.now()
+    closed_at = selectors.questions_closed_at(lot.pk, now)
+    if closed_at is not None:
+        raise QuestionsClosed(
+            _("Questions on this lot closed on %(moment)s, with the application deadline.")
+            % {"moment": when_text(closed_at)}
+        )
     question: Question = Question.objects.create(
         lot=lot,
         organization_id=actor.organization_id,

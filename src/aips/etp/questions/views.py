@@ -21,7 +21,7 @@ from aips.etp.questions.forms import (
 from aips.etp.questions.models import Complaint
 from aips.shared.accounts.sessions import acting_person
 from aips.shared.files.web import download_response
-from aips.shared.workflow.web import raise_for_status, run_action
+from aips.shared.workflow.web import flash_errors, raise_for_status, run_action
 
 
 def _done(_result: object, message: str) -> str:
@@ -34,14 +34,24 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
     """A participant's question on a published lot; back to the lot's public page."""
     user = acting_person(request)
     text = request.POST.get("text", "")
-    return run_action(
-        request,
-        lambda: _done(
-            services.question_ask(actor=user, lot_id=pk, text=text),
-            _("Your question is sent. Its answer will appear on this page."),
-        ),
-        then=lambda: redirect("etp_lots:public_detail", pk=pk),
-    )
+    try:
+        services.question_ask(actor=user, lot_id=pk, text=text)
+    except services.QuestionsClosed as exc:
+        # 409 with the reason and the way back to the lot, not a redirect that hides it.
+        return render(
+            request,
+            "etp_questions/closed.html",
+            {"message": exc.message, "code": exc.code, "lot_id": pk},
+            status=exc.status,
+        )
+    except ValidationFailed as exc:
+        flash_errors(request, exc)
+    except AppError as exc:
+        raise_for_status(exc)
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your question is sent. Its answer will appear on this page."))
+    return redirect("etp_lots:public_detail", pk=pk)
 
 
 @require(EtpPerm.QUESTION_VIEW)

@@ -15,11 +15,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from aips.etp.applications.tests.matrix_rows import ROWS as APPLICATION_ROWS
+from aips.etp.auctions.tests.matrix_rows import ROWS as AUCTION_ROWS
+from aips.etp.dataroom.tests.matrix_rows import ROWS as DATAROOM_ROWS
+from aips.etp.devices.tests.matrix_rows import ROWS as DEVICE_ROWS
 from aips.etp.lots.tests.matrix_rows import ROWS as LOTS_ROWS
 from aips.etp.participants.tests.matrix_rows import ROWS as PARTICIPANT_ROWS
 from aips.etp.portal.tests.matrix_rows import ROWS as PORTAL_ROWS
 from aips.etp.questions.tests.matrix_rows import ROWS as QUESTION_ROWS
-from aips.etp.tests.matrix import PERSONAS, Row, only, statuses
+from aips.etp.tests.matrix import PARTICIPANTS, PERSONAS, Row, only, statuses
 
 # The matrix objects are built once for this module; each case rolls back what it changes.
 pytestmark = pytest.mark.usefixtures("_matrix_layer")
@@ -113,7 +116,8 @@ PLATFORM_ROWS = [
     Row("mfa:webauthn_register_verify", "POST", statuses(400, anon=302)),
     Row("biometrics:sign_in_start", "POST", statuses(302)),
     Row("biometrics:password_start", "POST", statuses(302)),
-    Row("biometrics:bind", "GET", statuses(200, anon=302)),
+    # The demo participants' IINs are bound (aips/demo_etp.py): the page sends them back.
+    Row("biometrics:bind", "GET", statuses(200, anon=302, **dict.fromkeys(PARTICIPANTS, 302))),
     Row("biometrics:invite", "GET", statuses(404), kwargs=lambda o: {"token": "no-such-token"}),
     Row("biometrics:session", "GET", statuses(404), kwargs=lambda o: {"public_id": NO_SESSION}),
     Row(
@@ -153,6 +157,9 @@ ROWS = [
     *PARTICIPANT_ROWS,
     *QUESTION_ROWS,
     *APPLICATION_ROWS,
+    *AUCTION_ROWS,
+    *DATAROOM_ROWS,
+    *DEVICE_ROWS,
     *PLATFORM_ROWS,
 ]
 

@@ -44,7 +44,7 @@ from aips.shared.audit.models import (
     AuditSegment,
     EventType,
 )
-from aips.shared.audit.services import checkpoint_create, record
+from aips.shared.audit.services import NewEvent, checkpoint_create, record, record_many
 from aips.shared.audit.verifier import (
     MIN_ARCHIVE_YEARS,
     SEGMENT_FORMAT,
@@ -130,6 +130,7 @@ def archive_run(*, now: datetime | None = None) -> list[AuditSegment]:
     _verify_written(directory, written, now)
 
     sealed: list[AuditSegment] = []
+    entries: list[NewEvent] = []
     for item in written:
         # The segment row first: the database's trigger lets content be deleted only inside a
         # recorded segment.
@@ -146,22 +147,25 @@ def archive_run(*, now: datetime | None = None) -> list[AuditSegment]:
         ).delete()
         if deleted != item.last - item.first + 1:
             raise ArchiveError(f"segment {item.first}-{item.last}: removed {deleted} entries")
-        record(
-            actor=SystemActor(label="archiver"),
-            event=EventType.AUDIT_ARCHIVED,
-            target=segment_row,
-            details={
-                "first_seq": item.first,
-                "last_seq": item.last,
-                "entries": item.last - item.first + 1,
-                "file": item.file,
-                "file_sha256": item.file_sha256,
-                "manifest": item.manifest,
-                "manifest_sha256": item.manifest_sha256,
-            },
+        entries.append(
+            NewEvent(
+                actor=SystemActor(label="archiver"),
+                event=EventType.AUDIT_ARCHIVED,
+                target=segment_row,
+                details={
+                    "first_seq": item.first,
+                    "last_seq": item.last,
+                    "entries": item.last - item.first + 1,
+                    "file": item.file,
+                    "file_sha256": item.file_sha256,
+                    "manifest": item.manifest,
+                    "manifest_sha256": item.manifest_sha256,
+                },
+            )
         )
         log.info("audit.archive.sealed", first_seq=item.first, last_seq=item.last, file=item.file)
         sealed.append(segment_row)
+    record_many(entries)
     return sealed
 
 

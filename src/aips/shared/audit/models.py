@@ -66,6 +66,7 @@ class EventType(models.TextChoices):
         _("Participant registration refused"),
     )
     PARTICIPANT_PROFILE_UPDATED = "participant:profile_updated", _("Participant profile changed")
+    PARTICIPANT_EMAIL_CONFIRMED = "participant:email_confirmed", _("Participant e-mail confirmed")
     PASSWORD_CHANGE_CONFIRMED = (
         "auth:password_change_confirmed",
         _("Password change confirmed by biometrics or EDS"),
@@ -125,6 +126,19 @@ class EventType(models.TextChoices):
     COMPLAINT_FILED = "complaint:filed", _("Complaint filed")
     COMPLAINT_ANSWERED = "complaint:answered", _("Complaint answered")
     COMPLAINT_FILE_DOWNLOADED = "complaint:file_downloaded", _("File of a complaint downloaded")
+    # The ETP's data room (aips.etp.dataroom).
+    DATAROOM_NDA_ACCEPTED = "dataroom:nda_accepted", _("Data room NDA accepted")
+    DATAROOM_OPENED = "dataroom:opened", _("Data room opened")
+    DATAROOM_FILE_DOWNLOADED = "dataroom:file_downloaded", _("Data room file downloaded")
+    # The ETP's mobile devices (aips.etp.devices).
+    DEVICE_REGISTERED = "device:registered", _("Mobile device registered")
+    DEVICE_REVOKED = "device:revoked", _("Mobile device revoked")
+    DEVICE_REFUSED = "device:refused", _("Mobile device refused")
+    # The ETP's auctions (aips.etp.auctions); the bids are their own chain (auctions/chain.py).
+    AUCTION_SCHEDULED = "auction:scheduled", _("Auction scheduled")
+    AUCTION_STARTED = "auction:started", _("Auction started")
+    AUCTION_CLOSED = "auction:closed", _("Auction closed")
+    AUCTION_UNSUCCESSFUL = "auction:unsuccessful", _("Auction declared unsuccessful")
     REQUEST_CREATED = "request:created", _("Request created")
     REQUEST_UPDATED = "request:updated", _("Request changed")
     REQUEST_APPROVAL_REQUESTED = "request:approval_requested", _("Request sent for approval")

@@ -31,7 +31,7 @@ from django.utils import timezone
 from aips.core.actors import SystemActor
 from aips.core.logging import get_logger
 from aips.shared.audit.models import EventType
-from aips.shared.audit.services import record
+from aips.shared.audit.services import NewEvent, record_many
 from aips.shared.notifications.models import ReminderKind, ReminderSent
 from aips.shared.notifications.services import Text, notify
 from aips.shared.workdays.calendar import deadline_info
@@ -86,6 +86,7 @@ def send_deadline_reminders(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     actor = SystemActor(label="worker")
     count = 0
+    journal: list[NewEvent] = []  # one append of every reminder sent, in order, at the end
     for source in sources():
         items = list(
             source.queryset().filter(deadline_at__isnull=False, deadline_at__lte=now + HORIZON)
@@ -125,17 +126,20 @@ def send_deadline_reminders(*, now: datetime | None = None) -> int:
                 target=item,
                 tlp=source.tlp(item),
             )
-            record(
-                actor=actor,
-                event=EventType.DEADLINE_REMINDER_SENT,
-                target=item,
-                organization_id=getattr(item, "organization_id", None),
-                details={
-                    "kind": kind,
-                    "deadline": item.deadline_at.isoformat(),
-                    "recipients": [n.user_id for n in sent],
-                },
+            journal.append(
+                NewEvent(
+                    actor=actor,
+                    event=EventType.DEADLINE_REMINDER_SENT,
+                    target=item,
+                    organization_id=getattr(item, "organization_id", None),
+                    details={
+                        "kind": kind,
+                        "deadline": item.deadline_at.isoformat(),
+                        "recipients": [n.user_id for n in sent],
+                    },
+                )
             )
             log.info("reminder.sent", source=source.name, item=item.pk, kind=kind)
             count += 1
+    record_many(journal)
     return count

@@ -33,7 +33,7 @@ from aips.core.branding import site_text
 from aips.core.logging import get_logger
 from aips.core.permissions import Perm
 from aips.shared.audit.models import EventType
-from aips.shared.audit.services import record
+from aips.shared.audit.services import NewEvent, record, record_many
 from aips.shared.notifications.models import Notification, OutboxMessage, OutboxStatus
 
 log = get_logger("aips.shared.notifications")
@@ -203,13 +203,15 @@ def drain_outbox(*, limit: int = 100) -> int:
         sent += 1
     connection.close()
     # Audited after the sending, so the journal's head lock is not held during SMTP talk.
-    for message in gave_up:
-        record(
+    record_many(
+        NewEvent(
             actor=SystemActor(label="worker"),
             event=EventType.MAIL_FAILED,
             target=message,
             details={"attempts": message.attempts, "error": message.last_error[:200]},
         )
+        for message in gave_up
+    )
     return sent
 
 

@@ -40,6 +40,72 @@ ROWS: list[Row] = [
         kwargs=lambda o: {"application_id": o["application"].pk},
         api=True,
     ),
+    # The steps over the API: the permission is checked before anything else (403, anonymous
+    # 401); the one who may passes to the service, whose answer the matrix objects fix: the lot
+    # already has its procedure (409), participant 1's deposit is awaited (admit and return
+    # 409), an empty body is 422.
+    Row(
+        "api:applications_procedure_announce",
+        "POST",
+        only(409, ("operator_admin",), anon=401),
+        kwargs=lambda o: {"lot_id": o["lot_published"].pk},
+        data={
+            "application_deadline": "2099-01-10T18:00:00+05:00",
+            "auction_start": "2099-01-12T11:00:00+05:00",
+        },
+        api=True,
+    ),
+    Row(
+        "api:applications_document",
+        "GET",
+        only(200, PARTICIPANTS, anon=401),
+        kwargs=lambda o: {"lot_id": o["lot_published"].pk},
+        api=True,
+    ),
+    Row(
+        "api:applications_submit",
+        "POST",
+        only(422, PARTICIPANTS, anon=401),
+        kwargs=lambda o: {"lot_id": o["lot_published"].pk},
+        data={},
+        api=True,
+    ),
+    Row(
+        "api:applications_deposit_confirm",
+        "POST",
+        only(200, ("operator_admission",), anon=401),
+        kwargs=lambda o: {"application_id": o["application"].pk},
+        api=True,
+    ),
+    Row(
+        "api:applications_admit",
+        "POST",
+        only(409, ("operator_admission",), anon=401),
+        kwargs=lambda o: {"application_id": o["application"].pk},
+        api=True,
+    ),
+    Row(
+        "api:applications_refuse",
+        "POST",
+        only(200, ("operator_admission",), anon=401),
+        kwargs=lambda o: {"application_id": o["application"].pk},
+        data={"reason": "matrix"},
+        api=True,
+    ),
+    Row(
+        "api:applications_deposit_return",
+        "POST",
+        only(409, ("operator_admission",), anon=401),
+        kwargs=lambda o: {"application_id": o["application"].pk},
+        api=True,
+    ),
+    Row(
+        "api:deposits_statement",
+        "POST",
+        only(422, ("operator_admission",), anon=401),
+        data={},
+        api=True,
+    ),
     Row("etp_applications:statement", "GET", only(200, ("operator_admission",))),
     Row("etp_applications:detail", "GET", only(200, READERS, **OTHERS_404), kwargs=mine),
     Row(

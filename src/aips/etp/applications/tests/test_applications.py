@@ -131,6 +131,27 @@ def test_a_participant_applies_with_a_signed_application(
         apply(person, procedure, key)  # one application per participant
 
 
+def test_r57_9_an_unconfirmed_e_mail_address_may_not_apply(
+    personas: dict[str, User], at: Any, pki: TestPki
+) -> None:
+    """A participant registered with EDS applies only once the link sent to its address is
+    followed: the notices of admission and the auction go there."""
+    from aips.etp.participants.models import EmailConfirmation
+
+    person = personas["participant_person_1"]
+    key = bind(person, pki, person.organization.bin)
+    procedure = announce(personas)
+    pending = EmailConfirmation.objects.create(
+        user=person, email=person.email, token_hash="0" * 64, sent_at=NOW, expires_at=NOW
+    )
+    with pytest.raises(Conflict) as refused:
+        apply(person, procedure, key)
+    assert refused.value.code == "email_unconfirmed"
+    assert not Application.objects.filter(procedure=procedure).exists()
+    EmailConfirmation.objects.filter(pk=pending.pk).update(confirmed_at=NOW)
+    assert apply(person, procedure, key).state == ApplicationState.SUBMITTED
+
+
 def test_an_application_after_the_deadline_is_refused(
     personas: dict[str, User], at: Any, pki: TestPki
 ) -> None:
@@ -165,7 +186,8 @@ def test_a_guarantor_of_the_lot_may_not_apply(
     organization = person.organization
     organization.bin = GUARANTOR
     organization.save(update_fields=["bin"])
-    key = bind(person, pki, GUARANTOR)
+    # The demo binds the person's own IIN: the organization's BIN makes it a party.
+    key = bind(person, pki, person.iin or GUARANTOR)
     procedure = announce(personas)
     with pytest.raises(Conflict) as refused:
         apply(person, procedure, key)

@@ -89,3 +89,24 @@ def test_a_bank_statement_page_names_bad_rows(
     )
     assert response.status_code == 422
     assert "Row 2, column amount" in response.content.decode()
+
+
+def test_the_operators_lot_page_links_to_the_announcement(
+    personas: dict[str, User], client_as: Callable[[str | None], Client], at: Any
+) -> None:
+    lot = claim_lot()
+    detail = reverse("etp_lots:detail", kwargs={"pk": lot.pk})
+    announce = reverse("etp_applications:announce", kwargs={"pk": lot.pk})
+    assert announce in client_as("operator_admin").get(detail).content.decode()
+    assert announce in client_as("operator_auctioneer").get(detail).content.decode()
+    # Without procedure:manage there is no link.
+    assert announce not in client_as("operator_verifier").get(detail).content.decode()
+    seller = client_as("seller_a_maker").get(detail)
+    assert seller.status_code != 200 or announce not in seller.content.decode()
+    services.procedure_announce(
+        actor=personas["operator_auctioneer"],
+        lot=lot,
+        application_deadline=NOW + timedelta(days=10),
+        auction_start=NOW + timedelta(days=12),
+    )
+    assert announce not in client_as("operator_admin").get(detail).content.decode()

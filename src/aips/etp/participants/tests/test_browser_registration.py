@@ -1,7 +1,8 @@
 """Participant registration from the ETP's public site in a real Chromium (R57.9, R57.10): the
 catalogue's registration link, the form, the EDS authentication key through NCALayer (the fake,
 `aips/shared/eds/tests/fake_ncalayer.py`, signing with a key of our own test CA valid now), then
-the first sign-in: password, and EDS as the second step."""
+the first sign-in: password, and EDS as the second step; the workspace asks to confirm the e-mail
+address, and the link in the e-mail confirms it."""
 
 import re
 from typing import Any
@@ -14,6 +15,7 @@ from aips.shared.accounts.models import User, UserSession
 from aips.shared.eds.testing import TestPki
 from aips.shared.eds.tests import fake_ncalayer
 from aips.shared.eds.types import Purpose, Role
+from aips.shared.notifications.models import OutboxMessage
 from aips.shared.organizations.models import OrganizationKind
 
 pytestmark = pytest.mark.browser
@@ -61,3 +63,14 @@ def test_r57_9_r57_10_browser_registers_a_participant_with_eds_then_signs_in(
         page.get_by_role("button", name="Sign in with EDS").click()
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     assert UserSession.objects.get(user=user).second_factor == "eds"
+    with steps("the workspace asks to confirm the e-mail; the link confirms it"):
+        expect(page.locator("#email-confirm-banner")).to_be_visible()
+        mail = OutboxMessage.objects.filter(to=EMAIL, body__contains="/register/confirm/").first()
+        assert mail is not None
+        link = re.search(r"https?://[^/\s]+(/register/confirm/[\w-]+/)", mail.body)
+        assert link is not None, mail.body
+        page.goto(link.group(1))
+        page.get_by_role("button", name="Confirm my e-mail address").click()
+        expect(page.locator("#email-confirm-done")).to_be_visible()
+        page.goto("/workspace/")
+        expect(page.locator("#email-confirm-banner")).to_have_count(0)

@@ -6,13 +6,17 @@ Signatures are real CMS made with keys of a test CA of our own (`TestPki`) valid
 judge them through `identity.eds_clock`, which these tests replace."""
 
 import base64
+import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from aips.etp.participants.models import ParticipantProfile
+from aips.etp.participants.models import EmailConfirmation, ParticipantProfile
+from aips.etp.participants.selectors import email_confirmed
 from aips.etp.participants.services import bic_error, iban_error
 from aips.shared.accounts import identity
 from aips.shared.accounts import services as account_services
@@ -426,3 +430,126 @@ def test_r57_9_biometric_registration_refuses_a_registered_iin(pki: TestPki) -> 
     assert refused.status_code == 422
     assert "already registered" in refused.content.decode()
     assert not User.objects.filter(email="bio.bidder@example.kz").exists()
+
+
+# --- R57.9: the e-mail address of an EDS registration is confirmed by a link ---------------------
+
+
+def _confirmation_link(email: str) -> str:
+    message = OutboxMessage.objects.filter(to=email).order_by("-id").first()
+    assert message is not None
+    found = re.search(r"https?://[^/\s]+(/register/confirm/[\w-]+/)", message.body)
+    assert found is not None, message.body
+    return found.group(1)
+
+
+def _signed_in_client(user: User) -> Client:
+    client = english()
+    client.force_login(user)
+    return client
+
+
+def test_r57_9_an_eds_registration_sends_a_confirmation_link_and_holds_applications(
+    pki: TestPki,
+) -> None:
+    assert register(auth_key(pki, IIN_1)).status_code == 302
+    user = User.objects.get(iin=IIN_1)
+    message = OutboxMessage.objects.get(to=user.email, subject__contains="confirm")
+    assert "48 hours" in message.body
+    row = EmailConfirmation.objects.get(user=user)
+    assert row.confirmed_at is None
+    assert len(row.token_hash) == 64
+    assert row.token_hash not in message.body  # only the token's hash is stored
+    assert not email_confirmed(user)
+    assert not email_confirmed(user.organization)
+    # The workspace says so and offers the link again.
+    workspace = _signed_in_client(user).get(reverse("etp_portal:workspace"))
+    assert workspace.status_code == 200
+    assert 'id="email-confirm-banner"' in workspace.content.decode()
+    link = _confirmation_link(user.email)
+    page = english().get(link)
+    assert page.status_code == 200
+    assert user.email in page.content.decode()
+    assert EmailConfirmation.objects.get(user=user).confirmed_at is None  # a look spends nothing
+    done = english().post(link)
+    assert done.status_code == 200
+    assert 'id="email-confirm-done"' in done.content.decode()
+    assert email_confirmed(user)
+    assert email_confirmed(user.organization)
+    event = AuditEvent.objects.get(event=EventType.PARTICIPANT_EMAIL_CONFIRMED)
+    assert event.actor_id == user.pk
+    banner = _signed_in_client(user).get(reverse("etp_portal:workspace"))
+    assert 'id="email-confirm-banner"' not in banner.content.decode()
+    # Single use: the link is spent.
+    again = english().post(link)
+    assert again.status_code == 410
+    assert "already used" in again.content.decode()
+    assert AuditEvent.objects.filter(event=EventType.PARTICIPANT_EMAIL_CONFIRMED).count() == 1
+
+
+def test_r57_9_an_expired_or_garbled_confirmation_link_is_a_clear_page(
+    pki: TestPki, settings: Any
+) -> None:
+    settings.AIPS_ETP_EMAIL_CONFIRM_HOURS = 2
+    assert register(auth_key(pki, IIN_1)).status_code == 302
+    user = User.objects.get(iin=IIN_1)
+    assert "2 hours" in OutboxMessage.objects.get(to=user.email, subject__contains="confirm").body
+    link = _confirmation_link(user.email)
+    EmailConfirmation.objects.filter(user=user).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    for method in ("get", "post"):
+        expired = getattr(english(), method)(link)
+        assert expired.status_code == 410
+        assert "expired" in expired.content.decode()
+    for garbled in ("x", "A" * 43, "%00%ff", "é" * 10, "a" * 500):
+        response = english().post(f"/register/confirm/{garbled}/")
+        assert response.status_code == 404, garbled
+        assert "not valid" in response.content.decode()
+    assert not email_confirmed(user)
+    assert not AuditEvent.objects.filter(event=EventType.PARTICIPANT_EMAIL_CONFIRMED).exists()
+
+
+def test_r57_28_1_send_the_link_again_replaces_it_and_is_rate_limited(
+    pki: TestPki, settings: Any
+) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.AIPS_ETP_EMAIL_CONFIRM_RESEND_RATE = "2/h"
+    assert register(auth_key(pki, IIN_1)).status_code == 302
+    user = User.objects.get(iin=IIN_1)
+    first = _confirmation_link(user.email)
+    client = _signed_in_client(user)
+    url = reverse("etp_participants:email_confirm_resend")
+    sent = client.post(url, follow=True)
+    assert sent.status_code == 200
+    assert "A new confirmation link is sent" in sent.content.decode()
+    second = _confirmation_link(user.email)
+    assert second != first
+    assert english().get(first).status_code == 404  # replaced by the newer link
+    assert client.post(url).status_code == 302
+    limited = client.post(url)
+    assert limited.status_code == 429
+    assert limited["Retry-After"]
+    assert english().post(_confirmation_link(user.email)).status_code == 200
+    assert email_confirmed(user)
+    cache.clear()
+    assert "already confirmed" in client.post(url, follow=True).content.decode()
+
+
+def test_r57_9_a_biometric_registration_and_the_demo_people_count_as_confirmed(
+    personas: dict[str, User],
+) -> None:
+    client = english()
+    back = _biometric_registration(client, "pass")
+    assert back["Location"].startswith("/invite/")  # the invitation link proves the address
+    user = User.objects.get(email="bio.bidder@example.kz")
+    assert email_confirmed(user)
+    assert email_confirmed(user.organization)
+    assert not EmailConfirmation.objects.filter(user=user).exists()
+    for key in ("participant_person_1", "participant_person_2", "participant_company_1_rep"):
+        assert email_confirmed(personas[key])
+        assert email_confirmed(personas[key].organization)
+    workspace = _signed_in_client(personas["participant_person_1"]).get("/workspace/")
+    assert 'id="email-confirm-banner"' not in workspace.content.decode()

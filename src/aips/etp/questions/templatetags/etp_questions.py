@@ -1,5 +1,6 @@
 """`{% lot_questions lot_id %}`: a lot's answered questions and, for a participant, the form to
-ask one — included in the lots' public page without the lots app knowing about questions."""
+ask one until the application deadline ("Questions closed on …" after it) — included in the
+lots' public page without the lots app knowing about questions."""
 
 from typing import Any
 
@@ -20,10 +21,12 @@ def lot_questions(context: dict[str, Any], lot_id: int, state: str = "") -> dict
     can_ask = bool(
         user is not None and user.is_authenticated and has_perm(user, EtpPerm.QUESTION_ASK)
     )
+    closed_at = selectors.questions_closed_at(lot_id) if state == "published" else None
     return {
         "lot_id": lot_id,
         "questions": selectors.public_questions(lot_id),
-        "can_ask": can_ask and state == "published",
+        "closed_at": closed_at,
+        "can_ask": can_ask and state == "published" and closed_at is None,
         "form": QuestionForm(),
         "csrf_token": context.get("csrf_token"),
     }

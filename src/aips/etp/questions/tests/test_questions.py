@@ -247,3 +247,55 @@ def test_public_api_shows_answered_questions_and_complaints_anonymously(
     assert "The procedure was followed." in body
     assert asker.email not in body
     assert asker.surname not in body
+
+
+@pytest.mark.django_db
+def test_questions_close_at_the_application_deadline(
+    personas: Personas, client_as: ClientAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aips.etp.applications import clock
+    from aips.etp.applications import services as applications
+    from aips.etp.questions.selectors import questions_closed_at
+
+    now = {"at": timezone.now()}
+    monkeypatch.setattr(clock, "now", lambda: now["at"])
+    lot = _lot(personas)
+    asker = personas["participant_person_1"]
+    participant = client_as("participant_person_1")
+    # No procedure yet: questions are open.
+    assert questions_closed_at(lot.pk) is None
+    deadline = now["at"] + timedelta(days=3)
+    applications.procedure_announce(
+        actor=personas["operator_auctioneer"],
+        lot=lot,
+        application_deadline=deadline,
+        auction_start=deadline + timedelta(days=2),
+    )
+    services.question_ask(actor=asker, lot_id=lot.pk, text="Before the deadline?")
+    assert f'action="/lots/{lot.pk}/questions/"' in participant.get(f"/lots/{lot.pk}/").text
+    # At the deadline (the server's clock) questions close.
+    now["at"] = deadline
+    assert questions_closed_at(lot.pk) == deadline
+    with pytest.raises(services.QuestionsClosed) as refused:
+        services.question_ask(actor=asker, lot_id=lot.pk, text="Too late?")
+    assert refused.value.status == 409
+    assert refused.value.code == "questions_closed"
+    now["at"] = deadline + timedelta(minutes=1)
+    response = participant.post(f"/lots/{lot.pk}/questions/", {"text": "Too late?"})
+    assert response.status_code == 409
+    assert 'data-code="questions_closed"' in response.text
+    assert "closed on" in response.text
+    assert not Question.objects.filter(text="Too late?").exists()
+    assert Question.objects.filter(lot=lot).count() == 1
+    # The lot's page offers no form: it says when questions closed, to everyone.
+    local = deadline.astimezone(ALMATY).strftime("%d.%m.%Y %H:%M")
+    for who in ("participant_person_1", None):
+        page = client_as(who).get(f"/lots/{lot.pk}/").text
+        assert 'id="questions-closed"' in page
+        assert f"Questions closed on {local}" in page
+        assert f'action="/lots/{lot.pk}/questions/"' not in page
+    # Answers still come after the close.
+    question = Question.objects.get(lot=lot)
+    services.question_answer(
+        actor=personas["seller_a_maker"], question_id=question.pk, answer="Yes."
+    )

@@ -1,0 +1,80 @@
+"""Reads of auctions. An auction's state is public while its lot is (published or withdrawn):
+the price, the best bid (unless the rules hide it), the end, and the bidders only as
+"Participant N" (N: the order of the admitted applications), never who they are."""
+
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from aips.core.errors import NotFound
+from aips.etp.applications.models import Application, ApplicationState
+from aips.etp.auctions import rules
+from aips.etp.auctions.models import Auction, AuctionState, Bid
+from aips.etp.lots.models import PUBLIC_STATES
+
+
+def get_public_auction(pk: int) -> Auction:
+    auction = (
+        Auction.objects.select_related("procedure__lot")
+        .filter(pk=pk, procedure__lot__state__in=PUBLIC_STATES)
+        .first()
+    )
+    if auction is None:
+        raise NotFound()
+    return auction
+
+
+def participant_numbers(auction: Auction) -> dict[int, int]:
+    """Each admitted application's public number, 1, 2, … in the order they applied."""
+    ids = Application.objects.filter(
+        procedure_id=auction.procedure_id, state=ApplicationState.ADMITTED
+    ).order_by("pk")
+    return {pk: n for n, pk in enumerate(ids.values_list("pk", flat=True), start=1)}
+
+
+def _label(numbers: dict[int, int], application_id: int | None) -> str | None:
+    if application_id is None or application_id not in numbers:
+        return None
+    return _("Participant %(number)s") % {"number": numbers[application_id]}
+
+
+def public_state(auction: Auction, *, now: datetime) -> dict[str, Any]:
+    """What every participant and the public see: one answer for all."""
+    state = auction.rule_state()
+    running = auction.state == AuctionState.RUNNING
+    hidden = running and rules.hidden(state)
+    numbers = participant_numbers(auction)
+    bids: list[dict[str, Any]] = []
+    if not hidden:
+        for bid in Bid.objects.filter(auction=auction, accepted=True).order_by("sequence"):
+            bids.append(
+                {
+                    "sequence": bid.sequence,
+                    "participant": _label(numbers, bid.application_id) or "",
+                    "amount": bid.amount,
+                    "at": bid.at,
+                }
+            )
+    return {
+        "id": auction.pk,
+        "reference": auction.reference,
+        "lot_id": auction.procedure.lot_id,
+        "attempt": auction.attempt,
+        "repeat_of": auction.repeat_of_id,
+        "rule": auction.rule,
+        "state": auction.state,
+        "phase": auction.phase,
+        "starts_at": auction.starts_at,
+        "ends_at": auction.ends_at,
+        "server_time": now,
+        "start_price": auction.start_price,
+        "current_price": rules.shown_price(state, now) if running else None,
+        "minimum_bid": rules.minimum_bid(state, now) if running and not hidden else None,
+        "best_amount": None if hidden else auction.best_amount,
+        "best_participant": None if hidden else _label(numbers, auction.best_application_id),
+        "winner": _label(numbers, auction.winner_id),
+        "winning_amount": auction.winning_amount,
+        "outcome": auction.outcome_reason,
+        "bids": bids,
+    }
