@@ -10,7 +10,7 @@ export AIPS_BIND AIPS_ETP_BIND AIPS_DATA_DIR
 ETP_TESTS := --ds=aips.settings_etp src/aips/etp
 
 .DEFAULT_GOAL := venv
-.PHONY: bench venv run test lint typecheck test-sqlite test-postgres test-browser openapi messages lock clean
+.PHONY: bench bench-auction venv run test lint typecheck test-sqlite test-postgres test-browser openapi messages lock clean
 
 venv: $(VENV)/.installed
 
@@ -62,6 +62,10 @@ test: lint typecheck test-sqlite test-postgres test-browser
 
 bench: venv
 	@sh scripts/bench.sh $(BIN)
+
+# The ETP's live auction over real HTTP on PostgreSQL (issue 18); also part of `make bench`.
+bench-auction: venv
+	@$(BIN)/python scripts/bench_auction.py
 
 openapi: venv
 	$(BIN)/aips export_openapi > docs/openapi.json

@@ -41,10 +41,14 @@ if "$BIN/python" -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.
   AIPS_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" AIPS_DATA_DIR="$DATA/pg-queries" \
     "$BIN/python" scripts/bench_signal_queries.py --rows "${AIPS_BENCH_QUERY_ROWS:-1000000}" || true
   "$BIN/python" -c "import psycopg; c=psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute('DROP DATABASE IF EXISTS $DB WITH (FORCE)')"
+  # The ETP's live auction over HTTP (issue 18), in a database it creates and drops itself.
+  "$BIN/python" scripts/bench_auction.py > "$DATA/auction.out" || status=$?
+  cat "$DATA/auction.out"
   # The summary lines the issues ask for, last: ingest per backend, then the audit journal.
   grep '^ingest_' "$DATA/pg-signals.out" || true
   grep '^ingest_' "$DATA/sqlite-signals.out" || true
   grep '^audit_' "$DATA/audit.out" || true
+  grep '^etp_auction ' "$DATA/auction.out" || true
   exit "${status:-0}"
 else
   echo "bench: SKIPPED PostgreSQL (nothing answers on 127.0.0.1:5432)"

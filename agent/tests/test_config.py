@@ -157,3 +157,40 @@ def test_r67_3_8_the_shipped_example_config_is_valid(tmp_path: Path) -> None:
         "jsonl",
     ]
     assert config.server.token == "aipsa_example"
+
+
+def test_r67_8_mapping_rules_are_checked_at_load_and_the_shipped_ones_are_valid(
+    tmp_path: Path,
+) -> None:
+    from aips_agent.rules import check_cef_rule, check_wazuh_rule, shipped
+
+    rules = shipped()
+    assert [p for i, r in enumerate(rules["cef"]) for p in check_cef_rule(r, f"cef[{i}].")] == []
+    assert [
+        p for i, r in enumerate(rules["wazuh"]) for p in check_wazuh_rule(r, f"wazuh[{i}].")
+    ] == []
+    good = BASE + (
+        '\n[[inputs]]\nname = "wazuh"\ntype = "wazuh"\npath = "/var/ossec/alerts.json"\n'
+        '[[inputs.rules]]\ngroups = ["local"]\nrule_id = "^100$"\nkind = "endpoint"\n'
+        'where = { "data.x" = "y" }\nfields = { file_name = "data.path" }\n'
+        '\n[[inputs]]\nname = "siem"\ntype = "cef"\npath = "/var/log/cef.log"\n'
+        'default_rules = false\n[[inputs.rules]]\nvendor = "acme"\next = { act = "^blocked$" }\n'
+        'kind = "waf"\nfields = { url = "cs7" }\nlabel = "Acme"\n'
+    )
+    path = tmp_path / "agent.toml"
+    path.write_text(good)
+    config = load(path)
+    assert config.inputs[1].options["rules"][0]["groups"] == ["local"]
+    assert config.inputs[2].options["default_rules"] is False
+    bad = BASE + (
+        '\n[[inputs]]\nname = "wazuh"\ntype = "wazuh"\npath = "/a"\n'
+        '[[inputs.rules]]\ngroups = "local"\nkind = "vulnerability"\nrule_id = "("\n'
+        '\n[[inputs]]\nname = "siem"\ntype = "cef"\npath = "/b"\n'
+        '[[inputs.rules]]\nvendor = "acme"\nkind = "ids"\nfields = { url = "cs7" }\ncolour = 1\n'
+    )
+    found = problems(bad, tmp_path)
+    assert "inputs[1].rules[0].kind: one of" in " ".join(found)
+    assert "inputs[1].rules[0].groups: a list of Wazuh rule group names" in found
+    assert any(p.startswith("inputs[1].rules[0].rule_id: not a regular expression") for p in found)
+    assert "inputs[2].rules[0].colour: unknown setting" in found
+    assert "inputs[2].rules[0].fields.url: ids signals have no such field" in found

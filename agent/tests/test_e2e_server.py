@@ -301,11 +301,15 @@ def test_r67_3_8_r67_7_r67_9_eve_modsecurity_and_cef_reach_the_organizations_sig
     assert status["queue_depth"] == 0
     assert status["rejected"] == 0
     assert status["shipped"] == 3
+    # "not a record": unreadable as EVE JSON or CEF (errors); in the ModSecurity input a line
+    # that is not JSON is read as an error-log line, and one without "ModSecurity:" is not an
+    # attack (not_attacks).
     assert {name: c["errors"] for name, c in status["inputs"].items()} == {
         "eve": 1,
-        "waf": 1,
+        "waf": 0,
         "siem": 1,
     }
+    assert status["inputs"]["waf"]["not_attacks"] == 1
     # A second read of the feed: still exactly one signal per line written.
     _status, again = _get(server, "/api/v1/signals?limit=50", context)
     mine = [i for i in again["items"] if i["module_id"] == server.module_id]

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from aips_agent import signals as s
-from aips_agent.events import AuthFailure, Connection, Malformed
+from aips_agent.events import AuthFailure, Connection, Dropped, Malformed, NoEventTime
 from aips_agent.mappers import FACTORIES, MapContext
 
 DATA = Path(__file__).parent / "data"
@@ -22,10 +22,15 @@ def run(input_type: str, file: str, **options: Any) -> list[Any]:
     out: list[Any] = []
     for line in (DATA / file).read_bytes().splitlines():
         try:
-            out.append(mapper(line))
+            out.append(real(mapper(line)))
         except Malformed as exc:
             out.append(exc)
     return out
+
+
+def real(items: list[Any]) -> list[Any]:
+    """What a mapper made, without its notes (Dropped records, NoEventTime warnings)."""
+    return [i for i in items if not isinstance(i, Dropped | NoEventTime)]
 
 
 def as_dict(signal: Any) -> dict[str, Any]:
@@ -203,7 +208,7 @@ def test_r67_3_8_strings_are_cut_to_the_servers_limits_and_bad_addresses_dropped
             "alert": {"signature": "x" * 5000, "severity": 3, "category": "c" * 500},
         }
     ).encode()
-    data = as_dict(mapper(line)[0])
+    data = as_dict(real(mapper(line))[0])
     assert len(data["rule_name"]) == 512
     assert len(data["category"]) == 128
     assert "src_ip" not in data
@@ -215,7 +220,7 @@ def test_r67_3_8_strings_are_cut_to_the_servers_limits_and_bad_addresses_dropped
 
 def test_r67_3_8_ids_are_uuid4_and_unique() -> None:
     mapper = FACTORIES["clamav"](MapContext())
-    ids = {as_dict(mapper(b"/x: Eicar FOUND")[0])["id"] for _ in range(100)}
+    ids = {as_dict(real(mapper(b"/x: Eicar FOUND"))[0])["id"] for _ in range(100)}
     assert len(ids) == 100
     assert all(len(i) == 36 and i[14] == "4" for i in ids)
 

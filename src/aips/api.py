@@ -5,6 +5,7 @@ from typing import Any
 from ninja import NinjaAPI
 
 from aips.center.alerts.api import router as alerts_router
+from aips.center.exchange.api import router as exchange_router
 from aips.center.incidents.api import router as incidents_router
 from aips.center.inquiries.api import router as requests_router
 from aips.center.integrations.api import router as integrations_router
@@ -53,6 +54,7 @@ api.add_router("/requests", requests_router)
 api.add_router("/signals", signals_router)
 api.add_router("/correlations", correlations_router)
 api.add_router("/integrations", integrations_router)
+api.add_router("/exchange", exchange_router)
 api.add_router("/biometrics", biometrics_router)
 
 add_health(api)

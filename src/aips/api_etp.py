@@ -10,6 +10,7 @@ from aips.core.api_parser import AipsParser, refuse_unsafe_path_text
 from aips.core.api_site import ApiReference, add_health, api_throttles
 from aips.etp.applications.api import router as applications_router
 from aips.etp.auctions.api import router as auctions_router
+from aips.etp.auctions.api_results import router as auction_results_router
 from aips.etp.dataroom.api import router as dataroom_router
 from aips.etp.devices.api import mobile_router
 from aips.etp.devices.api import router as devices_router
@@ -47,6 +48,7 @@ api.add_router("", portal_router)
 api.add_router("", lots_router)
 api.add_router("", applications_router)
 api.add_router("", auctions_router)
+api.add_router("", auction_results_router)
 api.add_router("", questions_router)
 api.add_router("", dataroom_router)
 api.add_router("", devices_router)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "aips.center.inquiries",
     "aips.center.integrations",
     "aips.center.signals",
+    "aips.center.exchange",
     "aips.shared.notifications",
 ]
 

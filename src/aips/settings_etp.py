@@ -126,6 +126,11 @@ AIPS_ETP_REPEAT_FLOOR_PERCENT = env_int("AIPS_ETP_REPEAT_FLOOR_PERCENT", 50, min
 AIPS_ETP_REPEAT_AFTER_DAYS = env_int("AIPS_ETP_REPEAT_AFTER_DAYS", 7, minimum=0)
 AIPS_ETP_DUTCH_SEALED_FINISH = env_bool("AIPS_ETP_DUTCH_SEALED_FINISH", False)
 AIPS_ETP_BID_RATE = env_str("AIPS_ETP_BID_RATE", "1/s")
+# Contracting (aips.etp.auctions.contracts): working days to sign the contract and to pay, and
+# whether the lot is offered to the runner-up when the winner refuses or misses a deadline.
+AIPS_ETP_CONTRACT_SIGN_DAYS = env_int("AIPS_ETP_CONTRACT_SIGN_DAYS", 5, minimum=1)
+AIPS_ETP_PAYMENT_DAYS = env_int("AIPS_ETP_PAYMENT_DAYS", 10, minimum=1)
+AIPS_ETP_RUNNER_UP_OFFER = env_bool("AIPS_ETP_RUNNER_UP_OFFER", True)
 # Working days (the platform's calendar) to answer a question on a lot and a complaint.
 AIPS_ETP_QUESTION_ANSWER_DAYS = env_int("AIPS_ETP_QUESTION_ANSWER_DAYS", 2, minimum=0)
 AIPS_ETP_COMPLAINT_ANSWER_DAYS = env_int("AIPS_ETP_COMPLAINT_ANSWER_DAYS", 5, minimum=0)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("requests/", include("aips.center.inquiries.urls")),
     path("signals/", include("aips.center.signals.urls")),
     path("integrations/", include("aips.center.integrations.urls")),
+    path("", include("aips.center.exchange.urls")),
     path("mfa/", include("aips.shared.mfa.urls")),
     path("biometrics/", include("aips.shared.biometrics.urls")),
     path("audit/", include("aips.shared.audit.urls")),

@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("aips.etp.lots.urls")),
     path("", include("aips.etp.participants.urls")),
     path("", include("aips.etp.applications.urls")),
+    path("", include("aips.etp.auctions.urls")),
+    path("", include("aips.etp.auctions.urls_results")),
     path("", include("aips.etp.questions.urls")),
     path("", include("aips.etp.dataroom.urls")),
     path("", include("aips.etp.devices.urls")),

@@ -7,13 +7,14 @@ extension value runs to the next ` key=`."""
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
 from aips_agent import signals as s
-from aips_agent.events import AuthFailure, Connection, Malformed
-from aips_agent.mappers import Item, MapContext, Mapper, _bsd_time, _epoch, _observed
+from aips_agent.events import AuthFailure, Connection, Dropped, Malformed, NoEventTime
+from aips_agent.mappers import Item, MapContext, Mapper, _bsd_time, _epoch
+from aips_agent.rules import CEF_PATTERNS, CEF_TARGETS, shipped
 
 _PRI = re.compile(rb"^<(\d{1,3})>")
 _BSD = re.compile(r"^(\w{3} [ \d]\d \d\d:\d\d:\d\d) ")
@@ -159,15 +160,15 @@ def parse_cef(text: str) -> Cef:
 
 
 _KEY = re.compile(r"[A-Za-z0-9_.\[\]-]+")
-_CUSTOM_STRINGS = tuple((f"cs{n}Label", f"cs{n}") for n in range(1, 7))
+_LABELLED = re.compile(r"(?:^| )([A-Za-z0-9_]+)Label=")
 
 
 def parse_extension(text: str) -> dict[str, str]:
     ext = _split_extension(text) if "\\" not in text else _regex_extension(text)
-    # Custom strings: cs1=… cs1Label=name → also under their label.
-    if "cs1Label" in ext or "cs2Label" in ext or "cs3Label" in ext:
-        for label_key, value_key in _CUSTOM_STRINGS:
-            label = ext.get(label_key)
+    # Custom fields: cs7=/login cs7Label=URLPath (any csN, cnN, c6aN, …) → also under the label.
+    if "Label=" in text:
+        for value_key in _LABELLED.findall(text):
+            label = ext.get(value_key + "Label")
             if label and value_key in ext:
                 ext.setdefault(label, ext[value_key])
     return ext
@@ -206,36 +207,28 @@ def _regex_extension(text: str) -> dict[str, str]:
     return ext
 
 
-# --- CEF → kind ----------------------------------------------------------------------------
+# --- CEF → kind: rules as data ------------------------------------------------------------
 
-DEFAULT_RULES: tuple[tuple[str, str], ...] = (
-    # (regex over "vendor product category name", kind); the first match wins; fallback "ids".
-    (
-        r"\bwaf\b|web application firewall|modsecurity|imperva|fortiweb|asm\b|appfw|\bptaf\b"
-        r"|application firewall|cloudflare",
-        "waf",
-    ),
-    (r"phish|mail ?gateway|e-?mail security|\bsmtp\b|\bmail\b", "phishing"),
-    (r"sandbox|antivirus|anti-virus|malware|virus|\bav\b|kata\b|\bclam", "malware"),
-    (
-        r"endpoint|\bedr\b|\bepp\b|\bxdr\b|defender|kaspersky|eset|crowdstrike|sentinel ?one"
-        r"|symantec|trend micro|sophos|\bkes\b",
-        "endpoint",
-    ),
-)
-TARGETS = (*s.KINDS, "auth_failure", "connection", "ignore")
+TARGETS = CEF_TARGETS
 
 
 @dataclass
 class CefRule:
     kind: str
+    label: str = ""
     vendor: re.Pattern[str] | None = None
     product: re.Pattern[str] | None = None
     category: re.Pattern[str] | None = None
     name: re.Pattern[str] | None = None
     signature_id: re.Pattern[str] | None = None
+    ext: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    origin: str = ""  # "configured rule 2" / "shipped rule 14", for explain
 
     def matches(self, cef: Cef) -> bool:
+        return self.matches_header(cef) and self.matches_ext(cef)
+
+    def matches_header(self, cef: Cef) -> bool:
         pairs = (
             (self.vendor, cef.vendor),
             (self.product, cef.product),
@@ -245,47 +238,80 @@ class CefRule:
         )
         return all(p is None or p.search(v) for p, v in pairs)
 
+    def matches_ext(self, cef: Cef) -> bool:
+        return all(p.search(cef.ext.get(key, "")) for key, p in self.ext.items())
 
-def compile_rules(raw: Iterable[dict[str, Any]]) -> list[CefRule]:
+    def describe(self) -> str:
+        return f"{self.origin} ({self.label})" if self.label else self.origin
+
+
+def compile_rules(
+    raw: Iterable[dict[str, Any]], *, origin: str = "configured rule"
+) -> list[CefRule]:
     rules = []
-    for item in raw:
+    for number, item in enumerate(raw, 1):
         patterns = {
-            key: re.compile(str(item[key]), re.IGNORECASE)
-            for key in ("vendor", "product", "category", "name", "signature_id")
-            if key in item
+            key: re.compile(str(item[key]), re.IGNORECASE) for key in CEF_PATTERNS if key in item
         }
-        rules.append(CefRule(kind=str(item["kind"]), **patterns))
+        rules.append(
+            CefRule(
+                kind=str(item["kind"]),
+                label=str(item.get("label", "")),
+                ext={
+                    k: re.compile(str(v), re.IGNORECASE) for k, v in (item.get("ext") or {}).items()
+                },
+                fields={str(k): str(v) for k, v in (item.get("fields") or {}).items()},
+                origin=f"{origin} {number}",
+                **patterns,
+            )
+        )
     return rules
 
 
-_DEFAULT = [(re.compile(p, re.IGNORECASE), k) for p, k in DEFAULT_RULES]
+def rule_set(options: dict[str, Any]) -> list[CefRule]:
+    """The input's rules in the order they are tried: its own, then (unless `default_rules =
+    false`) the shipped ones."""
+    rules = compile_rules(options.get("rules") or [])
+    if options.get("default_rules", True):
+        rules += compile_rules(shipped()["cef"], origin="shipped rule")
+    return rules
 
 
 def kind_of(
-    cef: Cef, rules: list[CefRule], default: str, cache: dict[tuple[str, ...], str] | None = None
-) -> str:
-    """The kind for this event; with a cache (one per mapper), decided once per vendor,
-    product, category and name."""
+    cef: Cef,
+    rules: list[CefRule],
+    default: str = "ignore",
+    cache: dict[tuple[str, ...], list[CefRule]] | None = None,
+) -> tuple[str, CefRule | None]:
+    """The kind for this event and the rule that decided it (None: no rule matched, `default`).
+    With a cache (one per mapper), the rules whose header patterns fit are found once per
+    vendor, product, category, name and signature id; only extension conditions are checked
+    per event."""
     if cache is None:
-        return _kind_of(cef, rules, default)
-    key = (cef.vendor, cef.product, cef.ext.get("cat", ""), cef.name, cef.signature_id)
-    kind = cache.get(key)
-    if kind is None:
-        if len(cache) > 50_000:
-            cache.clear()
-        kind = cache[key] = _kind_of(cef, rules, default)
-    return kind
+        candidates = _candidates(cef, rules)
+    else:
+        key = (cef.vendor, cef.product, cef.ext.get("cat", ""), cef.name, cef.signature_id)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) > 50_000:
+                cache.clear()
+            found = cache[key] = _candidates(cef, rules)
+        candidates = found
+    for rule in candidates:
+        if not rule.ext or rule.matches_ext(cef):
+            return rule.kind, rule
+    return default, None
 
 
-def _kind_of(cef: Cef, rules: list[CefRule], default: str) -> str:
+def _candidates(cef: Cef, rules: list[CefRule]) -> list[CefRule]:
+    """The rules whose header patterns fit, up to the first without extension conditions."""
+    out = []
     for rule in rules:
-        if rule.matches(cef):
-            return rule.kind
-    text = f"{cef.vendor} {cef.product} {cef.ext.get('cat', '')}"
-    for pattern, kind in _DEFAULT:
-        if pattern.search(text):
-            return kind
-    return default
+        if rule.matches_header(cef):
+            out.append(rule)
+            if not rule.ext:
+                break
+    return out
 
 
 # --- CEF → signal ---------------------------------------------------------------------------
@@ -303,11 +329,13 @@ _MONTH_TIME = (
     "%b %d %Y %H:%M:%S %Z",
     "%b %d %Y %H:%M:%S.%f",
     "%b %d %Y %H:%M:%S",
+    "%a %b %d %H:%M:%S %Y",
 )
 
 
 def _cef_time(value: str | None, tz: tzinfo) -> str | None:
-    """CEF `rt`/`start`/`end`: milliseconds since the epoch or `MMM dd yyyy HH:mm:ss[.SSS]`."""
+    """CEF `rt`/`start`/`end`: milliseconds since the epoch or `MMM dd yyyy HH:mm:ss[.SSS]
+    [zone]`, or RFC 3339. None when missing or unreadable."""
     if not value:
         return None
     value = value.strip()
@@ -319,12 +347,36 @@ def _cef_time(value: str | None, tz: tzinfo) -> str | None:
         except ValueError:
             continue
         return parsed.replace(tzinfo=parsed.tzinfo or tz).isoformat()
+    # "Nov 15 2019 15:52:28 UTC+06:00" or "... +0600": the zone strptime does not take.
+    head, _, zone = value.rpartition(" ")
+    if head and zone and zone.lstrip("UTCGM")[:1] in ("+", "-"):
+        for fmt in _MONTH_TIME[2:4]:
+            try:
+                parsed = datetime.strptime(head, fmt)  # noqa: DTZ007 - zone below
+                offset = datetime.strptime(zone.lstrip("UTCGM").replace(":", ""), "%z")
+            except ValueError:
+                continue
+            return parsed.replace(tzinfo=offset.tzinfo).isoformat()
     return s.timestamp(value, tz)
 
 
-def _hashes(ext: dict[str, str]) -> dict[str, str]:
+_HASH_KEYS = (
+    "fileHash",
+    "oldFileHash",
+    "md5",
+    "sha1",
+    "sha256",
+    "TrendMicroDsFileMD5",
+    "TrendMicroDsFileSHA1",
+    "TrendMicroDsFileSHA256",
+    "FTNTFGTfilehash",
+    "FTNTFGTanalyticscksum",
+)
+
+
+def _hashes(ext: dict[str, str], extra: Iterable[str] = ()) -> dict[str, str]:
     found: dict[str, str] = {}
-    for key in ("fileHash", "oldFileHash", "md5", "sha1", "sha256"):
+    for key in (*extra, *_HASH_KEYS):
         value = ext.get(key, "").strip().lower()
         if not value or not all(c in "0123456789abcdef" for c in value):
             continue
@@ -341,20 +393,68 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+# Where vendors keep a field, first found wins; a rule's `fields` is tried before these.
+_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "url": ("request", "requestUrl", "requestURL", "url"),
+    "method": ("requestMethod", "requestmethod", "method", "http_method"),
+    "host": ("requestHost", "dhost", "destinationHostName"),
+    "status": ("httpStatus", "responseCode", "response_code", "http_status"),
+    "file_name": ("filePath", "fname", "fileName", "filename"),
+    "detection": ("threat", "FTNTFGTvirus", "virus"),
+    "user": ("duser", "suser"),
+    "process": ("sproc", "dproc", "deviceProcessName", "sourceProcessName"),
+}
+
+
+def _pick(ext: dict[str, str], rule: CefRule | None, name: str) -> str | None:
+    if rule is not None and name in rule.fields:
+        value = ext.get(rule.fields[name])
+        if value:
+            return value
+    for key in _CANDIDATES.get(name, ()):
+        value = ext.get(key)
+        if value:
+            return value
+    return None
+
+
 _HEADERS: dict[tuple[str, ...], tuple[Any, ...]] = {}  # header → its signal fields (few distinct)
 
 
 def _header_fields(cef: Cef) -> tuple[str, str, str | None, str, str | None, str | None]:
     """(product, vendor, product_version, severity, rule_id, rule_name) of a CEF header."""
     word = _CEF_SEVERITY_WORDS.get(cef.severity.strip().lower())
+    version = cef.device_version.strip()
     return (
         s.cut(cef.product, s.SHORT) or "CEF",
         s.cut(cef.vendor, s.SHORT) or "unknown",
-        s.cut(cef.device_version, s.SHORT),
+        None
+        if version.startswith("<") or version.lower() in ("", "unknown", "n/a")
+        else s.cut(version, s.SHORT),
         word or s.severity_from_number(cef.severity, scale="cef"),
         s.cut(cef.signature_id, s.SHORT),
         s.cut(cef.name, s.NAME),
     )
+
+
+def _event_time(cef: Cef, msg: SyslogMessage | None, ctx: MapContext, out: list[Item]) -> str:
+    """The record's own time: `rt`, `end`, `start`, else the syslog header's; else the time it
+    is read, with a counted NoEventTime beside the signal."""
+    ext = cef.ext
+    for key in ("rt", "end", "start", "deviceReceiptTime"):
+        raw = ext.get(key)
+        if raw:
+            stamp = _cef_time(raw, ctx.tz)
+            if stamp is not None:
+                return stamp
+            if msg is not None and msg.timestamp:
+                return msg.timestamp
+            out.append(NoEventTime(f"CEF {key}={raw[:40]!r} is not a time the agent reads"))
+            return s.now_rfc3339()
+    if msg is not None and msg.timestamp:
+        return msg.timestamp
+    out.append(NoEventTime("the CEF record has no rt, end or start and no syslog time"))
+    return s.now_rfc3339()
 
 
 def cef_to_items(
@@ -362,29 +462,41 @@ def cef_to_items(
     msg: SyslogMessage | None,
     ctx: MapContext,
     rules: list[CefRule],
-    default: str,
-    cache: dict[tuple[str, ...], str] | None = None,
+    default: str = "ignore",
+    cache: dict[tuple[str, ...], list[CefRule]] | None = None,
 ) -> list[Item]:
-    kind = kind_of(cef, rules, default, cache)
+    kind, rule = kind_of(cef, rules, default, cache)
+    trace = ctx.trace
     if kind == "ignore":
-        return []
-    ext = ext_ = cef.ext
-    tz = ctx.tz
-    observed = (
-        _cef_time(ext.get("rt") or ext.get("end") or ext.get("start"), tz)
-        or (msg.timestamp if msg else None)
-        or _observed(None, ctx)
-    )
+        if rule is not None:
+            why = f"{rule.describe()}: not an attack"
+        else:
+            why = (
+                f"no rule for vendor {cef.vendor!r}, product {cef.product!r}, signature "
+                f"{cef.signature_id!r}, name {cef.name!r}: not sent (add a rule to map it)"
+            )
+        if trace is not None:
+            trace.append(why)
+        return [Dropped(why)]
+    if trace is not None:
+        trace.append(
+            f"{rule.describe()} → {kind}" if rule is not None else f"default_kind → {kind}"
+        )
+    ext = cef.ext
+    out: list[Item] = []
+    observed = _event_time(cef, msg, ctx, out)
     src = s.ip(ext.get("src") or ext.get("c6a2"))
     dst = s.ip(ext.get("dst") or ext.get("c6a3"))
     header = (cef.product, cef.vendor, cef.device_version, cef.severity, cef.signature_id, cef.name)
-    fields = _HEADERS.get(header)
-    if fields is None:
-        fields = _header_fields(cef)
+    head = _HEADERS.get(header)
+    if head is None:
+        head = _header_fields(cef)
         if len(_HEADERS) > 50_000:
             _HEADERS.clear()
-        _HEADERS[header] = fields
-    product, vendor, product_version, severity, rule_id, rule_name = fields
+        _HEADERS[header] = head
+    product, vendor, product_version, severity, rule_id, rule_name = head
+    if rule is not None and "rule_name" in rule.fields and ext.get(rule.fields["rule_name"]):
+        rule_name = s.cut(ext[rule.fields["rule_name"]], s.NAME)
     if kind == "auth_failure":
         account = ext.get("duser") or ext.get("suser")
         if not account:
@@ -421,110 +533,116 @@ def cef_to_items(
         "protocol": s.cut(ext.get("proto") or ext.get("app"), 16),
         "direction": ctx.networks.direction(src),
     }
-    count = _int(ext.get("cnt"))
+    count = _int(ext.get("cnt") or ext.get("baseEventCount"))
     if count and count > 1:
         common["count"] = min(count, 1_000_000_000)
-    first, last = _cef_time(ext.get("start"), tz), _cef_time(ext.get("end"), tz)
+    first, last = _cef_time(ext.get("start"), ctx.tz), _cef_time(ext.get("end"), ctx.tz)
     if first and last and first <= last:
         common["first_seen"], common["last_seen"] = first, last
-    if kind == "ids":  # the most common kind first; the same as the fall-through at the end
-        act = ext.get("act")
-        return [
-            s.IdsSignal(
-                category=s.cut(ext.get("cat"), s.SHORT), action=act[:16] if act else None, **common
-            )
-        ]
-    file_name = s.cut(ext.get("fname") or ext.get("filePath"), s.TEXT)
-    host = s.cut(ext.get("dhost") or ext.get("shost") or ext.get("dvchost"), 255)
+    if kind == "ids":
+        out.append(_ids(ext, common))
+        return out
+    file_name = s.cut(_pick(ext, rule, "file_name"), s.TEXT)
+    extra_hashes = [rule.fields[h] for h in ("md5", "sha1", "sha256") if rule and h in rule.fields]
     if kind == "waf":
-        url = ext.get("request") or ext.get("requestUrl")
-        return [
+        status = _int(_pick(ext, rule, "status"))
+        out.append(
             s.WafSignal(
-                url=s.cut(url, s.TEXT) or "/",
-                method=s.cut(ext.get("requestMethod"), 16),
-                host=s.cut(ext.get("dhost"), 255),
-                status=_int(ext.get("httpStatus") or ext.get("responseCode"))
-                if (_int(ext.get("httpStatus") or ext.get("responseCode")) or 0) in range(100, 600)
-                else None,
-                matched_rule=s.cut(cef.name, s.NAME),
+                url=s.cut(_pick(ext, rule, "url"), s.TEXT) or "/",
+                method=s.cut(_pick(ext, rule, "method"), 16),
+                host=s.cut(_pick(ext, rule, "host"), 255),
+                status=status if status is not None and 100 <= status <= 599 else None,
+                matched_rule=s.cut(rule_name, s.NAME),
                 **common,
             )
-        ]
+        )
+        return out
     if kind == "phishing":
         sender = (ext.get("suser") or ext.get("sender") or "").strip()
         if "<" in sender and ">" in sender:
             sender = sender[sender.find("<") + 1 : sender.rfind(">")]
-        if "@" in sender:
-            urls = [u for u in (ext.get("request") or "").split(",") if u.strip()][:50]
-            recipients = (ext.get("duser") or "").count("@")
-            return [
-                s.PhishingSignal(
-                    sender=sender[:320],
-                    recipient_count=max(1, recipients),
-                    subject=s.cut(ext.get("msg") or ext.get("subject"), s.TEXT),
-                    urls=[u.strip()[: s.TEXT] for u in urls],
-                    attachment_hashes=list(_hashes(ext).values())[:1],
-                    **common,
-                )
-            ]
-        kind = "malware" if file_name else "ids"  # no sender: cannot be a phishing signal
+        if "@" not in sender:
+            raise Malformed("a phishing event without a sender address (suser)")
+        urls = [u for u in (ext.get("request") or "").split(",") if u.strip()][:50]
+        recipients = (ext.get("duser") or "").count("@")
+        out.append(
+            s.PhishingSignal(
+                sender=sender[:320],
+                recipient_count=max(1, recipients),
+                subject=s.cut(ext.get("msg") or ext.get("subject"), s.TEXT),
+                urls=[u.strip()[: s.TEXT] for u in urls],
+                attachment_hashes=list(_hashes(ext, extra_hashes).values())[:1],
+                **common,
+            )
+        )
+        return out
+    detection = s.cut(_pick(ext, rule, "detection") or cef.name, s.NAME) or "detection"
+    host = s.cut(ext.get("dhost") or ext.get("shost") or ext.get("dvchost"), 255)
     if kind == "malware" and file_name:
-        return [
+        out.append(
             s.MalwareSignal(
                 file_name=file_name,
-                detection=s.cut(cef.name, s.NAME) or "malware",
+                detection=detection,
                 host=host,
-                **_hashes(ext_),  # type: ignore[arg-type]
+                **_hashes(ext, extra_hashes),  # type: ignore[arg-type]
                 **common,
             )
-        ]
+        )
+        return out
     if kind in ("endpoint", "malware"):
-        return [
+        out.append(
             s.EndpointSignal(
                 host=host or common["sensor"] or "unknown",
-                detection=s.cut(cef.name, s.NAME) or "detection",
+                detection=detection,
                 file_name=file_name,
-                process=s.cut(ext.get("sproc") or ext.get("dproc"), s.TEXT),
-                user=s.cut(ext.get("duser") or ext.get("suser"), s.SHORT),
-                **_hashes(ext_),  # type: ignore[arg-type]
+                process=s.cut(_pick(ext, rule, "process"), s.TEXT),
+                user=s.cut(_pick(ext, rule, "user"), s.SHORT),
+                **_hashes(ext, extra_hashes),  # type: ignore[arg-type]
                 **common,
             )
-        ]
+        )
+        return out
     if kind == "brute_force":
         account = ext.get("duser") or ext.get("suser")
         if not account:
             raise Malformed("a brute-force event without duser")
-        return [
+        out.append(
             s.BruteForceSignal(
                 target_account=account[:256], attempts=common.get("count", 1), **common
             )
-        ]
-    if kind in ("scan", "spraying"):
-        if kind == "scan":
-            return [s.ScanSignal(**common)]
+        )
+        return out
+    if kind == "scan":
+        out.append(s.ScanSignal(**common))
+        return out
+    if kind == "spraying":
         accounts = [a for a in (ext.get("duser") or "").split(",") if a][:1000]
-        return [
+        out.append(
             s.SprayingSignal(
                 accounts=accounts,
                 account_count=max(1, len(accounts)),
                 attempts=common.get("count", 1),
                 **common,
             )
-        ]
-    act = ext.get("act")
-    return [
-        s.IdsSignal(
-            category=s.cut(ext.get("cat"), s.SHORT), action=act[:16] if act else None, **common
         )
-    ]
+        return out
+    out.append(_ids(ext, common))
+    return out
+
+
+def _ids(ext: dict[str, str], common: dict[str, Any]) -> s.IdsSignal:
+    act = ext.get("act")
+    return s.IdsSignal(
+        category=s.cut(ext.get("cat"), s.SHORT), action=act[:16] if act else None, **common
+    )
 
 
 def cef_mapper(ctx: MapContext) -> Mapper:
     """CEF lines (with or without a syslog header), from a file or a syslog listener."""
-    rules = compile_rules(ctx.options.get("rules") or [])
-    default = str(ctx.options.get("default_kind", "ids"))
+    rules = rule_set(ctx.options)
+    default = str(ctx.options.get("default_kind", "ignore"))
     tz = ctx.tz
-    cache: dict[tuple[str, ...], str] = {}
+    cache: dict[tuple[str, ...], list[CefRule]] = {}
 
     def mapper(line: bytes) -> list[Item]:
         msg = parse_syslog(line, tz)

@@ -1,4 +1,4 @@
-"""`aips-agent --config FILE {check-config,test-connection,run,status,dead-letters}`.
+"""`aips-agent --config FILE {check-config,test-connection,run,status,dead-letters,explain}`.
 
 What an administrator meets is one line naming the file, setting or address and the reason,
 and a non-zero exit code — never a Python traceback."""
@@ -220,6 +220,86 @@ def _printable(text: str, limit: int = 1000) -> str:
     return shown + (f" … ({len(text)} characters)" if len(text) > limit else "")
 
 
+def explain(
+    input_type: str, path: str, config: Config | None, *, input_name: str | None = None
+) -> int:
+    """What each line of `path` would become as input type `input_type`, and why: one JSON
+    object per line, `{"line": N, "kind": KIND or null, "why": TEXT, "signal": OBJECT or
+    null}`. With a configuration, the input of that type (or named `input_name`) lends its
+    rules and options, and the agent its time zone and internal networks. Nothing is sent."""
+    from dataclasses import asdict
+
+    from aips_agent import signals as s
+    from aips_agent.cef import cef_mapper
+    from aips_agent.config import INPUT_TYPES
+    from aips_agent.events import AuthFailure, Connection, Dropped, Malformed, NoEventTime
+    from aips_agent.mappers import FACTORIES, MapContext
+
+    if input_type not in INPUT_TYPES:
+        print(f"--input: one of {', '.join(INPUT_TYPES)}; got {input_type!r}", file=sys.stderr)
+        return 2
+    ctx = MapContext(trace=[])
+    if config is not None:
+        chosen = [
+            item
+            for item in config.inputs
+            if (
+                item.name == input_name
+                if input_name
+                else item.type == input_type
+                or {item.type, input_type} == {"cef", "syslog"}  # the same CEF rules
+            )
+        ]
+        if input_name and not chosen:
+            print(f"--name: no input named {input_name!r} in {config.source}", file=sys.stderr)
+            return 2
+        ctx.tz, ctx.sensor = config.tz, config.name
+        ctx.networks = s.Networks(config.internal_networks)
+        if chosen:
+            ctx.options = dict(chosen[0].options)
+    mapper = cef_mapper(ctx) if input_type in ("cef", "syslog") else FACTORIES[input_type](ctx)
+    trace = ctx.trace if ctx.trace is not None else []
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        print(f"{path}: cannot be read: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.rstrip(b"\r\n")
+            trace.clear()
+            if not line.strip():
+                _say(number, None, "an empty line", None)
+                continue
+            try:
+                items = mapper(line)
+            except (Malformed, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+                _say(number, None, f"unreadable, counted as an error: {exc}", None)
+                continue
+            notes = [i.why for i in items if isinstance(i, NoEventTime)]
+            why = "; ".join(trace) or "not an event"
+            if notes:
+                why += "; WARNING: " + "; ".join(notes) + " (stamped with the time it was read)"
+            made = [i for i in items if not isinstance(i, Dropped | NoEventTime)]
+            if not made:
+                dropped = [i.why for i in items if isinstance(i, Dropped)]
+                _say(number, None, "; ".join(trace) or "; ".join(dropped) or why, None)
+            for item in made:
+                if isinstance(item, AuthFailure | Connection):
+                    kind = "auth_failure" if isinstance(item, AuthFailure) else "connection"
+                    _say(number, kind, why + " (fed to the agent's detectors)", asdict(item))
+                else:
+                    signal = json.loads(s.encode(item))
+                    _say(number, signal["kind"], why, signal)
+    return 0
+
+
+def _say(number: int, kind: str | None, why: str, signal: dict[str, Any] | None) -> None:
+    print(
+        json.dumps({"line": number, "kind": kind, "why": why, "signal": signal}, ensure_ascii=False)
+    )
+
+
 def run(config: Config) -> int:
     from aips_agent.agent import Agent
     from aips_agent.inputs import InputError
@@ -260,7 +340,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     dead_parser.add_argument("--json", action="store_true")
     dead_parser.add_argument("--limit", type=int, default=20)
+    explain_parser = sub.add_parser(
+        "explain",
+        help="what each line of a file would become, and why (one JSON object per line)",
+    )
+    explain_parser.add_argument(
+        "--input", required=True, metavar="TYPE", help="an input type as in the TOML: cef, wazuh…"
+    )
+    explain_parser.add_argument("--name", help="the configured input whose rules to use")
+    explain_parser.add_argument("file")
     args = parser.parse_args(argv)
+    if args.command == "explain":
+        # The configuration is optional here: without one, the shipped rules and defaults.
+        given = args.config != DEFAULT_CONFIG or Path(args.config).exists()
+        config = _load(args.config) if given else None
+        raise SystemExit(explain(args.input, args.file, config, input_name=args.name))
     config = _load(args.config)
     if args.command == "check-config":
         code = check_config(config)

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aips_agent import signals as s
-from aips_agent.cef import TARGETS
 from aips_agent.detectors import Thresholds
+from aips_agent.rules import CEF_TARGETS, check_cef_rule, check_wazuh_rule
 
 FILE_TYPES = (
     "suricata_eve",
@@ -421,13 +421,13 @@ def _thresholds(r: _Reader, data: dict[str, Any], key: str, default: Thresholds)
 _OPTION_KEYS = {
     "suricata_eve": {"product", "vendor", "product_version", "flows_to_detectors"},
     "modsecurity": {"product", "vendor"},
-    "wazuh": {"product", "vendor", "min_level"},
+    "wazuh": {"product", "vendor", "min_level", "rules", "default_rules"},
     "clamav": {"product", "vendor", "severity"},
     "jsonl": {"kind", "fields", "constants", "match"},
     "sshd": {"product", "vendor"},
     "windows_4625": {"product", "vendor"},
-    "cef": {"rules", "default_kind"},
-    "syslog": {"rules", "default_kind"},
+    "cef": {"rules", "default_kind", "default_rules"},
+    "syslog": {"rules", "default_kind", "default_rules"},
 }
 
 
@@ -460,28 +460,20 @@ def _input(r: _Reader, item: dict[str, Any], w: str, rel: Any) -> InputConfig | 
         result.start_at = r.get(item, "start_at", w, str, "end")
         if result.start_at not in ("beginning", "end"):
             r.problems.append(f'{w}start_at: "beginning" or "end", got {result.start_at!r}')
-    if kind in ("cef", "syslog"):
+    if kind in ("cef", "syslog", "wazuh"):
         rules = options.get("rules", [])
         if not isinstance(rules, list):
             r.problems.append(f"{w}rules: must be an array of tables ([[inputs.rules]])")
             rules = []
+        check = check_wazuh_rule if kind == "wazuh" else check_cef_rule
         for j, rule in enumerate(rules):
-            rw = f"{w}rules[{j}]."
-            if not isinstance(rule, dict):
-                r.problems.append(f"{w}rules[{j}]: must be a table")
-                continue
-            r.unknown(rule, {"kind", "vendor", "product", "category", "name", "signature_id"}, rw)
-            if rule.get("kind") not in TARGETS:
-                r.problems.append(f"{rw}kind: one of {', '.join(TARGETS)}")
-            for key in ("vendor", "product", "category", "name", "signature_id"):
-                if key in rule:
-                    try:
-                        re.compile(str(rule[key]))
-                    except re.error as exc:
-                        r.problems.append(f"{rw}{key}: not a regular expression: {exc}")
-        default_kind = options.get("default_kind", "ids")
-        if default_kind not in TARGETS:
-            r.problems.append(f"{w}default_kind: one of {', '.join(TARGETS)}")
+            r.problems.extend(check(rule, f"{w}rules[{j}]."))
+        if not isinstance(options.get("default_rules", True), bool):
+            r.problems.append(f"{w}default_rules: expected true or false")
+    if kind in ("cef", "syslog"):
+        default_kind = options.get("default_kind", "ignore")
+        if default_kind not in CEF_TARGETS:
+            r.problems.append(f"{w}default_kind: one of {', '.join(CEF_TARGETS)}")
     if kind == "jsonl":
         sig_kind = options.get("kind")
         if sig_kind not in s.KINDS:

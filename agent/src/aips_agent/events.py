@@ -30,3 +30,19 @@ class Connection:
     protocol: str | None
     product: str
     vendor: str
+
+
+@dataclass(slots=True)
+class Dropped:
+    """A record read fine that is not an attack (traffic, audit, an inventory finding, or one no
+    rule knows): counted as `not_attacks` in the input's status, never shipped."""
+
+    why: str
+
+
+@dataclass(slots=True)
+class NoEventTime:
+    """The signal beside it carries the time its record was READ: the record's own time is
+    missing or unreadable. Counted as `no_event_time` in the input's status."""
+
+    why: str

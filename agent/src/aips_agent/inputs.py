@@ -5,7 +5,10 @@ position never runs ahead of the queue (nor behind it). A syslog input has no po
 it simply stops reading while the spool is full (the sender's TCP window fills, back-pressure);
 over UDP nothing can wait, so what arrives while the spool is full is dropped and COUNTED
 (`dropped` in status and heartbeat) — the only place the agent can lose an event, never silently.
-Malformed records are counted (`errors`), logged (sampled) and skipped.
+Malformed records are counted (`errors`), logged (sampled) and skipped. Records read fine that
+are not attacks (traffic, audit, inventory, or unknown to every rule) are counted
+(`not_attacks`) and skipped; a signal whose record has no readable time of its own is stamped
+with the time it was read, counted (`no_event_time`) and logged (sampled).
 
 Every signal is queued with its origin (spool.Origin): the file and the line's byte offset, or
 the syslog peer and the message's number, and the record itself, so a signal the server refuses
@@ -26,7 +29,7 @@ from typing import Any
 
 from aips_agent import signals as s
 from aips_agent.detectors import Detectors
-from aips_agent.events import AuthFailure, Connection, Malformed
+from aips_agent.events import AuthFailure, Connection, Dropped, Malformed, NoEventTime
 from aips_agent.mappers import Item, Mapper
 from aips_agent.spool import RAW_KEEP, Origin, Spool, Stopped
 from aips_agent.tailer import Position, Tailer
@@ -45,6 +48,8 @@ class _Counting:
         self.name = name
         self._warned = 0.0
         self._unwarned = 0
+        self._time_warned = 0.0
+        self._untimed = 0
 
     def malformed(self, error: Exception, record: bytes) -> None:
         now = time.monotonic()
@@ -62,8 +67,22 @@ class _Counting:
             self._warned = now
             self._unwarned = 0
 
+    def no_event_time(self, why: str) -> None:
+        """A signal stamped with the time it was read: counted, and logged at most every
+        WARN_EVERY seconds (with how many since)."""
+        now = time.monotonic()
+        self._untimed += 1
+        if now - self._time_warned >= WARN_EVERY:
+            log.warning(
+                "record without a readable event time: stamped with the time it was read",
+                extra={"input": self.name, "why": why[:300], "since_last_warning": self._untimed},
+            )
+            self._time_warned = now
+            self._untimed = 0
+
 
 _OBSERVATIONS = (AuthFailure, Connection)  # a tuple: faster for isinstance than a union
+_NOTES = (Dropped, NoEventTime)
 
 
 def map_records(
@@ -84,7 +103,7 @@ def map_records(
     `keep_records`: the origin holds the record itself (syslog); else, for a file line, its
     length and CRC-32, to read it back should the server refuse the signal."""
     out: list[s.Signal] = []
-    read = errors = observations = 0
+    read = errors = observations = not_attacks = no_event_time = 0
     for number, record in enumerate(records):
         read += 1
         made = len(out)
@@ -107,6 +126,12 @@ def map_records(
                 observations += 1
                 if detectors is not None:
                     out.extend(detectors.observe(item))
+            elif isinstance(item, _NOTES):
+                if isinstance(item, Dropped):
+                    not_attacks += 1
+                else:
+                    no_event_time += 1
+                    counting.no_event_time(item.why)
             else:
                 out.append(item)
         if origins is not None and len(out) > made:
@@ -123,6 +148,10 @@ def map_records(
     counters = {"read": read, "errors": errors, "signals": len(out)}
     if observations:
         counters["observations"] = observations
+    if not_attacks:
+        counters["not_attacks"] = not_attacks
+    if no_event_time:
+        counters["no_event_time"] = no_event_time
     return out, counters
 
 

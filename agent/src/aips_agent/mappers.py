@@ -14,9 +14,10 @@ from typing import Any
 import msgspec
 
 from aips_agent import signals as s
-from aips_agent.events import AuthFailure, Connection, Malformed
+from aips_agent.events import AuthFailure, Connection, Dropped, Malformed, NoEventTime
+from aips_agent.rules import shipped
 
-Item = s.Signal | AuthFailure | Connection
+Item = s.Signal | AuthFailure | Connection | Dropped | NoEventTime
 Mapper = Callable[[bytes], list[Item]]
 
 
@@ -26,6 +27,12 @@ class MapContext:
     tz: tzinfo = UTC
     networks: s.Networks = field(default_factory=s.Networks)
     options: dict[str, Any] = field(default_factory=dict)
+    # `aips-agent explain` sets a list: the mappers append why each record became what it did.
+    trace: list[str] | None = None
+
+    def why(self, text: str) -> None:
+        if self.trace is not None:
+            self.trace.append(text)
 
 
 def _epoch(observed: str) -> float:
@@ -35,8 +42,17 @@ def _epoch(observed: str) -> float:
         return time.time()
 
 
-def _observed(value: Any, ctx: MapContext) -> str:
-    return s.timestamp(value, ctx.tz) or s.now_rfc3339()
+def _observed(value: Any, ctx: MapContext, out: list[Item], what: str = "timestamp") -> str:
+    """The record's own time; when missing or unreadable, the time it is read, with a counted
+    NoEventTime appended to `out` (never silently)."""
+    stamp = s.timestamp(value, ctx.tz)
+    if stamp is not None:
+        return stamp
+    if value is None or value == "":
+        out.append(NoEventTime(f"the record has no {what}"))
+    else:
+        out.append(NoEventTime(f"{what} {str(value)[:40]!r} is not a time the agent reads"))
+    return s.now_rfc3339()
 
 
 _json_any = msgspec.json.Decoder()
@@ -99,10 +115,13 @@ def suricata_eve(ctx: MapContext) -> Mapper:
                 raise Malformed("alert event without an alert object")
             src = s.ip(eve.src_ip)
             action = alert.action
-            return [
+            out: list[Item] = []
+            observed = _observed(eve.timestamp, ctx, out)
+            ctx.why("EVE alert → ids")
+            out.append(
                 s.IdsSignal(
                     id=s.new_id(),
-                    observed_at=_observed(eve.timestamp, ctx),
+                    observed_at=observed,
                     product=product,
                     vendor=vendor,
                     product_version=version,
@@ -119,12 +138,14 @@ def suricata_eve(ctx: MapContext) -> Mapper:
                     category=s.cut(alert.category, s.SHORT),
                     action=action[:16] if action else None,
                 )
-            ]
+            )
+            return out
         if flows and kind in ("flow", "netflow"):
             src = s.ip(eve.src_ip)
             if src is None:
                 return []
-            observed = _observed(eve.timestamp, ctx)
+            ctx.why(f"EVE {kind} → a connection for the scan detector")
+            observed = _observed(eve.timestamp, ctx, [])
             return [
                 Connection(
                     at=_epoch(observed),
@@ -138,7 +159,8 @@ def suricata_eve(ctx: MapContext) -> Mapper:
             ]
         if kind is None:
             raise Malformed("no event_type")
-        return []
+        ctx.why(f"EVE {kind}: not an alert")
+        return [Dropped(f"EVE event_type {kind!r} is not an alert")]
 
     return mapper
 
@@ -177,12 +199,51 @@ def _modsec_stamp(value: str, tz: tzinfo) -> str | None:
     return None
 
 
-def _modsec_time(value: Any, ctx: MapContext) -> str:
+def _modsec_time(value: Any, ctx: MapContext, out: list[Item]) -> str:
     if isinstance(value, str):
         stamp = _modsec_stamp(value, ctx.tz)  # one string per second: cached
         if stamp is not None:
             return stamp
-    return _observed(value, ctx)
+    return _observed(value, ctx, out, "time_stamp")
+
+
+# The Apache / nginx error-log line ModSecurity writes for each rule match:
+#   [Mon Dec 23 13:12:31 2013] [error] [client 173.255.225.101] ModSecurity: … [id "960015"]
+#   … Access denied with code 403 (phase 2). … [uri "/"] [unique_id "…"]
+#   2019/02/07 13:30:12 [error] 7741#7741: *12 [client 1.2.3.4] ModSecurity: … , client: …,
+#   request: "GET /x HTTP/1.1", host: "example.org"
+_ERRLOG_FIELD = re.compile(r'\[(\w+) "((?:[^"\\]|\\.)*)"\]')
+_ERRLOG_APACHE_TIME = re.compile(
+    r"^\[(?P<time>\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? \d{4})\]"
+)
+_ERRLOG_NGINX_TIME = re.compile(r"^(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) ")
+_ERRLOG_CLIENT = re.compile(r"\[client (?P<ip>[0-9A-Fa-f:.]+?)(?::(?P<port>\d+))?\]")
+_ERRLOG_DENIED = re.compile(
+    r"Access denied with (?:code|connection close|redirection to \S+ using status)"
+    r" ?\(?(?P<code>\d{3})?"
+)
+_ERRLOG_REQUEST = re.compile(r'request: "(?P<method>[A-Z]+) (?P<url>\S+)')
+_ERRLOG_HOST = re.compile(r'host: "(?P<host>[^"]+)"')
+
+
+def _errlog_time(line: str, ctx: MapContext, out: list[Item]) -> str:
+    match = _ERRLOG_APACHE_TIME.match(line)
+    if match:
+        text = " ".join(match.group("time").split())
+        for fmt in ("%a %b %d %H:%M:%S.%f %Y", "%a %b %d %H:%M:%S %Y"):
+            try:
+                return datetime.strptime(text, fmt).replace(tzinfo=ctx.tz).isoformat()
+            except ValueError:
+                continue
+    match = _ERRLOG_NGINX_TIME.match(line)
+    if match:
+        try:
+            parsed = datetime.strptime(match.group("time"), "%Y/%m/%d %H:%M:%S")  # noqa: DTZ007
+            return parsed.replace(tzinfo=ctx.tz).isoformat()
+        except ValueError:
+            pass
+    out.append(NoEventTime("the error-log line has no time the agent reads"))
+    return s.now_rfc3339()
 
 
 def _rank(severity: str) -> int:
@@ -254,6 +315,8 @@ def modsecurity(ctx: MapContext) -> Mapper:
     rank = {name: n for n, name in enumerate(s.SEVERITIES)}
 
     def mapper(line: bytes) -> list[Item]:
+        if not line.lstrip().startswith(b"{"):
+            return _error_log(line.decode("utf-8", "replace"))
         try:
             record = _modsec_v3.decode(line)
         except msgspec.DecodeError:
@@ -275,13 +338,15 @@ def modsecurity(ctx: MapContext) -> Mapper:
             if rank[sev] > best_rank:
                 best, best_rank = (sev, rule_id, message.message), rank[sev]
         if best is None:
-            return []
+            ctx.why("a transaction without rule messages: not an attack")
+            return [Dropped("a ModSecurity transaction without rule messages")]
         request = tx.request
         headers = request.headers if request is not None else None
         response = tx.response
-        return [
+        out: list[Item] = []
+        made: list[Item] = [
             _waf(
-                observed=_modsec_time(tx.time_stamp, ctx),
+                observed=_modsec_time(tx.time_stamp, ctx, out),
                 severity=best[0],
                 rule_id=best[1],
                 rule_name=best[2],
@@ -296,6 +361,7 @@ def modsecurity(ctx: MapContext) -> Mapper:
                 version=tx.producer.modsecurity if tx.producer is not None else None,
             )
         ]
+        return out + made  # a NoEventTime first when the time was missing
 
     def _general(line: bytes) -> list[Item]:
         data = _decode_object(line)
@@ -320,15 +386,17 @@ def modsecurity(ctx: MapContext) -> Mapper:
             if best is None or _rank(sev) > _rank(best[0]):
                 best = candidate
         if best is None:
-            return []
+            ctx.why("a transaction without rule messages: not an attack")
+            return [Dropped("a ModSecurity transaction without rule messages")]
         version = None
         producer = tx.get("producer")
         if isinstance(producer, dict):
             version = producer.get("modsecurity")
         host = headers.get("Host") or headers.get("host")
-        return [
+        out: list[Item] = []
+        made: list[Item] = [
             _waf(
-                observed=_modsec_time(tx.get("time_stamp"), ctx),
+                observed=_modsec_time(tx.get("time_stamp"), ctx, out),
                 severity=best[0],
                 rule_id=best[1],
                 rule_name=best[2],
@@ -343,6 +411,7 @@ def modsecurity(ctx: MapContext) -> Mapper:
                 version=version,
             )
         ]
+        return out + made  # a NoEventTime first when the time was missing
 
     def _modsec_v2(data: dict[str, Any], tx: dict[str, Any]) -> list[Item]:
         request = data.get("request") or {}
@@ -358,13 +427,15 @@ def modsecurity(ctx: MapContext) -> Mapper:
             if best is None or _rank(sev) > _rank(best[0]):
                 best = (sev, found.get("id"), found.get("msg"))
         if best is None:
-            return []
+            ctx.why("a transaction without rule messages: not an attack")
+            return [Dropped("a ModSecurity transaction without rule messages")]
         method, _, rest = str(request.get("request_line", "")).partition(" ")
         url = rest.rsplit(" ", 1)[0] if " HTTP/" in rest else rest
         headers = request.get("headers") or {}
-        return [
+        out: list[Item] = []
+        made: list[Item] = [
             _waf(
-                observed=_modsec_time(tx.get("time"), ctx),
+                observed=_modsec_time(tx.get("time"), ctx, out),
                 severity=best[0],
                 rule_id=best[1],
                 rule_name=best[2],
@@ -379,6 +450,50 @@ def modsecurity(ctx: MapContext) -> Mapper:
                 version=audit.get("producer") if isinstance(audit.get("producer"), str) else None,
             )
         ]
+        return out + made  # a NoEventTime first when the time was missing
+
+    def _error_log(line: str) -> list[Item]:
+        at = line.find("ModSecurity:")
+        if at < 0:
+            ctx.why("an error-log line that is not ModSecurity's")
+            return [Dropped("an error-log line without ModSecurity:")]
+        text = line[at:]
+        found: dict[str, str] = {}
+        for key, value in _ERRLOG_FIELD.findall(text):
+            found.setdefault(key, value)
+        if "id" not in found and "msg" not in found:
+            ctx.why("a ModSecurity line without a rule id or message (engine notice)")
+            return [Dropped("a ModSecurity line without a rule id or message")]
+        out: list[Item] = []
+        observed = _errlog_time(line, ctx, out)
+        client = _ERRLOG_CLIENT.search(line)
+        denied = _ERRLOG_DENIED.search(text)
+        status = (denied.group("code") or "403") if denied else None
+        request = _ERRLOG_REQUEST.search(text)
+        host = _ERRLOG_HOST.search(text)
+        ctx.why(
+            "ModSecurity error-log rule match"
+            + (f", access denied with {status}" if status else ", detection only")
+            + " → waf"
+        )
+        out.append(
+            _waf(
+                observed=observed,
+                severity=severities.get(found.get("severity", "").upper(), "medium"),
+                rule_id=found.get("id"),
+                rule_name=found.get("msg"),
+                src=client.group("ip") if client else None,
+                src_port=client.group("port") if client else None,
+                dst=None,
+                dst_port=None,
+                url=found.get("uri") or (request.group("url") if request else None),
+                method=request.group("method") if request else None,
+                host=found.get("hostname") or (host.group("host") if host else None),
+                status=status,
+                version=None,
+            )
+        )
+        return out
 
     def _waf(
         *,
@@ -427,7 +542,6 @@ def modsecurity(ctx: MapContext) -> Mapper:
 
 # --- Wazuh alerts.json ---------------------------------------------------------------------
 
-_MALWARE_GROUPS = frozenset({"virustotal", "malware", "virus", "yara", "clamd", "trojan"})
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
@@ -437,13 +551,79 @@ def _hash(value: Any, length: int) -> str | None:
     return None
 
 
+@dataclass
+class WazuhRule:
+    kind: str
+    label: str = ""
+    groups: frozenset[str] = frozenset()
+    rule_id: re.Pattern[str] | None = None
+    where: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    min_level: int | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    origin: str = ""
+
+    def matches(self, data: dict[str, Any], groups: set[str], rule_id: str) -> bool:
+        if self.groups and not self.groups & groups:
+            return False
+        if self.rule_id is not None and not self.rule_id.search(rule_id):
+            return False
+        for path, pattern in self.where.items():
+            value = _path(data, path)
+            if value is None or not pattern.search(str(value)):
+                return False
+        return True
+
+    def describe(self) -> str:
+        return f"{self.origin} ({self.label})" if self.label else self.origin
+
+
+def wazuh_rules(options: dict[str, Any]) -> list[WazuhRule]:
+    """The input's own `[[inputs.rules]]`, then (unless `default_rules = false`) the shipped."""
+    raw: list[tuple[str, list[dict[str, Any]]]] = [("configured rule", options.get("rules") or [])]
+    if options.get("default_rules", True):
+        raw.append(("shipped rule", shipped()["wazuh"]))
+    rules = []
+    for origin, items in raw:
+        for number, item in enumerate(items, 1):
+            rules.append(
+                WazuhRule(
+                    kind=str(item["kind"]),
+                    label=str(item.get("label", "")),
+                    groups=frozenset(str(g).lower() for g in item.get("groups") or ()),
+                    rule_id=re.compile(str(item["rule_id"])) if "rule_id" in item else None,
+                    where={
+                        str(k): re.compile(str(v), re.IGNORECASE)
+                        for k, v in (item.get("where") or {}).items()
+                    },
+                    min_level=item.get("min_level"),
+                    fields={str(k): str(v) for k, v in (item.get("fields") or {}).items()},
+                    origin=f"{origin} {number}",
+                )
+            )
+    return rules
+
+
+def _defender_path(value: str) -> str:
+    """Defender's `file:_C:\\x.exe; webfile:_…|url|pid:…` → `C:\\x.exe`."""
+    first = value.split(";", 1)[0].split("|", 1)[0].strip()
+    for prefix in ("file:_", "webfile:_", "containerfile:_"):
+        if first.startswith(prefix):
+            first = first[len(prefix) :]
+    return first.replace("\\\\", "\\")
+
+
 def wazuh(ctx: MapContext) -> Mapper:
-    """Wazuh alerts.json → endpoint (R67.8.3) or, for malware detections on a file, malware
-    (R67.8.4). Alerts below `min_level` (default 7) are routine and yield nothing."""
+    """Wazuh alerts.json, mapped by what the alert is — its rule groups and id (rules as data,
+    shipped defaults in default_rules.toml) — never by its level alone: VirusTotal and
+    Microsoft Defender detections → malware (R67.8.4), repeated authentication failures →
+    brute_force (R67.8.7), single failures → the agent's detectors, rootcheck → endpoint
+    (R67.8.3), web attacks → waf; vulnerability-detector findings (inventory) and every alert no
+    rule knows are dropped and counted. Signals below `min_level` (default 7) are dropped too."""
     min_level = int(ctx.options.get("min_level", 7))
     product = ctx.options.get("product", "Wazuh")
     vendor = ctx.options.get("vendor", "Wazuh")
     networks = ctx.networks
+    rules = wazuh_rules(ctx.options)
 
     def mapper(line: bytes) -> list[Item]:
         data = _decode_object(line)
@@ -454,56 +634,119 @@ def wazuh(ctx: MapContext) -> Mapper:
             level = int(rule.get("level", 0))
         except (TypeError, ValueError):
             raise Malformed("rule.level is not a number") from None
-        if level < min_level:
-            return []
         groups = {str(g).lower() for g in rule.get("groups") or []}
-        agent = data.get("agent") or {}
-        payload = data.get("data") or {}
-        syscheck = data.get("syscheck") or {}
-        vt = payload.get("virustotal") if isinstance(payload, dict) else None
-        source = vt.get("source") if isinstance(vt, dict) else None
-        file_name = None
-        md5 = sha1 = sha256 = None
-        if isinstance(source, dict):
-            file_name = source.get("file")
-            md5, sha1 = _hash(source.get("md5"), 32), _hash(source.get("sha1"), 40)
-        if isinstance(syscheck, dict) and syscheck:
-            file_name = file_name or syscheck.get("path")
-            md5 = md5 or _hash(syscheck.get("md5_after"), 32)
-            sha1 = sha1 or _hash(syscheck.get("sha1_after"), 40)
-            sha256 = _hash(syscheck.get("sha256_after"), 64)
-        if isinstance(payload, dict):
-            file_name = file_name or payload.get("file") or payload.get("filename")
-        src = s.ip(payload.get("srcip")) if isinstance(payload, dict) else None
-        host = s.cut(agent.get("name") if isinstance(agent, dict) else None, 255)
-        detection = s.cut(rule.get("description"), s.NAME) or "Wazuh rule"
+        rule_id = str(rule.get("id", ""))
+        chosen = next((r for r in rules if r.matches(data, groups, rule_id)), None)
+        description = s.cut(rule.get("description"), s.NAME) or "Wazuh rule"
+        if chosen is None:
+            why = (
+                f"no rule for Wazuh rule {rule_id} (groups {', '.join(sorted(groups)) or 'none'}): "
+                "not sent (add a rule to map it)"
+            )
+            ctx.why(why)
+            return [Dropped(why)]
+        kind = chosen.kind
+        if kind == "ignore":
+            why = f"{chosen.describe()}: not an attack"
+            ctx.why(why)
+            return [Dropped(why)]
+        floor = chosen.min_level if chosen.min_level is not None else min_level
+        if kind != "auth_failure" and level < floor:
+            why = f"{chosen.describe()}, but level {level} is below min_level {floor}"
+            ctx.why(why)
+            return [Dropped(why)]
+        ctx.why(f"{chosen.describe()} → {kind}")
+        agent: dict[str, Any] = data["agent"] if isinstance(data.get("agent"), dict) else {}
+
+        def pick(name: str, *defaults: str) -> Any:
+            for path in (chosen.fields.get(name), *defaults):
+                if path:
+                    value = _path(data, path)
+                    if value not in (None, "", []):
+                        return value
+            return None
+
+        out: list[Item] = []
+        observed = _observed(data.get("timestamp"), ctx, out)
+        src = s.ip(str(pick("src_ip", "data.srcip", "data.src_ip") or "")) or None
+        user = pick("user", "data.dstuser", "data.srcuser", "data.win.eventdata.targetUserName")
+        if kind == "auth_failure":
+            if not user:
+                raise Malformed("an authentication failure without a user (data.dstuser)")
+            return [AuthFailure(_epoch(observed), str(user)[:256], src, product, vendor)]
+        file_name = pick("file_name", "syscheck.path", "data.file", "data.filename", "data.title")
+        if isinstance(file_name, str) and ("file:_" in file_name or "webfile:_" in file_name):
+            file_name = _defender_path(file_name)
+        hashes: dict[str, Any] = {
+            "md5": _hash(pick("md5", "syscheck.md5_after"), 32),
+            "sha1": _hash(pick("sha1", "syscheck.sha1_after"), 40),
+            "sha256": _hash(pick("sha256", "syscheck.sha256_after"), 64),
+        }
+        host = s.cut(agent.get("name"), 255)
+        detection = s.cut(pick("detection"), s.NAME) or description
         common: dict[str, Any] = {
             "id": s.new_id(),
-            "observed_at": _observed(data.get("timestamp"), ctx),
+            "observed_at": observed,
             "product": product,
             "vendor": vendor,
+            "product_version": s.cut(pick("product_version"), s.SHORT),
             "sensor": s.cut((data.get("manager") or {}).get("name"), s.SHORT) or ctx.sensor,
             "severity": s.severity_from_number(level, scale="wazuh"),
-            "rule_id": s.cut(rule.get("id"), s.SHORT),
-            "rule_name": detection,
+            "rule_id": s.cut(rule_id, s.SHORT),
+            "rule_name": description,
             "src_ip": src,
             "direction": networks.direction(src),
-            "detection": detection,
-            "md5": md5,
-            "sha1": sha1,
-            "sha256": sha256,
         }
         name = s.cut(file_name, s.TEXT)
-        if groups & _MALWARE_GROUPS and name:
-            return [s.MalwareSignal(file_name=name, host=host, **common)]
-        return [
-            s.EndpointSignal(
-                host=host or ctx.sensor or "unknown",
-                file_name=name,
-                user=s.cut(payload.get("dstuser") if isinstance(payload, dict) else None, 128),
-                **common,
+        if kind == "malware" and name:
+            out.append(
+                s.MalwareSignal(file_name=name, host=host, detection=detection, **hashes, **common)
             )
-        ]
+        elif kind in ("malware", "endpoint"):
+            out.append(
+                s.EndpointSignal(
+                    host=host or ctx.sensor or "unknown",
+                    detection=detection,
+                    file_name=name,
+                    user=s.cut(user, 128),
+                    **hashes,
+                    **common,
+                )
+            )
+        elif kind == "brute_force":
+            if not user:
+                raise Malformed("a brute-force alert without a user (data.dstuser)")
+            attempts = rule.get("frequency") or rule.get("firedtimes") or 1
+            out.append(
+                s.BruteForceSignal(
+                    target_account=str(user)[:256],
+                    attempts=max(1, int(attempts)) if str(attempts).isdigit() else 1,
+                    **common,
+                )
+            )
+        elif kind == "waf":
+            status = s.port(pick("status"))
+            method = pick("method")
+            out.append(
+                s.WafSignal(
+                    url=s.cut(pick("url", "data.url"), s.TEXT) or "/",
+                    method=s.cut(method, 16)
+                    if isinstance(method, str) and method.isalpha()
+                    else None,
+                    status=status if status is not None and 100 <= status <= 599 else None,
+                    matched_rule=description,
+                    **common,
+                )
+            )
+        elif kind == "ids":
+            out.append(s.IdsSignal(category=s.cut(", ".join(sorted(groups)), s.SHORT), **common))
+        else:
+            cls = s.SIGNAL_TYPES[kind]
+            try:
+                out.append(cls(**common))  # type: ignore[arg-type]
+            except TypeError as exc:
+                raise Malformed(f"cannot make a {kind} signal from this alert: {exc}") from None
+        return out
 
     return mapper
 
@@ -575,7 +818,11 @@ def clamav(ctx: MapContext) -> Mapper:
         path, sep, detection = body.rpartition(": ")
         if not sep or not path.strip() or not detection.strip():
             raise Malformed("a FOUND line without `path: signature`")
-        return [
+        ctx.why("ClamAV FOUND → malware")
+        out: list[Item] = []
+        if observed is None:
+            out.append(NoEventTime("the ClamAV line has no time (clamscan output)"))
+        made: list[Item] = [
             s.MalwareSignal(
                 id=s.new_id(),
                 observed_at=observed or s.now_rfc3339(),
@@ -589,6 +836,7 @@ def clamav(ctx: MapContext) -> Mapper:
                 host=s.cut(host or ctx.sensor, 255),
             )
         ]
+        return out + made  # a NoEventTime first when the time was missing
 
     return mapper
 
@@ -675,11 +923,9 @@ def jsonl(ctx: MapContext) -> Mapper:
         data = _decode_object(line)
         for path, wanted in match.items():
             got = _path(data, path)
-            if isinstance(wanted, list):
-                if got not in wanted:
-                    return []
-            elif got != wanted:
-                return []
+            if got not in wanted if isinstance(wanted, list) else got != wanted:
+                ctx.why(f"{path} is {got!r}, not {wanted!r}: not an event")
+                return [Dropped(f"{path} does not match")]
         values: dict[str, Any] = {}
         for name, value in constants.items():
             values[name] = value
@@ -688,7 +934,17 @@ def jsonl(ctx: MapContext) -> Mapper:
             if coerced is not None:
                 values[name] = coerced
         values["id"] = s.new_id()
-        values.setdefault("observed_at", s.now_rfc3339())
+        out: list[Item] = []
+        if "observed_at" not in values:
+            where = fields.get("observed_at")
+            out.append(
+                NoEventTime(
+                    f"{where} is missing or not a time"
+                    if where
+                    else "no field is mapped to observed_at"
+                )
+            )
+            values["observed_at"] = s.now_rfc3339()
         values.setdefault("sensor", ctx.sensor)
         if "direction" not in values and values.get("src_ip"):
             values["direction"] = networks.direction(values["src_ip"])
@@ -697,7 +953,9 @@ def jsonl(ctx: MapContext) -> Mapper:
             signal: s.Signal = cls(**values)  # type: ignore[assignment]
         except TypeError as exc:
             raise Malformed(f"cannot make a {kind} signal: {exc}") from None
-        return [signal]
+        ctx.why(f"matched the input's mapping → {kind}")
+        out.append(signal)
+        return out
 
     return mapper
 

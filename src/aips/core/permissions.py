@@ -62,6 +62,8 @@ class Perm(StrEnum):
     REQUEST_COMMENT = "request:comment"
     SIGNAL_VIEW = "signal:view"
     SIGNAL_INGEST = "signal:ingest"
+    # An integration module (a SIEM, a TIP) reading its organization's intelligence feeds.
+    EXCHANGE_FEED = "exchange:feed"
     INTEGRATION_VIEW = "integration:view"
     INTEGRATION_MANAGE = "integration:manage"
     CORRELATION_VIEW = "correlation:view"
@@ -113,7 +115,7 @@ _ORG_ONLY = frozenset(
     }
 )
 # Only integration modules (agents, SOARs) write signals; no person's role grants it.
-_AGENT_ONLY = frozenset({Perm.SIGNAL_INGEST})
+_AGENT_ONLY = frozenset({Perm.SIGNAL_INGEST, Perm.EXCHANGE_FEED})
 AGENT_PERMISSIONS = _AGENT_ONLY
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {

@@ -106,6 +106,7 @@ def _build_matrix_objects(personas: dict[str, User]) -> dict[str, Any]:
         "mobile_device": _matrix_mobile_device(owner),
         **_matrix_dataroom(personas, lots["lot_published"]),
         **_matrix_auctions(personas, lots["lot_published"]),
+        **_matrix_auction_results(personas, lots["lot_published"]),
     }
 
 
@@ -129,6 +130,15 @@ def _matrix_auctions(personas: dict[str, User], lot: Any) -> dict[str, Any]:
         created_at=now,
     )
     return {"auction": auction}
+
+
+def _matrix_auction_results(personas: dict[str, User], lot: Any) -> dict[str, Any]:
+    """A closed second attempt on seller A's published lot won by company 1, with its results,
+    a signed protocol (placeholder signature and PDF) and company 1's contract awaiting its
+    signature (auctions/tests/matrix_rows_results.py)."""
+    from aips.etp.auctions.tests.matrix_rows_results import build
+
+    return build(personas, lot)
 
 
 def _matrix_applications(personas: dict[str, User], lot: Any) -> dict[str, Any]:

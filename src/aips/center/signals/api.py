@@ -143,6 +143,7 @@ class SignalOut(Schema):
     severity: str
     product: str
     vendor: str
+    product_version: str
     sensor: str
     rule_id: str
     rule_name: str
@@ -153,6 +154,8 @@ class SignalOut(Schema):
     protocol: str
     direction: str
     count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
     ioc: str
     details: dict[str, Any]
 
@@ -184,6 +187,7 @@ def _signal_out(signal: Any) -> dict[str, Any]:
         "severity": list(schema.Severity)[signal.severity].value,
         "product": signal.product,
         "vendor": signal.vendor,
+        "product_version": signal.product_version,
         "sensor": signal.sensor,
         "rule_id": signal.rule_id,
         "rule_name": signal.rule_name,
@@ -194,6 +198,8 @@ def _signal_out(signal: Any) -> dict[str, Any]:
         "protocol": signal.protocol,
         "direction": signal.direction,
         "count": signal.count,
+        "first_seen": signal.first_seen,
+        "last_seen": signal.last_seen,
         "ioc": signal.ioc,
         "details": signal.details,
     }

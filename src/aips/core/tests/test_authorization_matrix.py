@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from aips.center.exchange.tests.matrix_rows import ROWS as EXCHANGE_ROWS
 from aips.center.inquiries.tests.matrix_rows import ROWS as INQUIRY_ROWS
 from aips.center.integrations.tests.matrix_rows import ROWS as INTEGRATION_ROWS
 from aips.center.signals.tests.matrix_rows import ROWS as SIGNAL_ROWS
@@ -501,6 +502,7 @@ ROWS = [
     *INTEGRATION_ROWS,
     *EDS_APPROVAL_ROWS,
     *BIOMETRIC_ROWS,
+    *EXCHANGE_ROWS,
 ]
 
 

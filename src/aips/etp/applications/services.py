@@ -25,6 +25,7 @@ from aips.etp.applications.models import (
     DepositState,
     Procedure,
 )
+from aips.etp.lots import feed
 from aips.etp.lots.models import Lot, LotState
 from aips.etp.lots.selectors import parties_of
 from aips.etp.participants.selectors import email_confirmed
@@ -90,6 +91,7 @@ def procedure_announce(
             "deposit": str(procedure.deposit_amount),
         },
     )
+    feed.procedure_announced(procedure)  # the public change feed, in this transaction
     return procedure
 
 
@@ -543,3 +545,53 @@ def deposit_return(*, actor: Actor, deposit: Deposit) -> Deposit:
     )
     notices.deposit_returned(actor=person, application=deposit.application)
     return deposit
+
+
+@transaction.atomic
+def deposit_retain(*, actor: Actor, deposit: Deposit, reason: str) -> Deposit:
+    """Keep a held deposit (the buyer refused the contract or missed its deadline). Called by
+    the contracting services (auctions/contracts.py), which check who acts."""
+    if deposit.state != DepositState.HELD:
+        raise Conflict(_("Only a held deposit is retained."))
+    deposit.state = DepositState.RETAINED
+    deposit.closed_at = clock.now()
+    deposit.save(update_fields=["state", "closed_at"])
+    record(
+        actor=actor,
+        event=EventType.DEPOSIT_RETAINED,
+        target=deposit.application,
+        organization_id=deposit.application.organization_id,
+        details={"amount": str(deposit.amount), "reason": reason[:200]},
+    )
+    return deposit
+
+
+@transaction.atomic
+def deposits_release(*, actor: Actor, procedure: Procedure, keep: frozenset[int]) -> list[Deposit]:
+    """Return every received or held deposit of `procedure` except those of the applications in
+    `keep` (at the auction's results: the winner's, and the runner-up's while it may be offered
+    the lot). Called by the auctions' services, which check who acts; the participants hear of
+    it in the results' notices."""
+    deposits = list(
+        Deposit.objects.select_for_update()
+        .select_related("application")
+        .filter(
+            application__procedure=procedure,
+            state__in=[DepositState.CONFIRMED, DepositState.HELD],
+        )
+        .exclude(application_id__in=keep)
+        .order_by("id")
+    )
+    now = clock.now()
+    for deposit in deposits:
+        deposit.state = DepositState.RETURNED
+        deposit.closed_at = now
+        deposit.save(update_fields=["state", "closed_at"])
+        record(
+            actor=actor,
+            event=EventType.DEPOSIT_RETURNED,
+            target=deposit.application,
+            organization_id=deposit.application.organization_id,
+            details={"amount": str(deposit.amount), "at": "results"},
+        )
+    return deposits

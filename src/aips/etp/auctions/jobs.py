@@ -14,5 +14,13 @@ def tick() -> str:
     return auction_tick()
 
 
+def contracts_tick() -> str:
+    from aips.etp.auctions.contracts import contracts_tick as run
+
+    return run()
+
+
 def register_jobs() -> None:
     register_job("etp.auctions.tick", every=timedelta(seconds=1), run=tick)
+    # Contract deadlines and their reminders (auctions/contracts.py).
+    register_job("etp.auctions.contracts", every=timedelta(minutes=1), run=contracts_tick)

@@ -16,6 +16,8 @@ from aips.core.tenancy import TenantQuerySet
 from aips.etp.applications.models import Application, Procedure
 from aips.etp.auctions import rules
 from aips.etp.permissions import EtpPerm
+from aips.shared.eds.models import Signature
+from aips.shared.files.models import StoredFile
 from aips.shared.organizations.models import Organization
 
 ZERO_HASH = "0" * 64
@@ -113,6 +115,8 @@ class Auction(models.Model):
     best_application_id: int | None
     accepter_id: int | None
     winner_id: int | None
+    protocol: "Protocol"  # made at a close with a winner (results.py)
+    result: "AuctionResult"
 
     class Meta:
         ordering = ["-id"]
@@ -194,3 +198,189 @@ class Bid(models.Model):
 
     def __str__(self) -> str:
         return f"bid {self.sequence} of auction {self.auction_id}"
+
+
+# The results, the protocol and the contracting (auctions/results.py, protocol.py, contracts.py).
+
+
+class ResultsQuerySet(TenantQuerySet["AuctionResult"]):
+    """The seller's and the operator's read (the public reads the signed protocol only)."""
+
+    tenant_field = "auction__procedure__lot__organization"
+    view_perm = EtpPerm.LOT_VIEW
+
+    def center_scope(self, actor: Actor) -> "ResultsQuerySet":
+        return self.all()
+
+
+class ResultOutcome(models.TextChoices):
+    CONTRACTING = "contracting", _("Contracting")
+    SOLD = "sold", _("Sold")
+    UNSUCCESSFUL = "unsuccessful", _("Unsuccessful: no contract")
+
+
+class AuctionResult(models.Model):
+    """What an auction closed with a winner decided: the winner, the runner-up (the best bid of
+    another participant) and how the contracting ended."""
+
+    auction = models.OneToOneField(Auction, on_delete=models.PROTECT, related_name="result")
+    winner = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="+")
+    winning_amount = models.DecimalField(max_digits=18, decimal_places=2)
+    runner_up = models.ForeignKey(
+        Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    runner_up_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"),
+        max_length=16,
+        choices=ResultOutcome.choices,
+        default=ResultOutcome.CONTRACTING,
+    )
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    objects = ResultsQuerySet.as_manager()
+    auction_id: int
+    winner_id: int
+    runner_up_id: int | None
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"results of AUC-{self.auction_id:06d}"
+
+    @property
+    def outcome_label(self) -> str:
+        return str(ResultOutcome(self.outcome).label)
+
+
+class ProtocolQuerySet(TenantQuerySet["Protocol"]):
+    tenant_field = "auction__procedure__lot__organization"
+    view_perm = EtpPerm.LOT_VIEW
+
+    def center_scope(self, actor: Actor) -> "ProtocolQuerySet":
+        return self.all()
+
+
+class Protocol(models.Model):
+    """The auction's protocol: the canonical JSON made at the close (`document`, the bytes the
+    operator's auctioneer signs), the EDS signature, and the PDF rendered at the signing. Public
+    once signed."""
+
+    auction = models.OneToOneField(Auction, on_delete=models.PROTECT, related_name="protocol")
+    document = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    signature = models.ForeignKey(
+        Signature, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProtocolQuerySet.as_manager()
+    auction_id: int
+    signature_id: int | None
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"protocol of AUC-{self.auction_id:06d}"
+
+    @property
+    def signed(self) -> bool:
+        return self.signature_id is not None
+
+
+class ProtocolFile(StoredFile):
+    """The protocol's PDF (stored under its SHA-256, like a lot's files)."""
+
+    protocol = models.OneToOneField(Protocol, on_delete=models.PROTECT, related_name="pdf")
+
+    objects: "models.Manager[ProtocolFile]" = models.Manager()
+
+
+class ContractState(models.TextChoices):
+    AWAITING_SIGNATURE = "awaiting_signature", _("Awaiting the buyer's signature")
+    AWAITING_PAYMENT = "awaiting_payment", _("Signed; awaiting payment")
+    PAID = "paid", _("Paid")
+    REFUSED = "refused", _("Refused by the buyer")
+    LAPSED = "lapsed", _("Deadline missed")
+
+
+class ContractQuerySet(TenantQuerySet["Contract"]):
+    """The operator sees every contract; the seller those of its lots; the buyer its own."""
+
+    def center_scope(self, actor: Actor) -> "ContractQuerySet":
+        return self.all()
+
+    def organization_scope(self, actor: Actor) -> "ContractQuerySet":
+        return self.filter(
+            models.Q(auction__procedure__lot__organization_id=actor.organization_id)
+            | models.Q(application__organization_id=actor.organization_id)
+        )
+
+
+class Contract(models.Model):
+    """The contract offered to the winner (rank 1) or, after the winner's refusal or a missed
+    deadline, to the runner-up (rank 2) at their own bid."""
+
+    auction = models.ForeignKey(Auction, on_delete=models.PROTECT, related_name="contracts")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    price = models.DecimalField(_("price"), max_digits=18, decimal_places=2)
+    # The exact bytes the buyer signs (the canonical form).
+    document = models.BinaryField()
+    state = models.CharField(
+        _("state"),
+        max_length=24,
+        choices=ContractState.choices,
+        default=ContractState.AWAITING_SIGNATURE,
+    )
+    offered_at = models.DateTimeField(_("offered"))
+    sign_deadline = models.DateTimeField(_("sign by"))
+    signature = models.ForeignKey(
+        Signature, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    pay_deadline = models.DateTimeField(_("pay by"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("payment confirmed"), null=True, blank=True)
+    paid_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    # The "deadline approaching" notice went out for the current deadline.
+    reminded = models.BooleanField(default=False)
+
+    objects = ContractQuerySet.as_manager()
+    auction_id: int
+    application_id: int
+    signature_id: int | None
+
+    class Meta:
+        ordering = ["auction", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["auction", "rank"], name="etp_contract_one_per_rank")
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        return f"CTR-{self.pk:06d}" if self.pk else "CTR-new"
+
+    @property
+    def state_label(self) -> str:
+        return str(ContractState(self.state).label)
+
+    @property
+    def open(self) -> bool:
+        return self.state in {ContractState.AWAITING_SIGNATURE, ContractState.AWAITING_PAYMENT}

@@ -34,3 +34,19 @@ def dutch_sealed_finish() -> bool:
 def bid_rate() -> str:
     """Each participant's bid budget ("count/s|m|h"), about one a second."""
     return str(getattr(settings, "AIPS_ETP_BID_RATE", "1/s"))
+
+
+def contract_sign_days() -> int:
+    """Working days the winner (or the runner-up) has to sign the contract."""
+    return int(getattr(settings, "AIPS_ETP_CONTRACT_SIGN_DAYS", 5))
+
+
+def payment_days() -> int:
+    """Working days from the contract's signature to the payment's confirmation."""
+    return int(getattr(settings, "AIPS_ETP_PAYMENT_DAYS", 10))
+
+
+def runner_up_offer() -> bool:
+    """Whether the winner's refusal or missed deadline offers the lot to the runner-up (True) or
+    declares the procedure unsuccessful (False)."""
+    return bool(getattr(settings, "AIPS_ETP_RUNNER_UP_OFFER", True))

@@ -39,15 +39,17 @@ def _label(numbers: dict[int, int], application_id: int | None) -> str | None:
     return _("Participant %(number)s") % {"number": numbers[application_id]}
 
 
-def public_state(auction: Auction, *, now: datetime) -> dict[str, Any]:
-    """What every participant and the public see: one answer for all."""
+def public_state(auction: Auction, *, now: datetime, since: int = 0) -> dict[str, Any]:
+    """What every participant and the public see: one answer for all. `since`: only the
+    accepted bids after that sequence (a live view resuming where it left off)."""
     state = auction.rule_state()
     running = auction.state == AuctionState.RUNNING
     hidden = running and rules.hidden(state)
     numbers = participant_numbers(auction)
     bids: list[dict[str, Any]] = []
     if not hidden:
-        for bid in Bid.objects.filter(auction=auction, accepted=True).order_by("sequence"):
+        accepted = Bid.objects.filter(auction=auction, accepted=True, sequence__gt=since)
+        for bid in accepted.order_by("sequence"):
             bids.append(
                 {
                     "sequence": bid.sequence,
@@ -76,5 +78,72 @@ def public_state(auction: Auction, *, now: datetime) -> dict[str, Any]:
         "winner": _label(numbers, auction.winner_id),
         "winning_amount": auction.winning_amount,
         "outcome": auction.outcome_reason,
+        "sequence": auction.bid_count,
         "bids": bids,
     }
+
+
+def viewer_position(auction: Auction, user: object) -> dict[str, Any] | None:
+    """A signed-in participant's own place in the auction: their public number, their best
+    accepted bid and whether it leads. None for anyone not admitted to the procedure (the
+    public, the operator, a seller). Personal: never cached, never shown to another."""
+    from aips.shared.accounts.models import User
+
+    if not isinstance(user, User) or not user.is_authenticated:
+        return None
+    application = (
+        Application.objects.filter(
+            procedure_id=auction.procedure_id,
+            organization_id=user.organization_id,
+            state=ApplicationState.ADMITTED,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if application is None:
+        return None
+    numbers = participant_numbers(auction)
+    best = (
+        Bid.objects.filter(auction=auction, accepted=True, application_id=application)
+        .order_by("-amount", "sequence")
+        .values_list("amount", flat=True)
+        .first()
+    )
+    return {
+        "participant": _label(numbers, application) or "",
+        "number": numbers.get(application),
+        "best_bid": best,
+        "leading": auction.best_application_id == application,
+        "can_bid": auction.state == AuctionState.RUNNING,
+    }
+
+
+def state_version(auction: Auction, *, now: datetime, viewer: str, language: str) -> str:
+    """A short tag of everything the live view shows, so an unchanged poll answers 304: the
+    auction row's moving parts, the price shown now (a Dutch price falls with the clock), the
+    viewer and the language of the labels."""
+    import hashlib
+
+    running = auction.state == AuctionState.RUNNING
+    shown = rules.shown_price(auction.rule_state(), now) if running else None
+    parts = (
+        auction.pk,
+        auction.state,
+        auction.phase,
+        auction.ends_at.isoformat(),
+        auction.bid_count,
+        auction.best_amount,
+        auction.best_application_id,
+        auction.winner_id,
+        auction.outcome_reason,
+        shown,
+        viewer,
+        language,
+    )
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f'W/"{digest}"'
+
+
+def lot_auctions(lot_id: int) -> list[Auction]:
+    """A lot's auctions, the first attempt first (repeats follow as a chain of attempts)."""
+    return list(Auction.objects.filter(procedure__lot_id=lot_id).order_by("attempt", "pk"))

@@ -21,7 +21,7 @@ from aips.core.actors import Actor, SystemActor
 from aips.core.errors import AppError, Conflict, Forbidden, ValidationFailed
 from aips.core.ratelimit import hit
 from aips.etp.applications.models import Application, ApplicationState, Procedure
-from aips.etp.auctions import chain, clock, policy, rules
+from aips.etp.auctions import chain, clock, live_notices, policy, rules
 from aips.etp.auctions.models import Auction, AuctionPhase, AuctionRule, AuctionState, Bid
 from aips.etp.lots.models import LotState
 from aips.etp.permissions import EtpPerm
@@ -146,6 +146,7 @@ def auction_schedule(
     auction.ends_at = _planned_end(auction)
     auction.save()
     _journal_scheduled(actor, auction)
+    live_notices.scheduled(auction)
     return auction
 
 
@@ -240,6 +241,8 @@ def _bid_record(
     )
     bid.hash = chain.bid_hash(bid)
     bid.save(force_insert=True)
+    # What the notices compare with (live_notices.bid_accepted): the leader and end before.
+    led_before, ends_before = auction.best_application_id, auction.ends_at
     auction.bid_count = bid.sequence
     auction.head_hash = bid.hash
     if decision.accepted and decision.state is not None:
@@ -251,6 +254,10 @@ def _bid_record(
         auction.accepted_price = after.accepted_price
         auction.accepter_id = after.accepter
     auction.save()
+    if decision.accepted:
+        live_notices.bid_accepted(
+            auction, outbid=led_before, ends_before=ends_before, hidden=rules.hidden(state)
+        )
     if decision.finished:
         _close(auction, now)
     shown = (
@@ -281,6 +288,7 @@ def _open(auction: Auction, now: datetime) -> None:
         organization_id=_organization_of(auction),
         details={"admitted": admitted, "ends_at": auction.ends_at.isoformat()},
     )
+    live_notices.started(auction, admitted=admitted)
 
 
 def _end(auction: Auction, now: datetime) -> None:
@@ -322,6 +330,10 @@ def _close(auction: Auction, now: datetime) -> None:
             "chain_head": auction.head_hash,
         },
     )
+    live_notices.closed(auction)
+    from aips.etp.auctions.results import results_record  # the results' own module
+
+    results_record(actor=WORKER, auction=auction, now=now)
 
 
 def _unsuccessful(auction: Auction, now: datetime, reason: str) -> None:
@@ -336,7 +348,7 @@ def _unsuccessful(auction: Auction, now: datetime, reason: str) -> None:
         organization_id=_organization_of(auction),
         details={"reason": reason, "bids": auction.bid_count, "chain_head": auction.head_hash},
     )
-    _schedule_repeat(auction, now)
+    live_notices.unsuccessful(auction, _schedule_repeat(auction, now))
 
 
 def _schedule_repeat(auction: Auction, now: datetime) -> Auction | None:

@@ -269,10 +269,23 @@ class FeedQuery(Schema):
 
 class FeedChangeOut(Schema):
     seq: int
-    kind: Literal["published", "corrected", "withdrawn"]
+    kind: Literal[
+        "published",
+        "corrected",
+        "withdrawn",
+        "scheduled",
+        "auction_scheduled",
+        "auction_started",
+        "auction_closed",
+        "auction_unsuccessful",
+        "repeat_scheduled",
+    ]
     at: datetime
     lot_id: int
     reference: str
+    # The change's public figures (lots/feed.py: dates, prices, a reason; never an identity);
+    # empty for published, corrected and withdrawn.
+    data: dict[str, str | int | None] = {}
 
 
 class FeedOut(Schema):
@@ -313,7 +326,7 @@ def public_lots_list(request: HttpRequest, params: Query[PublicLotsQuery]) -> An
     response=FeedOut,
     operation_id="public_feed",
     auth=None,
-    summary="The public changes of lots (published, corrected, withdrawn) after a cursor",
+    summary="The public changes of lots, procedures and auctions after a cursor",
 )
 @public
 def public_feed(request: HttpRequest, params: Query[FeedQuery]) -> Any:
@@ -329,6 +342,7 @@ def public_feed(request: HttpRequest, params: Query[FeedQuery]) -> Any:
                 "at": c.at,
                 "lot_id": c.lot_id,
                 "reference": c.lot.reference,
+                "data": c.data or {},
             }
             for c in changes
         ],

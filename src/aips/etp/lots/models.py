@@ -222,16 +222,26 @@ class LotChangeKind(models.TextChoices):
     PUBLISHED = "published", _("Published")
     CORRECTED = "corrected", _("Corrected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # The lot's procedure and auctions (lots/feed.py; the auctions' entries: auctions/
+    # live_notices.py).
+    SCHEDULED = "scheduled", _("Procedure announced")
+    AUCTION_SCHEDULED = "auction_scheduled", _("Auction scheduled")
+    AUCTION_STARTED = "auction_started", _("Auction started")
+    AUCTION_CLOSED = "auction_closed", _("Auction closed")
+    AUCTION_UNSUCCESSFUL = "auction_unsuccessful", _("Auction unsuccessful")
+    REPEAT_SCHEDULED = "repeat_scheduled", _("Repeat auction scheduled")
 
 
 class LotChange(models.Model):
-    """One public change of a lot, appended by the lots' services in the change's own
-    transaction: the public change feed reads these in id order (docs/domains/etp.md,
-    "Catalogue"). Public by nature: it names the lot and what happened, nothing else."""
+    """One public change of a lot, appended by the services in the change's own transaction:
+    the public change feed reads these in id order (docs/domains/etp.md, "Catalogue"). Public
+    by nature: it names the lot, what happened and, in `data`, the public figures of a schedule
+    or a result (dates, prices, a reason), never a person, a participant or a debtor."""
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="public_changes")
-    kind = models.CharField(max_length=16, choices=LotChangeKind.choices)
+    kind = models.CharField(max_length=24, choices=LotChangeKind.choices)
     at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
     lot_id: int
 
     objects: "models.Manager[LotChange]" = models.Manager()

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from aips.etp.applications.tests.matrix_rows import ROWS as APPLICATION_ROWS
 from aips.etp.auctions.tests.matrix_rows import ROWS as AUCTION_ROWS
+from aips.etp.auctions.tests.matrix_rows_results import ROWS as AUCTION_RESULT_ROWS
 from aips.etp.dataroom.tests.matrix_rows import ROWS as DATAROOM_ROWS
 from aips.etp.devices.tests.matrix_rows import ROWS as DEVICE_ROWS
 from aips.etp.lots.tests.matrix_rows import ROWS as LOTS_ROWS
@@ -158,6 +159,7 @@ ROWS = [
     *QUESTION_ROWS,
     *APPLICATION_ROWS,
     *AUCTION_ROWS,
+    *AUCTION_RESULT_ROWS,
     *DATAROOM_ROWS,
     *DEVICE_ROWS,
     *PLATFORM_ROWS,

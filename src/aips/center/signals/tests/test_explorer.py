@@ -234,3 +234,37 @@ def test_r67_4_the_auditor_sees_no_signals(fleet: dict[str, Any], client_as: Any
     auditor = client_as("auditor")
     assert auditor.get(reverse("signals:list")).status_code == 403
     assert auditor.get("/api/v1/signals").status_code == 403
+
+
+def test_r67_8_signal_api_returns_every_stored_field(
+    personas: dict[str, Any], client_as: Any
+) -> None:
+    """first_seen, last_seen and product_version are stored, so the API returns them."""
+    a = module_actor(personas["bank_a_head"].organization)
+    first = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    ingest(
+        a,
+        [
+            signal(
+                "ids",
+                product_version="7.0.3",
+                count=5,
+                first_seen=first.isoformat(),
+                last_seen=(first + timedelta(minutes=3)).isoformat(),
+            )
+        ],
+    )
+    stored = Signal.objects.get(organization_id=a.organization_id)
+    body = client_as("bank_a_head").get(f"/api/v1/signals/{stored.seq}").json()
+    assert body["product_version"] == "7.0.3"
+    assert datetime.fromisoformat(body["first_seen"]) == first
+    assert datetime.fromisoformat(body["last_seen"]) == first + timedelta(minutes=3)
+    model_fields = {
+        f.attname.removesuffix("_id") if f.attname.endswith("_id") and f.is_relation else f.name
+        for f in Signal._meta.concrete_fields
+    }
+    returned = set(body) | {"organization", "module"}
+    assert model_fields - returned == set()
+    listed = client_as("bank_a_head").get("/api/v1/signals").json()["items"][0]
+    assert listed["product_version"] == "7.0.3"
+    assert listed["first_seen"] is not None

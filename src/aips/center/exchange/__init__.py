@@ -1,0 +1,5 @@
+"""Threat-intelligence exchange (R67.3.5, R67.8, R67.10), part of the AIPS product: the published
+alerts and their indicators as STIX 2.1 (a TAXII 2.1 server at `/taxii2/`), as a MISP feed
+(`/misp-feed/`) and as plain-text block-lists (`/exports/blocklist/`), each answering a caller
+with exactly the alerts it may read; and STIX 2.1 bundles or MISP events taken in as draft
+alerts."""
