@@ -14,6 +14,7 @@ secret AEAD suites for 1.2. TLS 1.3 suites are not configurable through Python's
 OpenSSL's default 1.3 set is exactly the intermediate one (AES-128/256-GCM, ChaCha20-Poly1305).
 """
 
+import os
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -74,3 +75,22 @@ def hide_server_header() -> None:
 def post_worker_init(worker: Any) -> None:
     """Gunicorn server hook: runs in every worker before it serves its first request."""
     hide_server_header()
+
+
+def on_starting(server: Any) -> None:
+    """Gunicorn server hook (the master, once): with PROMETHEUS_MULTIPROC_DIR set, start the
+    request counters afresh, as prometheus_client's multiprocess mode requires."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Gunicorn server hook: a worker ended; its live gauges leave the multiprocess sums."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

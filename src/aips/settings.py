@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "aips.shared.workdays",
     "aips.shared.workflow",
     "aips.shared.files",
+    "aips.shared.observability",
     "aips.center.incidents",
     "aips.center.alerts",
     "aips.center.inquiries",
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "aips.core.middleware.MethodGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "aips.core.middleware.RequestIdMiddleware",
+    "aips.core.metrics.MetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,6 +185,11 @@ AXES_VERBOSE = False
 # When gunicorn terminates TLS itself (AIPS_TLS_CERT) there is no proxy to trust.
 _behind_proxy = HTTPS and not env_str("AIPS_TLS_CERT")
 AIPS_PROXY_COUNT = env_int("AIPS_PROXY_COUNT", 1 if _behind_proxy else 0, minimum=0)
+# Metrics and health (docs/deployment.md): who may read /metrics (addresses or networks, as
+# client_ip sees them, or the bearer token), and when the worker's heartbeat counts as stale.
+AIPS_METRICS_ALLOWED_IPS = env_list("AIPS_METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+AIPS_METRICS_TOKEN = env_str("AIPS_METRICS_TOKEN", "")
+AIPS_WORKER_STALE_SECONDS = env_int("AIPS_WORKER_STALE_SECONDS", 300, minimum=30)
 
 # Second factor (R57.8) and sessions.
 OTP_TOTP_ISSUER = "AIPS"
@@ -303,7 +310,7 @@ if HTTPS:
     SECURE_HSTS_SECONDS = env_int("AIPS_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$", r"^metrics$"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -344,7 +351,8 @@ AIPS_ATTACHMENT_DIR = env_str("AIPS_ATTACHMENT_DIR", str(DATA_DIR / "attachments
 # whole multipart request (the largest attachment, 20 MiB, plus room for the form fields).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("AIPS_BODY_MAX_BYTES", 5 * 1024 * 1024, minimum=65536)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-AIPS_UPLOAD_MAX_BYTES = env_int("AIPS_UPLOAD_MAX_BYTES", 21 * 1024 * 1024, minimum=1024 * 1024)
+# The largest upload: a CSAF advisory of up to 32 MiB (alerts.importers.MAX_BYTES) plus fields.
+AIPS_UPLOAD_MAX_BYTES = env_int("AIPS_UPLOAD_MAX_BYTES", 33 * 1024 * 1024, minimum=1024 * 1024)
 FILE_UPLOAD_HANDLERS = [
     "aips.core.uploads.LimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

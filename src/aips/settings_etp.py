@@ -19,6 +19,7 @@ from aips.env import env_bool, env_int, env_list, env_str
 from aips.settings import *  # noqa: F403
 from aips.settings import (
     CACHES,
+    CONTENT_SECURITY_POLICY,
     DATA_DIR,
     EMAIL_HOST,
     HTTPS,
@@ -60,6 +61,13 @@ AIPS_WEBAUTHN_RP_ID = env_str("AIPS_ETP_WEBAUTHN_RP_ID") or (
     urlsplit(AIPS_BASE_URL).hostname or "localhost"
 )
 AIPS_WEBAUTHN_ORIGIN = env_str("AIPS_ETP_WEBAUTHN_ORIGIN", AIPS_BASE_URL)
+# The auctions' live events (auctions/sse.py, `etp live`, PostgreSQL only): where uvicorn
+# listens, and the base URL the browser reaches it at ("" = not served: the live page polls).
+AIPS_ETP_LIVE_BIND = env_str("AIPS_ETP_LIVE_BIND", "127.0.0.1:8002")
+AIPS_ETP_LIVE_URL = env_str("AIPS_ETP_LIVE_URL").rstrip("/")
+if urlsplit(AIPS_ETP_LIVE_URL).netloc:  # another origin: the pages' CSP lets them connect
+    CONTENT_SECURITY_POLICY = copy.deepcopy(CONTENT_SECURITY_POLICY)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"].append(AIPS_ETP_LIVE_URL)
 
 # Its own database and files: nothing of AIPS's data is reachable from the ETP.
 DATABASES = {

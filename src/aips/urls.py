@@ -17,6 +17,7 @@ urlpatterns = [
     path("audit/", include("aips.shared.audit.urls")),
     path("calendar/", include("aips.shared.workdays.urls")),
     path("notifications/", include("aips.shared.notifications.urls")),
+    path("", include("aips.shared.observability.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("biometrics/", include("aips.shared.biometrics.urls")),
     path("audit/", include("aips.shared.audit.urls")),
     path("notifications/", include("aips.shared.notifications.urls")),
+    path("", include("aips.shared.observability.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from ninja import NinjaAPI, Schema, Status, Swagger
 from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from aips.core.access import public
+from aips.core.health import run_checks
 
 
 def api_throttles() -> list[Any]:
@@ -47,20 +47,23 @@ class ApiReference(Swagger):
 
 
 class HealthOut(Schema):
-    status: str
+    status: str  # ok | degraded (a non-critical check failed) | unavailable (503)
     database: str
+    checks: dict[str, str]
 
 
 def add_health(api: NinjaAPI) -> None:
-    """GET /health: 200 when the database answers, else 503 (load balancers, `make run`)."""
+    """GET /health: every check registered in `core.health` (the database, the worker's
+    heartbeat, ClamAV...). 503 when a critical one (the database) fails, for load balancers and
+    `make run`; "degraded" with 200 when another does."""
 
     @api.get("/health", auth=None, response={200: HealthOut, 503: HealthOut}, operation_id="health")
     @public
     def health(request: HttpRequest) -> Any:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
-        except Exception:  # any database failure means "not ready"
-            return Status(503, {"status": "unavailable", "database": "unreachable"})
-        return Status(200, {"status": "ok", "database": "ok"})
+        result = run_checks()
+        body = {
+            "status": result.status,
+            "database": result.checks.get("database", ""),
+            "checks": result.checks,
+        }
+        return Status(200 if result.available else 503, body)

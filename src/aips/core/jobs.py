@@ -15,6 +15,10 @@ class Job:
     name: str
     every: timedelta
     run: Callable[[], str]  # does the work; returns a one-line summary for the log
+    # A concurrent job opens its own transactions and is safe on several workers at once (row
+    # locks with SKIP LOCKED): the worker runs it without its one transaction and job lock, so
+    # each unit of work commits as soon as it is done (an auction's close, say).
+    concurrent: bool = False
 
 
 @dataclass(frozen=True)
@@ -23,18 +27,23 @@ class _Entry:
     # Read when the table is built, so settings (and tests that change them) apply.
     every: Callable[[], timedelta]
     run: Callable[[], str]
+    concurrent: bool
 
 
 _JOBS: dict[str, _Entry] = {}
 
 
 def register_job(
-    name: str, *, every: timedelta | Callable[[], timedelta], run: Callable[[], str]
+    name: str,
+    *,
+    every: timedelta | Callable[[], timedelta],
+    run: Callable[[], str],
+    concurrent: bool = False,
 ) -> None:
     """Idempotent: registering a name again replaces its entry and keeps its place."""
     period = every if callable(every) else (lambda: every)
-    _JOBS[name] = _Entry(name=name, every=period, run=run)
+    _JOBS[name] = _Entry(name=name, every=period, run=run, concurrent=concurrent)
 
 
 def registered_jobs() -> list[Job]:
-    return [Job(e.name, e.every(), e.run) for e in _JOBS.values()]
+    return [Job(e.name, e.every(), e.run, e.concurrent) for e in _JOBS.values()]

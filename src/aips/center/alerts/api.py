@@ -162,7 +162,7 @@ def alerts_create(request: HttpRequest, payload: AlertIn) -> Any:
 )
 def alerts_import(request: HttpRequest, file: File[NonEmptyFile]) -> Any:
     """A draft vulnerability alert from a CSAF 2.0 advisory or an NVD CVE JSON 2.0 record."""
-    alert = services.alert_import(actor=acting_person(request), data=file.read(5 * 1024 * 1024 + 1))
+    alert = services.alert_import(actor=acting_person(request), data=file, size=file.size)
     return Status(201, _out(request, alert))
 
 

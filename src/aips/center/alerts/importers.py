@@ -15,27 +15,34 @@ from dataclasses import dataclass, field
 from typing import Literal, NoReturn, TypedDict
 from urllib.parse import urlsplit
 
-from cvss import CVSS3, CVSS4, CVSSError
+from cvss import CVSS2, CVSS3, CVSS4, CVSSError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
+    "MAX_DESCRIPTION",
+    "MAX_PRODUCTS",
+    "MAX_REFERENCES",
+    "MAX_VERSIONS",
     "AffectedProduct",
     "CvssSeverity",
     "CvssVersion",
     "ImportProblem",
+    "ProductStatus",
     "VulnerabilityDraft",
     "detect_and_parse",
     "from_csaf",
     "from_nvd",
     "is_cve_id",
     "load_json",
+    "read_limited",
     "score_cvss",
 ]
 
-MAX_BYTES = 5 * 1024 * 1024
+# Red Hat's largest advisories (kernel, OpenShift) run to about 20 MiB.
+MAX_BYTES = 32 * 1024 * 1024
 # Real advisories nest about 20 levels deep (a CSAF product tree: vendor → family → product →
 # version, each level an object inside a list).
 MAX_DEPTH = 64
@@ -47,8 +54,15 @@ MAX_NAME = 200
 MAX_VERSION = 100
 MAX_CPE = 300
 MAX_URL = 2000
+MAX_DESCRIPTION = 50000
+MAX_PRODUCTS = 500
+MAX_VERSIONS = 1000
+MAX_REFERENCES = 500
+MAX_JUSTIFICATION = 300
 
 CvssVersion = Literal["3.0", "3.1", "4.0", ""]
+# A product's status in a CSAF advisory, the groups of `product_status` folded into five.
+Status = Literal["affected", "fixed", "not_affected", "under_investigation", "recommended"]
 CvssSeverity = Literal["none", "low", "medium", "high", "critical", ""]
 
 _CVE_ID = re.compile(r"CVE-\d{4}-\d{4,}")
@@ -68,6 +82,12 @@ class AffectedProduct(TypedDict):
     cpe: str
 
 
+class ProductStatus(TypedDict):
+    product: str  # the full product name, a relationship resolved ("pkg as a component of X")
+    status: Status
+    justification: str  # why a product is not affected (a VEX flag or impact statement)
+
+
 @dataclass
 class VulnerabilityDraft:
     title: str
@@ -82,6 +102,20 @@ class VulnerabilityDraft:
     recommendations: str = ""
     known_exploited: bool = False
     source: str = ""
+    # The source's TLP as a TLP 2.0 label ("CLEAR" for CSAF's WHITE); empty when it gives none.
+    tlp: str = ""
+    # The vendor's own severity word (CSAF `document.aggregate_severity.text`) and the threat
+    # level it maps to; the level is used when the draft has no CVSS v3/v4 score.
+    vendor_severity: str = ""
+    vendor_level: CvssSeverity = ""
+    # A CVSS v2 vector and score, kept for display only (the alert scores v3.0 and later).
+    cvss_v2: str = ""
+    # CSAF: every product with its status (all `product_status` groups), in source order.
+    statuses: list[ProductStatus] = field(default_factory=list)
+    # A CSAF VEX document (`csaf_vex`): the draft says what the statuses are, not "apply a fix".
+    vex: bool = False
+    # What had to be cut to fit the alert, in words; also said at the end of the description.
+    shortened: list[str] = field(default_factory=list)
 
 
 class ImportProblem(Exception):
@@ -266,6 +300,22 @@ def _too_big(size: int) -> ImportProblem:
         _("The file is too big: %(size)s MiB; at most %(limit)s MiB is accepted.")
         % {"size": f"{size / 1024 / 1024:.1f}", "limit": f"{MAX_BYTES / 1024 / 1024:g}"}
     )
+
+
+def read_limited(stream: object, size: int | None = None) -> bytes:
+    """An uploaded file's bytes, read no further than the limit: a bigger file is refused with
+    its real size (`size` as the upload reports it, else what was read)."""
+    if size is not None and size > MAX_BYTES:
+        raise _too_big(size)
+    read = getattr(stream, "read", None)
+    if read is None:
+        raise ImportProblem(_("The file could not be read."))
+    data = read(MAX_BYTES + 1)
+    if not isinstance(data, bytes):
+        raise ImportProblem(_("The file could not be read."))
+    if len(data) > MAX_BYTES:
+        raise _too_big(max(size or 0, len(data)))
+    return data
 
 
 def load_json(data: bytes | str | dict[str, object]) -> dict[str, object]:
@@ -516,21 +566,62 @@ def _common_cpe(names: list[str]) -> str:
 
 
 class _Group:
-    """Affected versions of one vendor's product, in the order the source lists them."""
+    """Affected versions of one vendor's product, in the order the source lists them; what is
+    over the alert's limits is counted, never dropped unsaid."""
 
     def __init__(self) -> None:
         self.order: list[tuple[str, str]] = []
         self.versions: dict[tuple[str, str], list[str]] = {}
         self.cpes: dict[tuple[str, str], list[str]] = {}
+        self.dropped_products: set[tuple[str, str]] = set()
+        self.dropped_versions: dict[tuple[str, str], set[str]] = {}
 
     def add(self, vendor: str, product: str, version: str, cpe: str) -> None:
         key = (_cut(vendor, MAX_NAME), _cut(product, MAX_NAME))
         if key not in self.versions:
+            if len(self.order) >= MAX_PRODUCTS:
+                self.dropped_products.add(key)
+                return
             self.order.append(key)
             self.versions[key] = []
             self.cpes[key] = []
-        _add_unique(self.versions[key], _cut(version, MAX_VERSION))
+        text = _cut(version, MAX_VERSION)
+        versions = self.versions[key]
+        if text and text not in versions and len(versions) >= MAX_VERSIONS:
+            self.dropped_versions.setdefault(key, set()).add(text)
+        else:
+            _add_unique(versions, text)
         _add_unique(self.cpes[key], cpe)
+
+    def shortened(self) -> list[str]:
+        notes: list[str] = []
+        if self.dropped_products:
+            notes.append(
+                ngettext(
+                    "%(count)d more product is not in the list of affected products (at most "
+                    "%(limit)d are kept).",
+                    "%(count)d more products are not in the list of affected products (at most "
+                    "%(limit)d are kept).",
+                    len(self.dropped_products),
+                )
+                % {"count": len(self.dropped_products), "limit": MAX_PRODUCTS}
+            )
+        for (vendor, product), dropped in self.dropped_versions.items():
+            notes.append(
+                ngettext(
+                    "%(product)s: %(count)d more version is not listed (at most %(limit)d are "
+                    "kept).",
+                    "%(product)s: %(count)d more versions are not listed (at most %(limit)d "
+                    "are kept).",
+                    len(dropped),
+                )
+                % {
+                    "product": f"{vendor} {product}".strip(),
+                    "count": len(dropped),
+                    "limit": MAX_VERSIONS,
+                }
+            )
+        return notes
 
     def result(self) -> list[AffectedProduct]:
         return [
@@ -542,6 +633,36 @@ class _Group:
             )
             for vendor, product in self.order
         ]
+
+
+def _references_fit(references: list[str]) -> tuple[list[str], list[str]]:
+    if len(references) <= MAX_REFERENCES:
+        return references, []
+    extra = len(references) - MAX_REFERENCES
+    note = ngettext(
+        "%(count)d more reference is not listed (at most %(limit)d are kept).",
+        "%(count)d more references are not listed (at most %(limit)d are kept).",
+        extra,
+    ) % {"count": extra, "limit": MAX_REFERENCES}
+    return references[:MAX_REFERENCES], [note]
+
+
+def _fit_text(text: str, shortened: list[str], limit: int = MAX_DESCRIPTION) -> str:
+    """The text, with what was cut on import said at its end, in at most `limit` characters."""
+    tail = ""
+    if shortened:
+        tail = "\n\n" + _("Shortened on import:") + "\n" + "\n".join(f"- {n}" for n in shortened)
+    if len(text) + len(tail) <= limit:
+        return text + tail
+    cut_note = "- " + _(
+        "The text is %(total)d characters long; the first %(shown)d are shown. The full text "
+        "is in the source advisory."
+    )
+    room = limit - len(tail) - len(cut_note) - 200
+    if not tail:
+        tail = "\n\n" + _("Shortened on import:")
+    note = cut_note % {"total": len(text), "shown": max(room, 0)}
+    return (text[: max(room, 0)].rstrip() + "…" + tail + "\n" + note)[:limit]
 
 
 # --- NVD CVE API 2.0 --------------------------------------------------------------------------
@@ -666,12 +787,29 @@ def _nvd_cve(cve: dict[str, object], path: str) -> VulnerabilityDraft:
         if url:
             _add_unique(references, url)
 
+    cvss_v2 = ""
+    if metrics is not None:
+        for entry_path, entry in _items(metrics, "cvssMetricV2", _join(path, "metrics")):
+            data = _obj(entry, "cvssData", entry_path)
+            v2 = _v2(data) if data is not None else None
+            if v2 is not None:
+                cvss_v2 = f"{v2[1]} ({v2[0]:.1f})"
+                break
+    if cvss_v2 and best is None:
+        description = description + "\n\n" + _("CVSS v2 (for reference): %(v2)s") % {"v2": cvss_v2}
+    shortened = group.shortened()
+    references, cut_refs = _references_fit(references)
+    shortened += cut_refs
+
     draft = VulnerabilityDraft(
         title=_cut(title, MAX_TITLE),
-        description=description,
+        description=_fit_text(description, shortened),
         cve_ids=[cve_id],
         affected=group.result(),
         references=references,
+        cvss_v2=cvss_v2,
+        vendor_level=_v2_level(cvss_v2),
+        shortened=shortened,
         recommendations=_str(cve, "cisaRequiredAction", path),
         known_exploited=bool(_str(cve, "cisaExploitAdd", path)),
         source="NVD",
@@ -679,6 +817,15 @@ def _nvd_cve(cve: dict[str, object], path: str) -> VulnerabilityDraft:
     if best is not None:
         draft.cvss_score, _rank, draft.cvss_vector, draft.cvss_version, draft.cvss_severity = best
     return draft
+
+
+def _v2_level(cvss_v2: str) -> CvssSeverity:
+    """The CVSS v2 bands (low < 4.0 ≤ medium < 7.0 ≤ high) of a "vector (score)" text."""
+    match = re.search(r"\((\d+(?:\.\d+)?)\)$", cvss_v2)
+    if match is None:
+        return ""
+    score = float(match.group(1))
+    return "high" if score >= 7.0 else "medium" if score >= 4.0 else "low"
 
 
 def _nvd_version(fields: list[str], match: dict[str, object], path: str) -> str:
@@ -732,6 +879,9 @@ class _Product:
     version: str = ""
     cpe: str = ""
     name: str = ""
+    # For a relationship ("component X of platform Y"): the platform's name and the full name.
+    platform: str = ""
+    full: str = ""
 
     def display(self) -> tuple[str, str, str]:
         vendor, product, version = self.vendor, self.product or self.family, self.version
@@ -740,7 +890,18 @@ class _Product:
             vendor = vendor or _cpe_text(fields[3])
             product = product or _cpe_text(fields[4])
             version = version or _cpe_text(fields[5])
+        if self.platform:
+            # A package of a platform (Red Hat: "kernel-0:4.18… as a component of RHEL 8"): one
+            # line per platform (and component product), the packages as its versions.
+            product = f"{product} ({self.platform})" if product else self.platform
+            return vendor, product, version or self.name
         return vendor, product or self.name, version
+
+    def full_name(self) -> str:
+        if self.full:
+            return self.full
+        vendor, product, version = self.display()
+        return self.name or " ".join(p for p in (vendor, product, version) if p)
 
 
 def from_csaf(data: bytes | str | dict[str, object]) -> VulnerabilityDraft:
@@ -759,6 +920,61 @@ def _remediation_label(category: str) -> str:
     return labels.get(category, "")
 
 
+_STATUS_GROUPS: dict[str, Status] = {
+    "known_affected": "affected",
+    "first_affected": "affected",
+    "last_affected": "affected",
+    "fixed": "fixed",
+    "first_fixed": "fixed",
+    "under_investigation": "under_investigation",
+    "recommended": "recommended",
+    "known_not_affected": "not_affected",
+}
+# CSAF 2.0 carries TLP 1.0 labels; WHITE is TLP 2.0's CLEAR.
+_TLP_LABELS = {
+    "WHITE": "CLEAR",
+    "CLEAR": "CLEAR",
+    "GREEN": "GREEN",
+    "AMBER": "AMBER",
+    "AMBER+STRICT": "AMBER+STRICT",
+    "RED": "RED",
+}
+_VENDOR_LEVELS: dict[str, CvssSeverity] = {
+    "critical": "critical",
+    "important": "high",
+    "high": "high",
+    "moderate": "medium",
+    "medium": "medium",
+    "low": "low",
+    "none": "none",
+    "informational": "none",
+}
+
+
+def _status_word(status: Status) -> str:
+    words = {
+        "affected": _("affected"),
+        "fixed": _("fixed"),
+        "not_affected": _("not affected"),
+        "under_investigation": _("under investigation"),
+        "recommended": _("recommended"),
+    }
+    return words[status]
+
+
+def _justification_label(label: str) -> str:
+    labels = {
+        "component_not_present": _("the component is not present"),
+        "vulnerable_code_not_present": _("the vulnerable code is not present"),
+        "vulnerable_code_cannot_be_controlled_by_adversary": _(
+            "the vulnerable code cannot be controlled by an adversary"
+        ),
+        "vulnerable_code_not_in_execute_path": _("the vulnerable code is not in the execute path"),
+        "inline_mitigations_already_exist": _("inline mitigations already exist"),
+    }
+    return labels.get(label, label.replace("_", " "))
+
+
 def _csaf(doc: dict[str, object]) -> VulnerabilityDraft:
     document = _obj(doc, "document", "")
     if document is None:
@@ -771,16 +987,37 @@ def _csaf(doc: dict[str, object]) -> VulnerabilityDraft:
             _("This is not a CSAF 2.0 advisory: “document.csaf_version” is missing."),
             "document.csaf_version",
         )
+    if version == "2.1":
+        raise ImportProblem(
+            _(
+                "This is a CSAF 2.1 advisory; CSAF 2.1 is not supported yet. Import the "
+                "publisher's CSAF 2.0 version of it."
+            ),
+            "document.csaf_version",
+        )
     if version != "2.0":
         raise ImportProblem(
             _("This is not a CSAF 2.0 advisory: “document.csaf_version” is “%(version)s”.")
             % {"version": _cut(str(version), 20)},
             "document.csaf_version",
         )
-    _req_str(document, "category", "document")
+    category = _req_str(document, "category", "document")
     title = _req_str(document, "title", "document")
     tracking_id = _req_str(_req_obj(document, "tracking", "document"), "id", "document.tracking")
     publisher = _req_str(_req_obj(document, "publisher", "document"), "name", "document.publisher")
+    vex = category == "csaf_vex"
+
+    tlp = ""
+    distribution = _obj(document, "distribution", "document")
+    if distribution is not None:
+        tlp_obj = _obj(distribution, "tlp", "document.distribution")
+        if tlp_obj is not None:
+            label = _str(tlp_obj, "label", "document.distribution.tlp").strip().upper()
+            tlp = _TLP_LABELS.get(label, "")
+    vendor_severity = ""
+    aggregate = _obj(document, "aggregate_severity", "document")
+    if aggregate is not None:
+        vendor_severity = _str(aggregate, "text", "document.aggregate_severity").strip()
 
     products = _product_tree(doc)
 
@@ -795,10 +1032,15 @@ def _csaf(doc: dict[str, object]) -> VulnerabilityDraft:
     references: list[str] = []
     group = _Group()
     best: tuple[float, int, str, CvssVersion, CvssSeverity] | None = None
+    best_v2: tuple[float, str] | None = None
     known_exploited = False
     # (label, details, url) → the CVE ids it is for, in order of first mention.
     remediations: dict[tuple[str, str, str], list[str]] = {}
     sections: list[str] = [_notes(document, "document")]
+    statuses: list[ProductStatus] = []
+    seen_status: set[tuple[str, str]] = set()
+    status_lines: list[str] = []
+    not_affected: set[str] = set()
 
     for ref_path, ref in _items(document, "references", "document"):
         url = _url(_str(ref, "url", ref_path))
@@ -828,11 +1070,17 @@ def _csaf(doc: dict[str, object]) -> VulnerabilityDraft:
                 candidate = _scored(vector, _join(mpath, "vectorString"))
                 if best is None or candidate[:2] > best[:2]:
                     best = candidate
+            v2 = _obj(score, "cvss_v2", spath)
+            if v2 is not None:
+                v2_candidate = _v2(v2)
+                if v2_candidate is not None and (best_v2 is None or v2_candidate > best_v2):
+                    best_v2 = v2_candidate
 
+        justifications = _justifications(vuln, vpath)
         status = _obj(vuln, "product_status", vpath)
         if status is not None:
             status_path = _join(vpath, "product_status")
-            for key in _AFFECTED_STATUSES:
+            for key, folded in _STATUS_GROUPS.items():
                 for ppath, product_id in _strings(status, key, status_path):
                     product = products.get(product_id)
                     if product is None:
@@ -844,7 +1092,29 @@ def _csaf(doc: dict[str, object]) -> VulnerabilityDraft:
                             % {"path": ppath, "id": _cut(product_id, 80)},
                             ppath,
                         )
+                    full = product.full_name() or product_id
+                    why = justifications.get(product_id, "") if folded == "not_affected" else ""
+                    if (full, folded) not in seen_status:
+                        seen_status.add((full, folded))
+                        statuses.append(
+                            ProductStatus(product=full, status=folded, justification=why)
+                        )
+                    line = f"{full}: {_status_word(folded)}"
+                    line = f"{line} ({why})" if why else line
+                    if len(vulnerabilities) > 1 and label:
+                        line = f"{label}: {line}"
+                    _add_unique(status_lines, line)
+                    if folded == "not_affected":
+                        not_affected.add(line)
+                        continue
                     vendor, name, product_version = product.display()
+                    if folded != "affected":
+                        product_version = (
+                            _("%(status)s: %(version)s")
+                            % {"status": _status_word(folded), "version": product_version}
+                            if product_version
+                            else _status_word(folded)
+                        )
                     group.add(vendor, name, product_version, product.cpe)
 
         for rpath, remediation in _items(vuln, "remediations", vpath):
@@ -879,19 +1149,86 @@ def _csaf(doc: dict[str, object]) -> VulnerabilityDraft:
         line = f"{head}: {details}" if head else details
         lines.append(f"{line} {url}" if url else line)
 
+    if vex:
+        counts = {s: sum(1 for p in statuses if p["status"] == s) for s in _STATUS_GROUPS.values()}
+        if statuses and counts["not_affected"] == len(statuses):
+            lines.insert(
+                0,
+                _(
+                    "The vendor states that no product this document names is affected; "
+                    "nothing needs to be done for them."
+                ),
+            )
+        lines.insert(0, _("Product status according to the vendor (VEX):"))
+        lines[1:1] = [f"- {line}" for line in status_lines]
+    not_affected_lines = [line for line in status_lines if line in not_affected]
+    if not_affected_lines and not vex:
+        # The affected, fixed and other products are in the draft's list of affected products.
+        sections.append(
+            _("Not affected according to the vendor:")
+            + "\n"
+            + "\n".join(f"- {line}" for line in not_affected_lines)
+        )
+    if best is None and vendor_severity:
+        sections.append(_("Severity according to the vendor: %(text)s") % {"text": vendor_severity})
+    cvss_v2 = ""
+    if best_v2 is not None:
+        cvss_v2 = f"{best_v2[1]} ({best_v2[0]:.1f})"
+        sections.append(_("CVSS v2 (for reference): %(v2)s") % {"v2": cvss_v2})
+
+    shortened = group.shortened()
+    references, cut_refs = _references_fit(references)
+    shortened += cut_refs
     draft = VulnerabilityDraft(
         title=_cut(title, MAX_TITLE),
-        description="\n\n".join(s for s in sections if s) or title,
+        description=_fit_text("\n\n".join(s for s in sections if s) or title, shortened),
         cve_ids=cve_ids,
         affected=group.result(),
         references=references,
-        recommendations="\n".join(lines),
+        recommendations=_fit_text("\n".join(lines), []),
         known_exploited=known_exploited,
         source=_cut(f"CSAF: {publisher} {tracking_id}", MAX_SOURCE),
+        tlp=tlp,
+        vendor_severity=_cut(vendor_severity, 100),
+        vendor_level=_VENDOR_LEVELS.get(vendor_severity.lower(), ""),
+        cvss_v2=cvss_v2,
+        statuses=statuses,
+        vex=vex,
+        shortened=shortened,
     )
     if best is not None:
         draft.cvss_score, _rank, draft.cvss_vector, draft.cvss_version, draft.cvss_severity = best
     return draft
+
+
+def _v2(metric: dict[str, object]) -> tuple[float, str] | None:
+    """(score, vector) of a CVSS v2 block, or None when it cannot be scored."""
+    vector = metric.get("vectorString")
+    if not isinstance(vector, str) or not vector.strip() or len(vector) > MAX_VECTOR_LENGTH:
+        return None
+    try:
+        score = float(CVSS2(vector.strip()).scores()[0])
+    except (CVSSError, ArithmeticError, LookupError, TypeError, ValueError):
+        return None
+    return score, vector.strip()
+
+
+def _justifications(vuln: dict[str, object], path: str) -> dict[str, str]:
+    """Product id → why it is not affected: a VEX flag's label, else an impact statement."""
+    out: dict[str, str] = {}
+    for fpath, flag in _items(vuln, "flags", path):
+        text = _justification_label(_str(flag, "label", fpath))
+        for _p, product_id in _strings(flag, "product_ids", fpath):
+            if text:
+                out.setdefault(product_id, _cut(text, MAX_JUSTIFICATION))
+    for tpath, threat in _items(vuln, "threats", path):
+        if _str(threat, "category", tpath) != "impact":
+            continue
+        text = _str(threat, "details", tpath).strip()
+        for _p, product_id in _strings(threat, "product_ids", tpath):
+            if text:
+                out.setdefault(product_id, _cut(text, MAX_JUSTIFICATION))
+    return out
 
 
 def _notes(owner: dict[str, object], path: str) -> str:
@@ -958,15 +1295,70 @@ def _product_tree(doc: dict[str, object]) -> dict[str, _Product]:
         full = _req_obj(relation, "full_product_name", path)
         fpath = _join(path, "full_product_name")
         product_id = _req_str(full, "product_id", fpath)
+        full_name = _str(full, "name", fpath)
         component = products.get(_str(relation, "product_reference", path))
+        platform = products.get(_str(relation, "relates_to_product_reference", path))
+        platform_name = ""
+        if platform is not None:
+            platform_name = platform.name or " ".join(p for p in platform.display()[1:] if p)
         if component is not None:
-            products[product_id] = _Product(**component.__dict__)
+            resolved = _Product(**component.__dict__)
+            resolved.vendor = resolved.vendor or (platform.vendor if platform else "")
+            resolved.platform = platform_name
+            resolved.full = full_name
+            resolved.cpe = resolved.cpe or _helper_cpe(full, fpath)
+            products[product_id] = resolved
         else:
-            products[product_id] = _Product(name=_str(full, "name", fpath))
+            products[product_id] = _Product(name=full_name, platform=platform_name, full=full_name)
     return products
 
 
 # --- Either -----------------------------------------------------------------------------------
+
+
+def _not_an_advisory(doc: dict[str, object]) -> None:
+    """CSAF's distribution files (ROLIE feeds, provider and aggregator metadata) named for what
+    they are, with where the advisories are."""
+    feed = doc.get("feed")
+    if isinstance(feed, dict):
+        entries = feed.get("entry")
+        count = len(entries) if isinstance(entries, list) else 0
+        raise ImportProblem(
+            ngettext(
+                "This is a ROLIE feed of CSAF advisories (“%(title)s”, %(count)d entry), not an "
+                "advisory: download the advisory from the entry's link and import that file.",
+                "This is a ROLIE feed of CSAF advisories (“%(title)s”, %(count)d entries), not "
+                "an advisory: download the advisories from the entries' links and import them "
+                "one by one.",
+                count,
+            )
+            % {"title": _cut(str(feed.get("title") or ""), 100), "count": count}
+        )
+    if isinstance(doc.get("service"), dict) or isinstance(doc.get("categories"), dict):
+        raise ImportProblem(
+            _(
+                "This is a ROLIE service or category document of a CSAF provider, not an "
+                "advisory: import the advisories its feeds list one by one."
+            )
+        )
+    if "canonical_url" in doc and ("metadata_version" in doc or "role" in doc):
+        publisher = doc.get("publisher")
+        name = publisher.get("name") if isinstance(publisher, dict) else ""
+        raise ImportProblem(
+            _(
+                "This is the provider metadata (provider-metadata.json) of the CSAF provider "
+                "“%(name)s”, not an advisory: import the advisories its ROLIE feeds or "
+                "directories list one by one."
+            )
+            % {"name": _cut(str(name or ""), 100)}
+        )
+    if isinstance(doc.get("aggregator"), dict):
+        raise ImportProblem(
+            _(
+                "This is the metadata of a CSAF aggregator (aggregator.json), not an advisory: "
+                "import the advisories of the providers it lists one by one."
+            )
+        )
 
 
 def detect_and_parse(data: bytes | str | dict[str, object]) -> VulnerabilityDraft:
@@ -974,6 +1366,7 @@ def detect_and_parse(data: bytes | str | dict[str, object]) -> VulnerabilityDraf
     doc = load_json(data)
     if "document" in doc:
         return _csaf(doc)
+    _not_an_advisory(doc)
     if "CVE_Items" in doc or "CVE_data_type" in doc:
         raise ImportProblem(
             _(

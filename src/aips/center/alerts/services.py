@@ -10,7 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aips.center.alerts.importers import ImportProblem, detect_and_parse, score_cvss
+from aips.center.alerts.importers import (
+    MAX_PRODUCTS,
+    MAX_REFERENCES,
+    MAX_VERSIONS,
+    ImportProblem,
+    detect_and_parse,
+    read_limited,
+    score_cvss,
+)
 from aips.center.alerts.lifecycle import ALERT_MACHINE
 from aips.center.alerts.models import (
     Alert,
@@ -123,7 +131,7 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     bad = [r for r in references if not r.startswith(("https://", "http://")) or len(r) > 2000]
     if bad:
         f.add("references", _("“%(value)s” is not a web address.") % {"value": bad[0][:100]})
-    out["references"] = references[:100]
+    out["references"] = references[:MAX_REFERENCES]
     out["known_exploited"] = bool(data.get("known_exploited"))
     out["anonymous"] = bool(data.get("anonymous"))
     f.raise_if_any()
@@ -135,7 +143,7 @@ def _affected(raw: Any, f: Fields) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         f.add("affected", _("A list of affected products is expected."))
         return out
-    for item in raw[:500]:
+    for item in raw[:MAX_PRODUCTS]:
         if not isinstance(item, dict) or not str(item.get("product") or "").strip():
             f.add("affected", _("Each affected product needs at least a product name."))
             return out
@@ -143,7 +151,7 @@ def _affected(raw: Any, f: Fields) -> list[dict[str, Any]]:
             {
                 "vendor": str(item.get("vendor") or "")[:200],
                 "product": str(item.get("product"))[:200],
-                "versions": [str(v)[:100] for v in (item.get("versions") or [])][:100],
+                "versions": [str(v)[:100] for v in (item.get("versions") or [])][:MAX_VERSIONS],
                 "cpe": str(item.get("cpe") or "")[:300],
             }
         )
@@ -544,23 +552,41 @@ def alert_viewed(*, actor: Actor, alert: Alert) -> None:
 
 
 @transaction.atomic
-def alert_import(*, actor: User, data: bytes, tlp: str = Tlp.AMBER, level: str = "") -> Alert:
-    """A draft vulnerability alert from a CSAF 2.0 advisory or an NVD CVE JSON 2.0 record."""
+def alert_import(
+    *, actor: User, data: Any, tlp: str = Tlp.AMBER, level: str = "", size: int | None = None
+) -> Alert:
+    """A draft vulnerability alert from a CSAF 2.0 advisory or an NVD CVE JSON 2.0 record.
+
+    `data` is the file's bytes or an open upload (read no further than the importer's limit;
+    `size` is its size as uploaded). The draft's TLP is the stricter of the chosen one and the
+    source's own (a TLP:RED advisory is never downgraded)."""
     ensure_perm(actor, Perm.ALERT_EDIT)
     try:
-        draft = detect_and_parse(data)
+        raw = data if isinstance(data, bytes | str) else read_limited(data, size)
+        draft = detect_and_parse(raw)
     except ImportProblem as exc:
         raise ValidationFailed.field("file", str(exc)) from exc
     severity = draft.cvss_severity if draft.cvss_severity in ThreatLevel.values else ""
+    vendor_level: str = draft.vendor_level if draft.vendor_level in ThreatLevel.values else ""
+    if draft.vex and not severity and draft.vendor_level in ("", "none"):
+        nothing_affected = all(
+            s["status"] not in ("affected", "under_investigation") for s in draft.statuses
+        )
+        vendor_level = ThreatLevel.LOW if nothing_affected else ""
+    order = list(Tlp.values)
+    chosen = tlp if tlp in order else Tlp.AMBER
+    if draft.tlp in order and order.index(draft.tlp) > order.index(chosen):
+        chosen = draft.tlp
+    default_recommendation = "" if draft.vex else _("Apply the vendor's fix.")
     return alert_create(
         actor=actor,
         kind=AlertKind.VULNERABILITY,
         title=draft.title,
         source=draft.source,
-        level=level or severity or ThreatLevel.MEDIUM,
-        tlp=tlp,
+        level=level or severity or vendor_level or ThreatLevel.MEDIUM,
+        tlp=chosen,
         description=draft.description,
-        recommendations=draft.recommendations or _("Apply the vendor's fix."),
+        recommendations=draft.recommendations or default_recommendation,
         cve_ids=draft.cve_ids,
         cvss_vector=draft.cvss_vector,
         affected=draft.affected,

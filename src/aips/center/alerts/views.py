@@ -21,7 +21,6 @@ from django.views.decorators.http import require_POST
 
 from aips.center.alerts import selectors, services
 from aips.center.alerts.forms import (
-    IMPORT_MAX_BYTES,
     AlertForm,
     DeclineForm,
     FilterForm,
@@ -208,11 +207,12 @@ def alert_import(request: HttpRequest) -> HttpResponse:
     what is wrong with a bad file is shown on the file field."""
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data["file"].read(IMPORT_MAX_BYTES + 1)
+        upload = form.cleaned_data["file"]
         try:
             alert = services.alert_import(
                 actor=acting_person(request),
-                data=data,
+                data=upload,
+                size=upload.size,
                 tlp=form.cleaned_data["tlp"],
                 level=form.cleaned_data.get("level") or "",
             )

@@ -30,6 +30,7 @@ from aips.center.alerts.models import Alert
 from aips.center.integrations.models import ModuleActor
 from aips.center.integrations.services import module_seen
 from aips.center.signals import partitions, schema, selectors
+from aips.center.signals.metrics import count_batch
 from aips.center.signals.models import (
     CorrelationFinding,
     FindingIndicator,
@@ -441,6 +442,7 @@ def signals_ingest(
         tally["duplicate"],
         tally["rejected"],
     )
+    count_batch(accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected)
     return result
 
 

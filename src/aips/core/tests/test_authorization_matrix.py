@@ -443,6 +443,8 @@ ROWS = [
     ),
     Row("api:api-root", "GET", statuses(404), api=True),
     Row("api:health", "GET", statuses(200), api=True),
+    # From an allowed address (the test client's 127.0.0.1) for anyone; elsewhere 404 for all.
+    Row("observability:metrics", "GET", statuses(200)),
     Row("api:openapi-json", "GET", statuses(200), api=True),
     # The API reference is as public as the schema it shows.
     Row("api:openapi-view", "GET", statuses(200), api=True),

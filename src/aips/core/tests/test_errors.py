@@ -142,4 +142,5 @@ def test_caller_request_id_is_kept_only_when_safe() -> None:
 def test_health_checks_the_database() -> None:
     response = Client().get("/api/v1/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json()["database"] == "ok"
+    assert response.json()["checks"]["database"] == "ok"

@@ -168,3 +168,25 @@ def test_worker_skips_a_job_another_worker_is_running(monkeypatch: pytest.Monkey
         assert AuditCheckpoint.objects.get().tree_size == 3
     finally:
         other.close()
+
+
+def test_a_concurrent_job_runs_outside_the_workers_transaction() -> None:
+    """A job that opens its own short transactions (the ETP's auction tick) is run without the
+    worker's per-job transaction, so what it commits is visible at once; an ordinary job runs
+    inside one."""
+    from aips.core.jobs import Job
+
+    depth: dict[str, int] = {}
+
+    def probe(name: str) -> Any:
+        def run() -> str:
+            depth[name] = len(connection.atomic_blocks)
+            return "ok"
+
+        return run
+
+    # pytest-django wraps the test in a transaction: compare with the depth the test runs at.
+    base = len(connection.atomic_blocks)
+    assert worker.run_job(Job("t.ordinary", timedelta(seconds=1), probe("ordinary")))
+    assert worker.run_job(Job("t.concurrent", timedelta(seconds=1), probe("concurrent"), True))
+    assert depth == {"ordinary": base + 1, "concurrent": base}

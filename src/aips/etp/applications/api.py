@@ -12,12 +12,15 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status
+from ninja.decorators import decorate_view
 from pydantic import AwareDatetime, Field
 
 from aips.core.errors import NotFound, ValidationFailed
 from aips.core.numbers import Id
 from aips.etp.applications import clock, selectors, services
 from aips.etp.applications.models import Application, Procedure
+from aips.etp.devices.auth import mobile_api_auth
+from aips.etp.devices.gate import mobile_aware
 from aips.etp.lots import selectors as lot_selectors
 from aips.etp.permissions import EtpPerm
 from aips.shared.accounts.api_auth import api_auth
@@ -70,9 +73,10 @@ def _out(application: Application) -> dict[str, Any]:
     response=list[ApplicationOut],
     operation_id="applications_list",
     url_name="applications_list",
-    auth=api_auth(EtpPerm.APPLICATION_VIEW),
+    auth=mobile_api_auth(EtpPerm.APPLICATION_VIEW),
     summary="Applications (a participant: its own; the operator: all)",
 )
+@decorate_view(mobile_aware)
 def applications_list(request: HttpRequest) -> Any:
     return [_out(a) for a in selectors.application_list(actor=acting_person(request))[:500]]
 
@@ -82,8 +86,9 @@ def applications_list(request: HttpRequest) -> Any:
     response=ApplicationOut,
     operation_id="applications_get",
     url_name="applications_get",
-    auth=api_auth(EtpPerm.APPLICATION_VIEW),
+    auth=mobile_api_auth(EtpPerm.APPLICATION_VIEW),
 )
+@decorate_view(mobile_aware)
 def applications_get(request: HttpRequest, application_id: Id) -> Any:
     return _out(selectors.get_application_for(acting_person(request), application_id))
 
@@ -169,9 +174,10 @@ def _participant(request: HttpRequest) -> User:
     response=ApplicationDocumentOut,
     operation_id="applications_document",
     url_name="applications_document",
-    auth=api_auth(EtpPerm.APPLICATION_SUBMIT),
+    auth=mobile_api_auth(EtpPerm.APPLICATION_SUBMIT),
     summary="The application's canonical form to sign with EDS",
 )
+@decorate_view(mobile_aware)
 def application_document(request: HttpRequest, lot_id: Id) -> Any:
     """As the application page offers it: the lot, the procedure, the participant, the deposit
     and the server's time. A signed form is accepted for an hour. 404: no such public lot, or no
@@ -199,9 +205,10 @@ class ApplicationIn(Schema):
     response={201: ApplicationOut},
     operation_id="applications_submit",
     url_name="applications_submit",
-    auth=api_auth(EtpPerm.APPLICATION_SUBMIT),
+    auth=mobile_api_auth(EtpPerm.APPLICATION_SUBMIT),
     summary="Apply for a lot's procedure with the EDS-signed canonical form",
 )
+@decorate_view(mobile_aware)
 def application_submit(request: HttpRequest, lot_id: Id, payload: ApplicationIn) -> Any:
     """`eds_signature`: the base64 CMS over the document of `application-document`, `moment` as
     it gave it. 409 `deadline_passed` (the server's clock), `party_of_lot` (a borrower or

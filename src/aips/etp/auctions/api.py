@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from ninja import Query, Router, Schema, Status
+from ninja.decorators import decorate_view
 
 from aips.core.access import public
 from aips.core.errors import NotFound
@@ -21,6 +22,8 @@ from aips.core.ratelimit import hit
 from aips.core.request_context import client_ip
 from aips.etp.applications import selectors as application_selectors
 from aips.etp.auctions import clock, selectors, services
+from aips.etp.devices.auth import mobile_api_auth, mobile_viewer
+from aips.etp.devices.gate import mobile_aware
 from aips.etp.lots import selectors as lot_selectors
 from aips.etp.permissions import EtpPerm
 from aips.shared.accounts.api_auth import api_auth
@@ -66,7 +69,7 @@ class AuctionOut(Schema):
     winner: str | None
     winning_amount: Decimal | None
     outcome: str
-    # The bid chain's length: pass it back as `since` to get only the bids after it.
+    # The last accepted bid's sequence: pass it back as `since` to get only the bids after it.
     sequence: int
     bids: list[PublicBidOut]
     viewer: ViewerOut | None = None
@@ -95,16 +98,17 @@ class BidOut(Schema):
     auth=None,
     summary="An auction's state (bidders as Participant N; yours with a session)",
 )
+@decorate_view(mobile_viewer)
 @public
 def auctions_get(
     request: HttpRequest, auction_id: Id, response: HttpResponse, query: Query[StateQuery]
 ) -> Any:
-    """Public: the same answer for everyone, no identities. With the browser session of an
-    admitted participant, `viewer` adds their own number, best bid and lead (`Cache-Control:
-    no-store`). `ETag`: send it back in `If-None-Match` and an unchanged state answers 304 with
-    no body; `since`: only the accepted bids after that sequence. Rate: the caller's budget of
-    `AIPS_ETP_PUBLIC_RATE` (per person when signed in, else per address); 404: no such auction
-    or its lot is not public."""
+    """Public: the same answer for everyone, no identities. With the browser session or a mobile
+    session (`Bearer etpm_…`, through the app's gate) of an admitted participant, `viewer` adds
+    their own number, best bid and lead (`Cache-Control: no-store`). `ETag`: send it back in
+    `If-None-Match` and an unchanged state answers 304 with no body; `since`: only the accepted
+    bids after that sequence. Rate: the caller's budget of `AIPS_ETP_PUBLIC_RATE` (per person
+    when signed in, else per address); 404: no such auction or its lot is not public."""
     user = request.user
     signed_in = bool(getattr(user, "is_authenticated", False))
     key = f"u{user.pk}" if signed_in else (client_ip(request) or "-")
@@ -181,9 +185,10 @@ def auctions_schedule(request: HttpRequest, lot_id: Id, payload: ScheduleIn) -> 
     "/auctions/{auction_id}/bids",
     response={201: BidOut},
     operation_id="auctions_bid",
-    auth=api_auth(EtpPerm.AUCTION_BID),
+    auth=mobile_api_auth(EtpPerm.AUCTION_BID),
     summary="Bid as an admitted participant, naming the price seen",
 )
+@decorate_view(mobile_aware)
 def auctions_bid(request: HttpRequest, auction_id: Id, payload: BidIn) -> Any:
     auction = selectors.get_public_auction(auction_id)
     bid = services.bid_place(

@@ -1,7 +1,9 @@
 """The auctions' periodic work, registered with the worker (aips.core.jobs) by the AppConfig.
 The tick is due every second; the worker looks at its table every `--interval` seconds, so run
 the ETP's worker with `--interval 1` where auctions run. A late tick never lets a late bid in:
-bids are judged by the server's clock against the auction's end, not by its state."""
+bids are judged by the server's clock against the auction's end, not by its state. The
+results of a close (protocol, contract offer, deposits, notices) are a job of their own, due
+every second as well, so a close commits without waiting for them."""
 
 from datetime import timedelta
 
@@ -14,6 +16,12 @@ def tick() -> str:
     return auction_tick()
 
 
+def results_tick() -> str:
+    from aips.etp.auctions.results import results_tick as run
+
+    return run()
+
+
 def contracts_tick() -> str:
     from aips.etp.auctions.contracts import contracts_tick as run
 
@@ -21,6 +29,12 @@ def contracts_tick() -> str:
 
 
 def register_jobs() -> None:
-    register_job("etp.auctions.tick", every=timedelta(seconds=1), run=tick)
+    # Both claim rows with SKIP LOCKED and commit per auction, so the worker runs them outside its
+    # one transaction (concurrent): a close is public the moment it commits.
+    register_job("etp.auctions.tick", every=timedelta(seconds=1), run=tick, concurrent=True)
+    # The results of the auctions the tick closed with a winner (results.results_tick).
+    register_job(
+        "etp.auctions.results", every=timedelta(seconds=1), run=results_tick, concurrent=True
+    )
     # Contract deadlines and their reminders (auctions/contracts.py).
     register_job("etp.auctions.contracts", every=timedelta(minutes=1), run=contracts_tick)

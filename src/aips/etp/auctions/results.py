@@ -1,5 +1,6 @@
-"""The results of an auction closed with a winner (called from the close, services._close, in
-its transaction, as the worker): the winner and the winning amount, the runner-up (the best bid
+"""The results of an auction closed with a winner (made by the worker's results job,
+`etp.auctions.results`, every second, each in its own transaction after the close has
+committed): the winner and the winning amount, the runner-up (the best bid
 of another participant), the protocol's JSON (protocol.py), the losers' deposits returned (the
 winner's stays held, and the runner-up's while the lot may still be offered to it), the
 contract offered to the winner (contracts.py) and the notices. Journaled `auction:results`."""
@@ -7,11 +8,14 @@ contract offered to the winner (contracts.py) and the notices. Journaled `auctio
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import transaction
+
 from aips.core.actors import Actor, Viewer
 from aips.core.errors import NotFound
+from aips.core.logging import get_logger
 from aips.etp.applications.services import deposits_release
-from aips.etp.auctions import contracts, notices, policy, protocol
-from aips.etp.auctions.models import Auction, AuctionResult, Bid, Contract
+from aips.etp.auctions import clock, contracts, notices, policy, protocol
+from aips.etp.auctions.models import Auction, AuctionResult, AuctionState, Bid, Contract
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
 
@@ -71,6 +75,46 @@ def results_record(*, actor: Actor, auction: Auction, now: datetime) -> AuctionR
     )
     notices.results_announced(result=result, returned={d.application.pk for d in returned})
     return result
+
+
+RESULTS_BATCH = 20
+log = get_logger("aips.etp.auctions.results")
+
+
+def results_tick(*, now: datetime | None = None) -> str:
+    """Make the results of the auctions closed with a winner that have none yet, each in its
+    own transaction, exactly once: the auction's row is claimed with SKIP LOCKED (another
+    worker holding it is skipped), the absence of results is checked again under the lock, and
+    the results' one-per-auction constraint refuses a second set. A failure rolls back that
+    auction's results alone; the next run tries again."""
+    from aips.etp.auctions.services import WORKER
+
+    now = now or clock.now()
+    pending = (
+        Auction.objects.filter(state=AuctionState.CLOSED, winner__isnull=False, result__isnull=True)
+        .order_by("closed_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    made = 0
+    failed = 0
+    for pk in list(pending[:RESULTS_BATCH]):
+        try:
+            with transaction.atomic():
+                auction = (
+                    Auction.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("procedure__lot")
+                    .filter(pk=pk, state=AuctionState.CLOSED)
+                    .first()
+                )
+                if auction is None or AuctionResult.objects.filter(auction_id=pk).exists():
+                    continue
+                results_record(actor=WORKER, auction=auction, now=now)
+                made += 1
+        except Exception:
+            # One auction's failure must not hold back the others' results.
+            log.exception("etp.auctions.results_failed", auction=pk)
+            failed += 1
+    return f"results {made}" + (f", failed {failed}" if failed else "")
 
 
 def get_result_for(actor: Viewer, auction_id: int) -> AuctionResult:

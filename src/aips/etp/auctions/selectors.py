@@ -5,6 +5,7 @@ the price, the best bid (unless the rules hide it), the end, and the bidders onl
 from datetime import datetime
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from aips.core.errors import NotFound
@@ -13,16 +14,44 @@ from aips.etp.auctions import rules
 from aips.etp.auctions.models import Auction, AuctionState, Bid
 from aips.etp.lots.models import PUBLIC_STATES
 
+_UNREAD = object()
+
+
+def _last_accepted_subquery() -> Subquery:
+    return Subquery(
+        Bid.objects.filter(auction_id=OuterRef("pk"), accepted=True)
+        .order_by("-sequence")
+        .values("sequence")[:1]
+    )
+
 
 def get_public_auction(pk: int) -> Auction:
-    auction = (
+    """The auction with its last accepted bid's sequence (`last_accepted`) read in the same
+    query, so a live view's unchanged poll costs one read."""
+    auction: Auction | None = (
         Auction.objects.select_related("procedure__lot")
+        .annotate(last_accepted=_last_accepted_subquery())
         .filter(pk=pk, procedure__lot__state__in=PUBLIC_STATES)
         .first()
     )
     if auction is None:
         raise NotFound()
     return auction
+
+
+def accepted_sequence(auction: Auction) -> int:
+    """The sequence of the auction's last accepted bid (0: none): what the public sees move.
+    A refused bid takes a place in the bid chain (`bid_count`) but changes nothing shown."""
+    annotated = auction.__dict__.get("last_accepted", _UNREAD)
+    if annotated is not _UNREAD:
+        return int(annotated or 0)
+    last = (
+        Bid.objects.filter(auction=auction, accepted=True)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    return int(last or 0)
 
 
 def participant_numbers(auction: Auction) -> dict[int, int]:
@@ -78,7 +107,7 @@ def public_state(auction: Auction, *, now: datetime, since: int = 0) -> dict[str
         "winner": _label(numbers, auction.winner_id),
         "winning_amount": auction.winning_amount,
         "outcome": auction.outcome_reason,
-        "sequence": auction.bid_count,
+        "sequence": accepted_sequence(auction),
         "bids": bids,
     }
 
@@ -120,8 +149,9 @@ def viewer_position(auction: Auction, user: object) -> dict[str, Any] | None:
 
 def state_version(auction: Auction, *, now: datetime, viewer: str, language: str) -> str:
     """A short tag of everything the live view shows, so an unchanged poll answers 304: the
-    auction row's moving parts, the price shown now (a Dutch price falls with the clock), the
-    viewer and the language of the labels."""
+    auction row's moving parts, the last accepted bid (not the bid chain's length: a refused
+    bid changes nothing anyone sees, the bidder's own position included), the price shown now
+    (a Dutch price falls with the clock), the viewer and the language of the labels."""
     import hashlib
 
     running = auction.state == AuctionState.RUNNING
@@ -131,7 +161,7 @@ def state_version(auction: Auction, *, now: datetime, viewer: str, language: str
         auction.state,
         auction.phase,
         auction.ends_at.isoformat(),
-        auction.bid_count,
+        accepted_sequence(auction),
         auction.best_amount,
         auction.best_application_id,
         auction.winner_id,

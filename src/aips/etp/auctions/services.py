@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from aips.core.access import ensure_perm
@@ -21,7 +22,7 @@ from aips.core.actors import Actor, SystemActor
 from aips.core.errors import AppError, Conflict, Forbidden, ValidationFailed
 from aips.core.ratelimit import hit
 from aips.etp.applications.models import Application, ApplicationState, Procedure
-from aips.etp.auctions import chain, clock, live_notices, policy, rules
+from aips.etp.auctions import chain, clock, live, live_notices, policy, rules
 from aips.etp.auctions.models import Auction, AuctionPhase, AuctionRule, AuctionState, Bid
 from aips.etp.lots.models import LotState
 from aips.etp.permissions import EtpPerm
@@ -255,9 +256,8 @@ def _bid_record(
         auction.accepter_id = after.accepter
     auction.save()
     if decision.accepted:
-        live_notices.bid_accepted(
-            auction, outbid=led_before, ends_before=ends_before, hidden=rules.hidden(state)
-        )
+        live.changed(auction)  # the live view's event, once committed (a refusal shows nothing)
+        _tell_after_commit(auction, led_before, ends_before, hidden=rules.hidden(state))
     if decision.finished:
         _close(auction, now)
     shown = (
@@ -266,6 +266,24 @@ def _bid_record(
         else (auction.best_amount or auction.start_price)
     )
     return bid, shown
+
+
+def _tell_after_commit(
+    auction: Auction, led_before: int | None, ends_before: datetime, *, hidden: bool
+) -> None:
+    """The outbid and extension notices of an accepted bid, written in their own transaction
+    once the bid has committed, so the auction's row lock is not held while they are. A crash
+    between the two loses these notices (the bid stands, the live view shows it); a failure
+    writing them is logged and never fails the accepted bid (robust). The won and results
+    notices are not these: they are the results job's transaction (results.py)."""
+
+    def tell() -> None:
+        with transaction.atomic():
+            live_notices.bid_accepted(
+                auction, outbid=led_before, ends_before=ends_before, hidden=hidden
+            )
+
+    transaction.on_commit(tell, robust=True)
 
 
 def _admitted_count(auction: Auction) -> int:
@@ -281,6 +299,7 @@ def _open(auction: Auction, now: datetime) -> None:
         return
     auction.state = AuctionState.RUNNING
     auction.save(update_fields=["state"])
+    live.changed(auction)
     record(
         actor=WORKER,
         event=EventType.AUCTION_STARTED,
@@ -298,6 +317,7 @@ def _end(auction: Auction, now: datetime) -> None:
         auction.phase = following.phase.value
         auction.ends_at = following.ends_at
         auction.save(update_fields=["phase", "ends_at"])
+        live.changed(auction)
         return
     _close(auction, now)
 
@@ -316,6 +336,7 @@ def _close(auction: Auction, now: datetime) -> None:
     auction.outcome_reason = "won"
     auction.closed_at = now
     auction.save()
+    live.changed(auction)
     record(
         actor=WORKER,
         event=EventType.AUCTION_CLOSED,
@@ -331,9 +352,8 @@ def _close(auction: Auction, now: datetime) -> None:
         },
     )
     live_notices.closed(auction)
-    from aips.etp.auctions.results import results_record  # the results' own module
-
-    results_record(actor=WORKER, auction=auction, now=now)
+    # The results (protocol, contract offer, deposits, notices) are the results job's own
+    # transaction (results.results_tick), so the close commits, and shows, at once.
 
 
 def _unsuccessful(auction: Auction, now: datetime, reason: str) -> None:
@@ -341,6 +361,7 @@ def _unsuccessful(auction: Auction, now: datetime, reason: str) -> None:
     auction.outcome_reason = reason
     auction.closed_at = now
     auction.save()
+    live.changed(auction)
     record(
         actor=WORKER,
         event=EventType.AUCTION_UNSUCCESSFUL,
@@ -388,26 +409,38 @@ def _schedule_repeat(auction: Auction, now: datetime) -> Auction | None:
 
 
 def auction_tick(*, now: datetime | None = None) -> str:
-    """Open the auctions whose start has come and end those whose end has passed. Each auction
-    is claimed by its row lock; another worker holding it is skipped (SKIP LOCKED), so ticks on
-    several workers never handle one auction twice."""
+    """Open the auctions whose start has come and end those whose end has passed, each in its
+    own short transaction, so each close is public as soon as it commits (the worker runs this
+    job outside its own transaction: `concurrent` in jobs.py). Each
+    auction is claimed by its row lock and its state is checked again under it; another worker
+    holding it is skipped (SKIP LOCKED), so ticks on several workers never handle one auction
+    twice. The results of a close with a winner are the results job's (results.results_tick)."""
     now = now or clock.now()
+    due = Auction.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
+        "procedure__lot"
+    )
+    opening = Q(state=AuctionState.SCHEDULED, starts_at__lte=now)
+    ending = Q(state=AuctionState.RUNNING, ends_at__lte=now)
     opened = ended = 0
-    with transaction.atomic():
-        due = Auction.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
-            "procedure__lot"
-        )
-        for auction in due.filter(state=AuctionState.SCHEDULED, starts_at__lte=now).order_by(
-            "starts_at", "pk"
-        )[:TICK_BATCH]:
-            _open(auction, now)
-            opened += 1
-        for auction in due.filter(state=AuctionState.RUNNING, ends_at__lte=now).order_by(
-            "ends_at", "pk"
-        )[:TICK_BATCH]:
-            _end(auction, now)
-            ended += 1
+    for pk in _due_ids(opening, "starts_at"):
+        with transaction.atomic():
+            auction = due.filter(opening, pk=pk).first()
+            if auction is not None:
+                _open(auction, now)
+                opened += 1
+    for pk in _due_ids(ending, "ends_at"):
+        with transaction.atomic():
+            auction = due.filter(ending, pk=pk).first()
+            if auction is not None:
+                _end(auction, now)
+                ended += 1
     return f"opened {opened}, ended {ended}"
+
+
+def _due_ids(condition: Q, moment: str) -> list[int]:
+    """The candidates, read without a lock; each is claimed (and checked again) on its own."""
+    due = Auction.objects.filter(condition).order_by(moment, "pk")
+    return list(due.values_list("pk", flat=True)[:TICK_BATCH])
 
 
 __all__ = ["AuctionPhase", "BidRefused", "auction_schedule", "auction_tick", "bid_place"]

@@ -2,7 +2,8 @@
 an auction, public while its lot is (read-only, bidders as "Participant N"), with a bid form for
 a signed-in admitted participant. Without JavaScript the page shows the state with a "Refresh"
 link and the form posts normally; with it (static/etp/auction-live.js) the page polls the
-state API every second and bids with fetch. The server's clock decides everything."""
+state API every second, or follows the server-sent events where they are served (auctions/sse.py),
+and bids with fetch. The server's clock decides everything."""
 
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from aips.etp.applications import selectors as application_selectors
 from aips.etp.applications.models import Procedure
 from aips.etp.auctions import clock, selectors, services
 from aips.etp.auctions.forms import BidForm, ScheduleForm
+from aips.etp.auctions.live import live_events_url
 from aips.etp.auctions.models import Auction, AuctionState
 from aips.etp.lots import selectors as lot_selectors
 from aips.etp.lots.models import Lot
@@ -113,6 +115,8 @@ def auction_live(request: HttpRequest, pk: int) -> HttpResponse:
         "participant": bool(
             request.user.is_authenticated and has_perm(request.user, EtpPerm.AUCTION_BID)
         ),
+        # The server-sent events (auctions/sse.py) when served; without them the page polls.
+        "events_url": live_events_url(auction.pk),
     }
     response = render(request, "etp_auctions/live.html", context)
     response["Cache-Control"] = "no-store" if request.user.is_authenticated else "no-cache"

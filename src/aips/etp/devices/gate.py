@@ -127,15 +127,48 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+def _gated_answer(request: HttpRequest, answer: Callable[[], HttpResponse]) -> HttpResponse:
+    response = _refusal(request) or answer()
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    client = getattr(request, "mobile_client", None)
+    if isinstance(client, MobileClient) and client.update_available:
+        response["X-Update-Available"] = client.update_available
+    return response
+
+
 def mobile_gate(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @functools.wraps(run)
     def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = _refusal(request) or run(request, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        response["Pragma"] = "no-cache"
-        client = getattr(request, "mobile_client", None)
-        if isinstance(client, MobileClient) and client.update_available:
-            response["X-Update-Available"] = client.update_available
-        return response
+        return _gated_answer(request, lambda: run(request, *args, **kwargs))
+
+    return gated
+
+
+def bearer_token(request: HttpRequest) -> str:
+    """The bearer token as ninja's `HttpBearer` reads it ("" when there is none)."""
+    parts = request.headers.get("Authorization", "").split(" ")
+    if len(parts) < 2 or parts[0].lower() != "bearer":
+        return ""
+    return " ".join(parts[1:])
+
+
+def is_mobile_request(request: HttpRequest) -> bool:
+    """A request that bears a mobile session's token (`etpm_…`)."""
+    from aips.etp.devices.selectors import SESSION_TOKEN_PREFIX
+
+    return bearer_token(request).startswith(SESSION_TOKEN_PREFIX)
+
+
+def mobile_aware(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For an operation outside `/mobile/…` that the app also calls (`decorate_view`): a request
+    bearing a mobile session's token passes the same gate and its answer is marked `no-store`;
+    any other request (a personal token, the web session, nobody) is left as it is."""
+
+    @functools.wraps(run)
+    def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_mobile_request(request):
+            return run(request, *args, **kwargs)
+        return _gated_answer(request, lambda: run(request, *args, **kwargs))
 
     return gated

@@ -140,6 +140,8 @@ PLATFORM_ROWS = [
     Row("notifications:read_all", "POST", statuses(302)),
     Row("api:api-root", "GET", statuses(404), api=True),
     Row("api:health", "GET", statuses(200), api=True),
+    # From an allowed address (the test client's 127.0.0.1) for anyone; elsewhere 404 for all.
+    Row("observability:metrics", "GET", statuses(200)),
     Row("api:openapi-json", "GET", statuses(200), api=True),
     Row("api:openapi-view", "GET", statuses(200), api=True),
     Row(

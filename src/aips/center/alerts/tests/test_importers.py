@@ -706,13 +706,21 @@ def test_r67_3_5_csaf_advisory_becomes_a_draft_with_every_field() -> None:
             {
                 "vendor": "Example Software",
                 "product": "Example Gateway",
-                "versions": ["4.2.0", "4.2.1"],
+                # The fixed version is listed as such (CSAF `product_status.fixed`).
+                "versions": ["4.2.0", "4.2.1", "fixed: 4.3.0"],
                 "cpe": "cpe:2.3:a:example:gateway:*:*:*:*:*:*:*:*",
             },
-            # The relationship's product is the console inside the partner's appliance.
             {
                 "vendor": "Example Software",
                 "product": "Example Admin Console",
+                "versions": ["vers:generic/<2.1.5"],
+                "cpe": "",
+            },
+            # The relationship's product is the console inside the partner's appliance: a line
+            # of its own, named with the platform.
+            {
+                "vendor": "Example Software",
+                "product": "Example Admin Console (Partner Box appliance)",
                 "versions": ["vers:generic/<2.1.5"],
                 "cpe": "",
             },
@@ -730,6 +738,22 @@ def test_r67_3_5_csaf_advisory_becomes_a_draft_with_every_field() -> None:
         ),
         known_exploited=True,
         source="CSAF: Example Software PSIRT EXSA-2025-0042",
+        tlp="CLEAR",
+        statuses=[
+            {"product": "Example Gateway 4.2.0", "status": "affected", "justification": ""},
+            {"product": "Example Gateway 4.2.1", "status": "affected", "justification": ""},
+            {"product": "Example Gateway 4.3.0", "status": "fixed", "justification": ""},
+            {
+                "product": "Example Admin Console before 2.1.5",
+                "status": "affected",
+                "justification": "",
+            },
+            {
+                "product": "Example Admin Console before 2.1.5 in Partner Box appliance",
+                "status": "affected",
+                "justification": "",
+            },
+        ],
     )
     assert detect_and_parse(csaf_advisory()) == draft
 
@@ -909,7 +933,7 @@ def test_r67_3_5_oversized_input_is_refused_before_parsing() -> None:
     doc = csaf_advisory()
     doc["document"]["notes"][0]["text"] = "x" * MAX_BYTES
     caught = problem(as_bytes(doc))
-    assert str(caught) == "The file is too big: 5.0 MiB; at most 5 MiB is accepted."
+    assert str(caught) == "The file is too big: 32.0 MiB; at most 32 MiB is accepted."
     assert "too big" in str(problem(json.dumps(doc)))
     assert "too big" in str(problem(b" " * (MAX_BYTES + 1)))
 

@@ -30,6 +30,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection, transaction
 
 from aips.core.db_locks import try_xact_lock
+from aips.core.health import job_done
 from aips.core.jobs import Job, registered_jobs
 from aips.core.logging import get_logger
 
@@ -52,15 +53,25 @@ def _drop_stale_connections() -> None:
 
 
 def run_job(job: Job) -> bool:
-    """Run one job under its lock; log the outcome. False if it failed (never raises)."""
+    """Run one job under its lock; log the outcome. False if it failed (never raises). The
+    outcome goes to `core.health`'s observers (the heartbeat and job lag in /metrics)."""
     started = time.monotonic()
+    ok = _run_job(job, started)
+    job_done(job.name, ok=ok, seconds=time.monotonic() - started)
+    return ok
+
+
+def _run_job(job: Job, started: float) -> bool:
     _drop_stale_connections()
     try:
-        with transaction.atomic():
-            if not try_xact_lock(f"aips.worker.{job.name}"):
-                log.info("worker.job_skipped", job=job.name, reason="running elsewhere")
-                return True
-            summary = job.run()
+        if job.concurrent:
+            summary = job.run()  # its own short transactions, safe beside other workers
+        else:
+            with transaction.atomic():
+                if not try_xact_lock(f"aips.worker.{job.name}"):
+                    log.info("worker.job_skipped", job=job.name, reason="running elsewhere")
+                    return True
+                summary = job.run()
     except Exception:
         # One job's failure (a full disk, a tampered archive) must not stop the others.
         log.exception("worker.job_failed", job=job.name)

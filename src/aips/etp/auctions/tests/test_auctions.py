@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import TestCase
 
 from aips.core.errors import Conflict, Forbidden, ValidationFailed
 from aips.core.ratelimit import RateLimited
@@ -40,7 +41,10 @@ def running(personas: dict[str, User], procedure: Procedure, at: Clock, **kw: An
 
 
 def bid(personas: dict[str, User], who: str, auction: Auction, amount: str, seen: str) -> Bid:
-    return bid_place(actor=personas[who], auction=auction, amount=D(amount), seen_price=D(seen))
+    """One bid, and what runs once it commits (the live notices): the test's transaction never
+    commits, so the callbacks are run here."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return bid_place(actor=personas[who], auction=auction, amount=D(amount), seen_price=D(seen))
 
 
 def test_only_the_auctioneer_schedules_and_only_once(
@@ -308,6 +312,9 @@ def test_the_tick_runs_as_a_worker_job(
     assert run_job(job)
     auction.refresh_from_db()
     assert auction.state == AuctionState.RUNNING
+    results = next(j for j in registered_jobs() if j.name == "etp.auctions.results")
+    assert results.every == timedelta(seconds=1)
+    assert run_job(results)
 
 
 def test_dutch_sealed_finish_through_the_tick(

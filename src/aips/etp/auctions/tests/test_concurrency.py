@@ -130,3 +130,58 @@ def test_a_tick_skips_an_auction_another_worker_holds(personas: dict[str, User],
     assert auction_tick(now=auction.starts_at) == "opened 1, ended 0"
     auction.refresh_from_db()
     assert auction.state == AuctionState.RUNNING
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite has no row locks: BEGIN IMMEDIATE serializes whole transactions instead",
+)
+@pytest.mark.django_db(transaction=True)
+def test_r57_17_the_results_job_skips_an_auction_another_worker_holds(
+    personas: dict[str, User], at: Clock
+) -> None:
+    from django.db import transaction
+
+    from aips.etp.auctions.models import AuctionResult
+    from aips.etp.auctions.results import results_tick
+
+    procedure = make_procedure(
+        personas, admitted=("participant_person_1", "participant_company_1_rep")
+    )
+    auction = auction_schedule(
+        actor=personas["operator_auctioneer"], procedure=procedure, rule="ascending"
+    )
+    at.at(auction.starts_at)
+    auction_tick(now=at.now)
+    bid_place(
+        actor=personas["participant_person_1"],
+        auction=auction,
+        amount=auction.start_price,
+        seen_price=auction.start_price,
+    )
+    auction.refresh_from_db()
+    at.at(auction.ends_at)
+    assert auction_tick(now=at.now) == "opened 0, ended 1"
+    held = threading.Event()
+    release = threading.Event()
+
+    def other_worker() -> None:
+        try:
+            with transaction.atomic():
+                Auction.objects.select_for_update().get(pk=auction.pk)
+                held.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert held.wait(timeout=30)
+        assert results_tick(now=at.now) == "results 0"  # skipped, not waited
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert results_tick(now=at.now) == "results 1"
+    assert results_tick(now=at.now) == "results 0"
+    assert AuctionResult.objects.filter(auction=auction).count() == 1

@@ -114,6 +114,29 @@ def test_r57_28_outbid_tells_the_beaten_participant_throttled(
         assert notices(personas[name], auction) == []
 
 
+def test_r57_28_the_outbid_notice_is_written_once_the_bid_commits(
+    personas: dict[str, User], procedure: Procedure, at: Clock
+) -> None:
+    from decimal import Decimal
+
+    from django.test import TestCase
+
+    from aips.etp.auctions.services import bid_place
+
+    auction = running(personas, procedure, at)
+    at.move(minutes=1)
+    bid(personas, P1, auction, "1000.00", "1000.00")
+    with TestCase.captureOnCommitCallbacks() as after_commit:
+        bid_place(
+            actor=personas[C1], auction=auction, amount=Decimal("1050"), seen_price=Decimal("1050")
+        )
+        # The bid's transaction (and the auction's row lock) wrote no notice.
+        assert not [k for k in notices(personas[P1], auction) if "outbid" in k]
+    for callback in after_commit:
+        callback()
+    assert notices(personas[P1], auction)[-1] == "etp.auction.outbid.email"
+
+
 def test_r57_28_raising_ones_own_best_bid_tells_nobody_outbid(
     personas: dict[str, User], procedure: Procedure, at: Clock
 ) -> None:
@@ -219,8 +242,9 @@ def test_r57_28_outbid_notice_costs_a_few_queries_on_the_bid_path(
     at: Clock,
     django_assert_max_num_queries: Any,
 ) -> None:
-    """The notice is a few rows in the bid's own transaction: who to tell, the throttle's one
-    look, the notification and the outbox row; nothing over the network."""
+    """The notice is a few rows written once the bid commits (outside the auction's row lock):
+    who to tell, the throttle's one look, the notification and the outbox row; nothing over
+    the network."""
     auction = running(personas, procedure, at)
     at.move(minutes=1)
     bid(personas, P1, auction, "1000.00", "1000.00")

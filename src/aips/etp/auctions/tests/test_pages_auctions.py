@@ -16,7 +16,7 @@ from django.urls import reverse
 from aips.etp.applications.models import Procedure
 from aips.etp.auctions import services
 from aips.etp.auctions.models import Auction, AuctionState, Bid
-from aips.etp.auctions.services import auction_tick, bid_place
+from aips.etp.auctions.services import BidRefused, auction_tick, bid_place
 from aips.etp.auctions.tests.conftest import START, Clock
 from aips.shared.accounts.models import User
 
@@ -245,6 +245,31 @@ def test_r57_28_an_unchanged_poll_answers_304_and_a_new_bid_a_new_state(
     assert [b["participant"] for b in body["bids"]] == ["Participant 1"]
     resumed = client.get(state_url(auction) + f"?since={body['sequence']}")
     assert resumed.json()["bids"] == []
+
+
+def test_r57_28_a_refused_bid_leaves_the_etag_and_an_accepted_one_changes_it(
+    personas: dict[str, User],
+    procedure: Procedure,
+    at: Clock,
+    client_as: Callable[[str | None], Client],
+) -> None:
+    auction = running(personas, procedure, at)
+    bid_place(actor=personas[P1], auction=auction, amount=D("1000"), seen_price=D("1000"))
+    public, own = client_as(None), client_as(C1)
+    first, mine = public.get(state_url(auction)), own.get(state_url(auction))
+    assert first.json()["sequence"] == 1
+    with pytest.raises(BidRefused):  # a stale price: in the chain, seen by nobody
+        bid_place(actor=personas[C1], auction=auction, amount=D("1100"), seen_price=D("1000"))
+    auction.refresh_from_db()
+    assert auction.bid_count == 2
+    assert public.get(state_url(auction), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert own.get(state_url(auction), HTTP_IF_NONE_MATCH=mine["ETag"]).status_code == 304
+    bid_place(actor=personas[C1], auction=auction, amount=D("1100"), seen_price=D("1050"))
+    changed = public.get(state_url(auction), HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200
+    assert changed["ETag"] != first["ETag"]
+    assert changed.json()["sequence"] == 3  # the last accepted bid's place in the chain
+    assert own.get(state_url(auction), HTTP_IF_NONE_MATCH=mine["ETag"]).status_code == 200
 
 
 def test_r57_28_the_public_answer_names_nobody_and_the_participant_sees_their_position(

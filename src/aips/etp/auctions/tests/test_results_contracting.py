@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from aips.core.errors import Conflict, Forbidden
 from aips.etp.applications.models import Deposit, DepositState, Procedure
-from aips.etp.auctions import contracts, protocol, services
+from aips.etp.auctions import contracts, protocol, results, services
 from aips.etp.auctions.contracts import contracts_tick
 from aips.etp.auctions.models import (
     Auction,
@@ -83,6 +83,7 @@ def closed(personas: dict[str, User], procedure: Procedure, at: Clock) -> Auctio
     services.auction_tick(now=at.now)
     auction.refresh_from_db()
     assert auction.state == AuctionState.CLOSED
+    assert results.results_tick(now=at.now) == "results 1"  # the results job's own run
     return auction
 
 
@@ -92,6 +93,30 @@ def deposit_state(procedure: Procedure, persona: User) -> str:
             application__procedure=procedure, application__organization=persona.organization
         ).state
     )
+
+
+def test_r57_17_the_close_commits_first_and_the_results_job_makes_the_results_once(
+    personas: dict[str, User], three: Procedure, at: Clock
+) -> None:
+    auction = running(personas, three, at)
+    bid(personas, P1, auction, "1000.00", "1000.00")
+    at.at(auction.ends_at + timedelta(seconds=1))
+    assert services.auction_tick(now=at.now) == "opened 0, ended 1"
+    auction.refresh_from_db()
+    # Closed and journaled by the tick; the results are not the tick's.
+    assert auction.state == AuctionState.CLOSED
+    assert auction.closed_at == at.now
+    assert AuditEvent.objects.filter(event="auction:closed", target_id=str(auction.pk)).exists()
+    assert not AuctionResult.objects.filter(auction=auction).exists()
+    assert deposit_state(three, personas[C1]) == DepositState.HELD
+    assert results.results_tick(now=at.now) == "results 1"
+    assert results.results_tick(now=at.now) == "results 0"  # exactly once
+    assert AuctionResult.objects.filter(auction=auction).count() == 1
+    assert Contract.objects.filter(auction=auction).count() == 1
+    assert (
+        AuditEvent.objects.filter(event="auction:results", target_id=str(auction.pk)).count() == 1
+    )
+    assert deposit_state(three, personas[C1]) == DepositState.RETURNED
 
 
 def test_r57_17_results_at_the_close_return_the_losers_deposits(

@@ -8,6 +8,11 @@
    offset between the server's clock and this device's), never from the device's clock alone;
    the server decides every state change, this page only shows them.
 
+   Where the server offers server-sent events (data-events-url, PostgreSQL with `etp live`), an
+   EventSource receives each change as it is committed and the poll slows to every few seconds
+   for the viewer's own position (never in the public events), or stops for the public; if the
+   stream fails, the page falls back to polling every second.
+
    The bid form (data-live-bid) posts to the bid API (data-auction-bid) with fetch and the CSRF
    token of the form; without JavaScript it posts to the page's own bid URL. */
 (function () {
@@ -25,6 +30,10 @@
   var bidUrl = root.getAttribute("data-auction-bid");
   var etag = "";
   var since = parseInt(root.getAttribute("data-sequence") || "0", 10) || 0;
+  var lastBid = since; // the bids on the page: each is appended once, whichever path brings it
+  var eventsUrl = root.getAttribute("data-events-url") || "";
+  var source = null;
+  var every = 1000; // the poll's interval; 0: no poll (the events bring everything)
   var endsAt = Date.parse(root.getAttribute("data-ends-at") || "");
   var offset = Date.parse(root.getAttribute("data-server-time") || "") - Date.now();
   var state = root.getAttribute("data-state") || "";
@@ -92,6 +101,10 @@
       }
       var currency = root.getAttribute("data-currency") || "";
       data.bids.forEach(function (bid) {
+        if (bid.sequence <= lastBid) {
+          return;
+        }
+        lastBid = bid.sequence;
         var item = document.createElement("li");
         item.textContent = bid.participant + ": " + bid.amount + " " + currency + ", " +
           new Date(bid.at).toLocaleTimeString(document.documentElement.lang || undefined);
@@ -160,10 +173,10 @@
         if (data) {
           apply(data);
         }
-        if (state === "closed" || state === "unsuccessful") {
-          return; // final: nothing moves any more
+        if (state === "closed" || state === "unsuccessful" || !every) {
+          return; // final: nothing moves any more (or the events bring it)
         }
-        schedule(1000);
+        schedule(every);
       })
       .catch(function () {
         failures += 1;
@@ -224,8 +237,42 @@
   if (refresh) {
     refresh.hidden = true;
   }
+  function listen() {
+    var viewerShown = Boolean(part("viewer_participant"));
+    var url = eventsUrl + (eventsUrl.indexOf("?") < 0 ? "?" : "&") + "since=" + since;
+    source = new window.EventSource(url);
+    every = viewerShown ? 5000 : 0;
+    source.onmessage = function (message) {
+      var data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (error) {
+        return;
+      }
+      apply(data);
+      show("status", t("live-text"));
+      if (state === "closed" || state === "unsuccessful") {
+        source.close();
+      }
+    };
+    source.onerror = function () {
+      // The stream failed (no live server, a proxy in the way): poll every second instead.
+      source.close();
+      source = null;
+      every = 1000;
+      schedule(1000);
+    };
+  }
+
   show("status", t("live-text"));
   window.setInterval(tick, 250);
   tick();
-  schedule(1000);
+  if (eventsUrl && window.EventSource && state !== "closed" && state !== "unsuccessful") {
+    listen();
+    if (every) {
+      schedule(every);
+    }
+  } else {
+    schedule(1000);
+  }
 })();
