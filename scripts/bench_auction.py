@@ -16,22 +16,28 @@ its own that the script creates, migrates with `etp migrate` and drops.
   (`AIPS_ETP_BID_RATE`, 1/s per participant) is kept. The cache is a private Redis when
   `redis-server` is installed (as production would configure `AIPS_REDIS_URL`), else the
   database table (`AIPS_BENCH_REDIS=0` forces the table).
-- Load (one asyncio process, keep-alive HTTP/1.1 connections): 50 bidders, each bidding the
-  shown price (the minimum bid: best + step) at random 1–3 s intervals, retrying a `stale_price`
-  refusal with the returned current price in the next second's window; 500 watchers polling
+- Live events: `etp live` (uvicorn, one process; the command has no `--workers`) at
+  `AIPS_ETP_LIVE_BIND`, as a third subprocess.
+- Load (one asyncio process, keep-alive HTTP/1.1 connections): 500 watchers
+  (`AIPS_BENCH_WATCHERS`), each holding one server-sent events stream
+  `GET /auctions/{id}/events` on `etp live` as the live page does on PostgreSQL (reconnecting
+  with `Last-Event-ID`); the bidders start once every stream has had its first state (the
+  connection storm is reported apart). 50 bidders, each bidding the shown price (the minimum
+  bid: best + step) at random 1–3 s intervals, retrying a `stale_price` refusal with the
+  returned current price in the next second's window. 20 pollers (`AIPS_BENCH_POLLERS`) on
   `GET /api/v1/auctions/{id}` every `AIPS_BENCH_POLL` s (default 0.5, ±10 %), with
-  If-None-Match and `since` as the live page does. The 20 other auctions get one bid each at
-  the start and end within one minute from 65 s in. After `AIPS_BENCH_SECONDS` (default 150)
-  the bidders stop, the main auction's end is moved to now + 2 s, and each watcher polls until
-  it has seen the close.
+  If-None-Match and `since` as the polling page does, reported apart. The 20 other auctions get
+  one bid each at the start and end within one minute from 65 s in. After
+  `AIPS_BENCH_SECONDS` (default 150) of bidding the bidders stop, the main auction's end is
+  moved to now + 2 s, and each watcher and poller reads until it has seen the close.
 - Figures: bid acceptance p99 (the round trip of each accepted bid); update latency p99 (for
-  each accepted bid and each watcher: the first time the watcher saw a best price ≥ it, minus
-  the bid's server time); lost (accepted answers missing from the final chain); duplicated
-  (chain rows not matching a unique client submission); whether every watcher's final state is
-  the same; close lag (closed_at − ends_at, the maximum over the 20 auctions, from the
-  database; also when the public state first showed each closed). CPU of the server, the
-  worker, PostgreSQL, Redis and the client. `AIPS_BENCH_KEEP=1` keeps the server's and the
-  worker's logs.
+  each accepted bid and each streaming watcher: the first event showing a best price ≥ it,
+  minus the bid's server time; the pollers' figure is printed apart); lost (accepted answers
+  missing from the final chain); duplicated (chain rows not matching a unique client
+  submission); whether every watcher's final state is the same; close lag (closed_at − ends_at,
+  the maximum over the 20 auctions, from the database; also when the public state first showed
+  each closed). CPU of the server, `etp live`, the worker, PostgreSQL, Redis and the client.
+  `AIPS_BENCH_KEEP=1` keeps the server's, `etp live`'s and the worker's logs.
 
 Never asserts. The last line:
     etp_auction bidders=N watchers=N bids=N bid_p99_ms=P update_p99_ms=P lost=N duplicated=N
@@ -61,6 +67,7 @@ BIDDERS = int(os.environ.get("AIPS_BENCH_BIDDERS", "50"))
 WATCHERS = int(os.environ.get("AIPS_BENCH_WATCHERS", "500"))
 SECONDS = float(os.environ.get("AIPS_BENCH_SECONDS", "150"))
 POLL = float(os.environ.get("AIPS_BENCH_POLL", "0.5"))
+POLLERS = int(os.environ.get("AIPS_BENCH_POLLERS", "20"))
 CLOSING = 20
 START_PRICE = Decimal("10000000.00")
 STEP = Decimal("10000.00")
@@ -158,6 +165,7 @@ class Submission:
 class Watcher:
     history_amounts: list[Decimal] = field(default_factory=list)
     history_times: list[float] = field(default_factory=list)
+    history_server: list[float] = field(default_factory=list)  # the answer's server_time
     last: dict[str, Any] | None = None
     bids: dict[int, Any] = field(default_factory=dict)
     requests: int = 0
@@ -166,6 +174,8 @@ class Watcher:
     statuses: Counter[int] = field(default_factory=Counter)
     gave_up: asyncio.Event = field(default_factory=asyncio.Event)
     latencies: list[float] = field(default_factory=list)
+    events: int = 0
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _ts(text: str) -> float:
@@ -276,13 +286,108 @@ async def _watcher(
                 since = body["sequence"]
         elif status == 304:
             me.not_modified += 1
-        if me.last is not None and me.last.get("best_amount") is not None:
-            best = Decimal(me.last["best_amount"])
-            if not me.history_amounts or best != me.history_amounts[-1]:
-                me.history_amounts.append(best)
-                me.history_times.append(now)
+        _saw(me, now)
         await asyncio.sleep(max(0.0, t0 + POLL * rng.uniform(0.9, 1.1) - time.time()))
     conn.close()
+
+
+async def _sse_watcher(
+    port: int, auction_id: int, rng: random.Random, stop: asyncio.Event, me: Watcher
+) -> None:
+    """Holds one event stream on `etp live` (`GET /auctions/{id}/events`), as the live page
+    does on PostgreSQL: each event's `data:` is the public state with the bids after the
+    sequence the stream last sent (its `id:`); a dropped stream reconnects with
+    `Last-Event-ID`."""
+    await asyncio.sleep(rng.uniform(0, 1))
+    last_id: str | None = None
+    while not me.gave_up.is_set():
+        if stop.is_set() and (me.last or {}).get("state") not in (None, "running"):
+            break
+        writer: asyncio.StreamWriter | None = None
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
+            head = [
+                f"GET /auctions/{auction_id}/events HTTP/1.1",
+                f"Host: 127.0.0.1:{port}",
+                "Accept: text/event-stream",
+            ]
+            if last_id is not None:
+                head.append(f"Last-Event-ID: {last_id}")
+            t0 = time.time()
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+            status = int((await reader.readline()).split()[1])
+            me.requests += 1
+            me.statuses[status] += 1
+            got: dict[str, str] = {}
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                key, _, value = line.decode("latin-1").partition(":")
+                got[key.strip().lower()] = value.strip()
+            if status != 200:
+                raise ConnectionError(f"status {status}")
+            chunked = got.get("transfer-encoding", "").lower() == "chunked"
+            buffer = b""
+            first = True
+            while not me.gave_up.is_set():
+                if stop.is_set() and (me.last or {}).get("state") not in (None, "running"):
+                    break
+                try:
+                    if chunked:
+                        size_line = await asyncio.wait_for(reader.readline(), 1.0)
+                        size = int(size_line.split(b";")[0], 16)
+                        if size == 0:
+                            raise ConnectionError("stream ended")
+                        piece = await reader.readexactly(size + 2)
+                        buffer += piece[:-2]
+                    else:
+                        piece = await asyncio.wait_for(reader.read(65536), 1.0)
+                        if not piece:
+                            raise ConnectionError("stream ended")
+                        buffer += piece
+                except TimeoutError:
+                    continue
+                now = time.time()
+                while b"\n\n" in buffer:
+                    raw, buffer = buffer.split(b"\n\n", 1)
+                    data_lines = []
+                    for text in raw.decode().split("\n"):
+                        name, _, value = text.partition(":")
+                        value = value[1:] if value.startswith(" ") else value
+                        if name == "id":
+                            last_id = value
+                        elif name == "data":
+                            data_lines.append(value)
+                    if not data_lines:
+                        continue  # retry: or a heartbeat comment
+                    if first:
+                        me.latencies.append(now - t0)  # connect to the first state
+                        me.ready.set()
+                        first = False
+                    me.events += 1
+                    body = json.loads("\n".join(data_lines))
+                    for bid in body.pop("bids"):
+                        me.bids[bid["sequence"]] = bid
+                    me.last = body
+                    _saw(me, now)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+            me.errors += 1
+            await asyncio.sleep(0.5)
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+def _saw(me: Watcher, now: float) -> None:
+    """Records the first time this watcher saw each new best price."""
+    if me.last is not None and me.last.get("best_amount") is not None:
+        best = Decimal(me.last["best_amount"])
+        if not me.history_amounts or best != me.history_amounts[-1]:
+            me.history_amounts.append(best)
+            me.history_times.append(now)
+            server = me.last.get("server_time")
+            me.history_server.append(_ts(server) if isinstance(server, str) else now)
 
 
 async def _closer(
@@ -322,6 +427,7 @@ async def _close_watcher(
 
 async def _load(
     port: int,
+    live_port: int,
     auction_id: int,
     closing: list[int],
     bidders: list[tuple[str, int]],
@@ -336,12 +442,44 @@ async def _load(
     errors: Counter[str] = Counter()
     closer_out: list[tuple[int, int]] = []
     watchers = [Watcher() for _ in range(WATCHERS)]
+    pollers = [Watcher() for _ in range(POLLERS)]
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.time()
+    closed_seen: dict[int, float] = {}
     tasks = [
+        asyncio.create_task(_close_watcher(port, auction, stop_watch, closed_seen))
+        for auction in closing
+    ]
+    closers = [
+        asyncio.create_task(_closer(port, auction, token, closer_out, errors))
+        for auction, token in zip(closing, closer_tokens, strict=True)
+    ]
+    tasks += [
         asyncio.create_task(
-            _watcher(port, auction_id, random.Random(rng.random()), stop_watch, w)  # noqa: S311
+            _sse_watcher(
+                live_port,
+                auction_id,
+                random.Random(rng.random()),  # noqa: S311
+                stop_watch,
+                w,
+            )
         )
         for w in watchers
     ]
+    tasks += [
+        asyncio.create_task(
+            _watcher(port, auction_id, random.Random(rng.random()), stop_watch, w)  # noqa: S311
+        )
+        for w in pollers
+    ]
+    # The pages are open before the bidding starts: every stream has had its first state (the
+    # connection storm is reported apart), then the bidders begin.
+    ready = [asyncio.create_task(w.ready.wait()) for w in watchers]
+    if ready:
+        _ready, not_ready = await asyncio.wait(ready, timeout=60)
+        for waiting in not_ready:
+            waiting.cancel()
+    connected = time.time() - started
     bidder_tasks = [
         asyncio.create_task(
             _bidder(
@@ -358,17 +496,6 @@ async def _load(
         for token, org in bidders
     ]
     tasks += bidder_tasks
-    closed_seen: dict[int, float] = {}
-    tasks += [
-        asyncio.create_task(_close_watcher(port, auction, stop_watch, closed_seen))
-        for auction in closing
-    ]
-    closers = [
-        asyncio.create_task(_closer(port, auction, token, closer_out, errors))
-        for auction, token in zip(closing, closer_tokens, strict=True)
-    ]
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.time()
     await asyncio.sleep(SECONDS)
     stop_bids.set()
     # Every bid sent has its answer before the end moves (a queued bid would otherwise arrive
@@ -381,7 +508,7 @@ async def _load(
     await asyncio.sleep(2 * POLL + 1)  # every watcher polls at least once more after the close
     stop_watch.set()
     _done, pending = await asyncio.wait(tasks, timeout=60)
-    for w in watchers:
+    for w in watchers + pollers:
         w.gave_up.set()
     await asyncio.gather(*tasks, *closers, return_exceptions=True)
     late = len(pending)
@@ -390,12 +517,14 @@ async def _load(
         "submissions": submissions,
         "errors": errors,
         "watchers": watchers,
+        "pollers": pollers,
         "closer": closer_out,
         "closed_seen": closed_seen,
         "late": late,
         "client_cpu": (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime),
         "wall": time.time() - started,
         "main_ended_at": ended_at,
+        "connected": connected,
     }
 
 
@@ -667,10 +796,12 @@ def _run(data_dir: Path, redis_proc: subprocess.Popen[bytes] | None) -> None:
         f"{'redis' if redis_proc else 'database table'}"
     )
     port = _free_port()
+    live_port = _free_port()
     env = {
         **os.environ,
         "AIPS_DEBUG": "0",
         "AIPS_ETP_BIND": f"127.0.0.1:{port}",
+        "AIPS_ETP_LIVE_BIND": f"127.0.0.1:{live_port}",
         "AIPS_WORKERS": os.environ.get("AIPS_WORKERS", "4"),
         "AIPS_THREADS": os.environ.get("AIPS_THREADS", "4"),
         # 500 watchers share one address: the per-address budgets of the public auction state
@@ -690,27 +821,33 @@ def _run(data_dir: Path, redis_proc: subprocess.Popen[bytes] | None) -> None:
         stdout=worker_log,
         stderr=worker_log,
     )
+    live_log = open(data_dir / "live.log", "wb")  # noqa: SIM115
+    live = subprocess.Popen(  # noqa: S603
+        [str(BIN_DIR / "etp"), "live"], env=env, stdout=live_log, stderr=live_log
+    )
     try:
         _wait_port(port, server)
-        _measure(port, setup, env, server.pid, worker.pid, redis_proc)
+        _wait_port(live_port, live)
+        _measure(port, live_port, setup, env, (server.pid, worker.pid, live.pid), redis_proc)
     finally:
-        for proc in (worker, server):
+        for proc in (worker, server, live):
             proc.terminate()
-        for proc in (worker, server):
+        for proc in (worker, server, live):
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
         server_log.close()
         worker_log.close()
+        live_log.close()
 
 
 def _measure(
     port: int,
+    live_port: int,
     setup: Setup,
     env: dict[str, str],
-    server_pid: int,
-    worker_pid: int,
+    pids: tuple[int, int, int],
     redis_proc: subprocess.Popen[bytes] | None,
 ) -> None:
     from django.db import connection
@@ -760,6 +897,7 @@ def _measure(
     result = asyncio.run(
         _load(
             port,
+            live_port,
             setup.main,
             setup.closing,
             setup.bidders,
@@ -774,7 +912,9 @@ def _measure(
     def cpu_of(pids: set[int]) -> float:
         return sum(after[p][2] - before.get(p, ("", 0, 0.0))[2] for p in pids if p in after)
 
+    server_pid, worker_pid, live_pid = pids
     server_cpu = cpu_of(_tree(after, server_pid))
+    live_cpu = cpu_of(_tree(after, live_pid))
     worker_cpu = cpu_of({worker_pid})
     pg_cpu = cpu_of({p for p, (name, _pp, _c) in after.items() if name.startswith("postgres")})
     redis_cpu = cpu_of({redis_proc.pid}) if redis_proc else 0.0
@@ -789,20 +929,12 @@ def _measure(
     bid_p99 = _percentile([s.latency for s in accepted], 99) * 1000
     all_p99 = _percentile([s.latency for s in submissions], 99) * 1000
 
-    # Update latency: for each accepted bid and each watcher, the first sight of a best ≥ it.
-    lags: list[float] = []
-    missed = 0
-    for s in accepted:
-        assert s.server_at is not None  # noqa: S101
-        for w in watchers:
-            i = bisect.bisect_left(w.history_amounts, s.amount)
-            if i == len(w.history_amounts):
-                missed += 1
-                lags.append(float("inf"))
-            else:
-                lags.append(w.history_times[i] - s.server_at)
+    pollers: list[Watcher] = result["pollers"]
+    lags, missed = _update_lags(accepted, watchers)
     update_p99 = _percentile(lags, 99) * 1000
     update_p50 = _percentile(lags, 50) * 1000
+    p_lags, p_missed = _update_lags(accepted, pollers)
+    split = _split(accepted, watchers)
 
     # The chain, as the database and as the watchers see it.
     auction = Auction.objects.get(pk=setup.main)
@@ -844,6 +976,13 @@ def _measure(
         }
         | ({"bids"} if any(w.bids != watchers[0].bids for w in watchers) else set())
     )
+    reference = watchers[0].last or {}
+    pollers_agree = sum(
+        1
+        for p in pollers
+        if p.bids == watchers[0].bids
+        and all((p.last or {}).get(k) == v for k, v in reference.items() if k != "server_time")
+    )
     final_bids = set(watchers[0].bids)
     lost_public = sum(1 for s in accepted if s.sequence not in final_bids)
     closing = list(Auction.objects.filter(pk__in=setup.closing))
@@ -862,12 +1001,16 @@ def _measure(
         if auction.closed_at
         else float("nan")
     )
-    w_requests = sum(w.requests for w in watchers)
-    w_304 = sum(w.not_modified for w in watchers)
+    w_requests = sum(w.requests for w in pollers)
+    w_304 = sum(w.not_modified for w in pollers)
     w_statuses: Counter[int] = Counter()
-    for w in watchers:
+    for w in pollers:
         w_statuses.update(w.statuses)
-    w_lat = [x for w in watchers for x in w.latencies]
+    w_lat = [x for w in pollers for x in w.latencies]
+    s_statuses: Counter[int] = Counter()
+    for w in watchers:
+        s_statuses.update(w.statuses)
+    s_first = [x for w in watchers for x in w.latencies]
     print(
         f"auction: server {env['AIPS_WORKERS']} workers x {env['AIPS_THREADS']} threads, "
         f"worker --interval 0.2; raised: AIPS_ETP_PUBLIC_RATE, AIPS_API_RATE_ANON and _USER "
@@ -881,11 +1024,24 @@ def _measure(
         f"{bid_p99:.0f} ms, p99 all {all_p99:.0f} ms; client errors {dict(result['errors'])}"
     )
     print(
-        f"auction: watchers {WATCHERS} polling every {POLL} s: {w_requests} requests "
-        f"({w_requests / wall:.0f}/s, {w_304} answered 304, statuses {dict(w_statuses)}, "
-        f"errors {sum(w.errors for w in watchers)}); GET p50 {_percentile(w_lat, 50) * 1000:.0f} "
-        f"ms, p99 {_percentile(w_lat, 99) * 1000:.0f} ms; update latency p50 {update_p50:.0f} ms, "
-        f"p99 {update_p99:.0f} ms over {len(lags)} (bid, watcher) pairs, never seen {missed}"
+        f"auction: watchers {WATCHERS} on server-sent events (etp live, one uvicorn process): "
+        f"{sum(w.requests for w in watchers)} connections (statuses {dict(s_statuses)}, "
+        f"errors/reconnects {sum(w.errors for w in watchers)}), "
+        f"{sum(w.events for w in watchers)} events; connect to first state p50 "
+        f"{_percentile(s_first, 50) * 1000:.0f} ms, p99 {_percentile(s_first, 99) * 1000:.0f} "
+        f"ms (all {WATCHERS} connected {result['connected']:.1f} s in; the bidders start "
+        f"then); update latency p50 {update_p50:.0f} ms, p99 {update_p99:.0f} ms over {len(lags)} "
+        f"(bid, watcher) pairs, never seen {missed}; p99 split: state's server_time - bid "
+        f"{split[0]:.0f} ms, arrival - server_time {split[1]:.0f} ms"
+    )
+    print(
+        f"auction: pollers {POLLERS} on the API every {POLL} s (If-None-Match, since): "
+        f"{w_requests} requests ({w_requests / wall:.0f}/s, {w_304} answered 304, statuses "
+        f"{dict(w_statuses)}, errors {sum(w.errors for w in pollers)}); GET p50 "
+        f"{_percentile(w_lat, 50) * 1000:.0f} ms, p99 {_percentile(w_lat, 99) * 1000:.0f} ms; "
+        f"update latency p50 {_percentile(p_lags, 50) * 1000:.0f} ms, p99 "
+        f"{_percentile(p_lags, 99) * 1000:.0f} ms, never seen {p_missed}; final state as the "
+        f"streams': {pollers_agree} of {POLLERS}"
     )
     print(
         f"auction: chain {len(rows)} bids, verifies {'yes' if chain_ok else 'NO'}; lost "
@@ -904,7 +1060,8 @@ def _measure(
         f"closer bids {Counter(st for _a, st in result['closer'])}"
     )
     print(
-        f"auction: CPU over the run (s of CPU per s): server {server_cpu / wall:.2f}, worker "
+        f"auction: CPU over the run (s of CPU per s): server {server_cpu / wall:.2f}, live "
+        f"{live_cpu / wall:.2f}, worker "
         f"{worker_cpu / wall:.2f}, postgres (all) {pg_cpu / wall:.2f}, redis "
         f"{redis_cpu / wall:.2f}, client {result['client_cpu'] / wall:.2f}; the machine "
         f"{machine:.2f} of {os.cpu_count()} cores busy"
@@ -914,6 +1071,39 @@ def _measure(
         f"bid_p99_ms={bid_p99:.0f} update_p99_ms={update_p99:.0f} lost={lost + lost_public} "
         f"duplicated={duplicated} close_lag_max_ms={close_lag_max:.0f}"
     )
+
+
+def _update_lags(accepted: list[Submission], watchers: list[Watcher]) -> tuple[list[float], int]:
+    """For each accepted bid and each watcher, the first sight of a best ≥ it minus the bid's
+    server time; and how many (bid, watcher) pairs never saw it."""
+    lags: list[float] = []
+    missed = 0
+    for s in accepted:
+        assert s.server_at is not None  # noqa: S101
+        for w in watchers:
+            i = bisect.bisect_left(w.history_amounts, s.amount)
+            if i == len(w.history_amounts):
+                missed += 1
+                lags.append(float("inf"))
+            else:
+                lags.append(w.history_times[i] - s.server_at)
+    return lags, missed
+
+
+def _split(accepted: list[Submission], watchers: list[Watcher]) -> tuple[float, float]:
+    """The update latency's p99 in two: the state's server_time minus the bid's (commit,
+    NOTIFY, the state read) and the arrival minus the state's server_time (the sends, the
+    client's reading)."""
+    server: list[float] = []
+    delivery: list[float] = []
+    for s in accepted:
+        assert s.server_at is not None  # noqa: S101
+        for w in watchers:
+            i = bisect.bisect_left(w.history_amounts, s.amount)
+            if i < len(w.history_amounts):
+                server.append(w.history_server[i] - s.server_at)
+                delivery.append(w.history_times[i] - w.history_server[i])
+    return _percentile(server, 99) * 1000, _percentile(delivery, 99) * 1000
 
 
 def _postgres_reachable() -> bool:

@@ -35,5 +35,10 @@ echo "== tests on PostgreSQL ($(echo "$URL" | sed 's#//[^@]*@#//***@#'); test da
 AIPS_DATABASE_URL="$URL" "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db --durations=10
 # The ETP's session (aips/settings_etp.py): its database is <name>_etp, with its own two roles.
 echo "== ETP tests on PostgreSQL (test database ${AIPS_TEST_DATABASE_NAME}_etp)"
-AIPS_ETP_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db --durations=5 \
+AIPS_ETP_DATABASE_URL="$URL" "$BIN/pytest" -q -m "not browser" -p no:cacheprovider --create-db --durations=5 \
   --ds=aips.settings_etp src/aips/etp
+# The live auction page over server-sent events needs PostgreSQL's LISTEN/NOTIFY, so its browser
+# test runs here rather than in the browser session (SQLite, where the page polls).
+echo "== ETP live auction events in Chromium on PostgreSQL"
+AIPS_ETP_DATABASE_URL="$URL" exec "$BIN/pytest" -q -m browser -p no:cacheprovider --create-db \
+  --ds=aips.settings_etp src/aips/etp/auctions/tests/test_browser_live_events.py
