@@ -351,7 +351,7 @@ def _alerts(qs: AlertQuerySet, limit: int) -> HitGroup:
     )
 
 
-def _content_readable(actor: Actor) -> Q:
+def content_readable(actor: Actor) -> Q:
     """The alerts whose content (not only the title) the actor may read: `may_read_content`
     as a filter, so a TLP:RED description is never matched for someone who may not read it."""
     if actor.is_center:
@@ -386,7 +386,7 @@ def search_text(actor: Actor, query: TextQuery, limit: int) -> list[HitGroup]:
             index=ALERT_TEXT,
             query=query,
             named=named or None,
-            content=_content_readable(actor),
+            content=content_readable(actor),
             key="alerts",
             label=_("Alerts"),
             detail="alerts:detail",
@@ -404,6 +404,4 @@ def search_indicator(actor: Actor, indicator: Indicator, limit: int) -> list[Hit
     held = json_string(indicator.value)
     match = Q(cve_ids__icontains=held) if indicator.type == "cve" else Q(indicators__icontains=held)
     match |= Q(description__icontains=indicator.value)
-    return [
-        _alerts(Alert.objects.visible_to(actor).filter(match & _content_readable(actor)), limit)
-    ]
+    return [_alerts(Alert.objects.visible_to(actor).filter(match & content_readable(actor)), limit)]

@@ -9,11 +9,11 @@ import stix2
 from django.db.models import Q
 from django.utils import timezone
 
-from aips.center.alerts.models import Alert, AlertQuerySet, AlertRecipient, AlertState
+from aips.center.alerts.models import Alert, AlertQuerySet, AlertState
+from aips.center.alerts.selectors import content_readable
 from aips.center.exchange import stix
 from aips.core.actors import Actor
 from aips.core.permissions import Role
-from aips.core.tlp import RESTRICTED_TLP
 from aips.shared.organizations.models import Organization, OrganizationKind
 
 
@@ -37,18 +37,6 @@ class OrganizationReader:
         return f"module:{self.module_id}"
 
 
-def _content_readable(actor: Actor) -> Q:
-    if actor.is_center:
-        return Q()
-    readable = ~Q(tlp__in=RESTRICTED_TLP) | Q(organization_id=actor.organization_id)
-    if actor.pk is not None and actor.organization_id is not None:
-        named = AlertRecipient.objects.filter(
-            organization_id=actor.organization_id, named_users__pk=actor.pk
-        ).values("alert_id")
-        readable |= Q(pk__in=named)
-    return readable
-
-
 def feed_alerts(
     *,
     actor: Actor,
@@ -60,7 +48,7 @@ def feed_alerts(
     qs = (
         Alert.objects.visible_to(actor)
         .filter(state=AlertState.PUBLISHED, published_at__isnull=False)
-        .filter(_content_readable(actor))
+        .filter(content_readable(actor))  # the alerts' own TLP rule
         .select_related("threat_type")
     )
     if tlp:
