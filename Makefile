@@ -11,6 +11,7 @@ ETP_TESTS := --ds=aips.settings_etp src/aips/etp
 
 .DEFAULT_GOAL := venv
 .PHONY: bench bench-auction venv run test lint typecheck test-sqlite test-postgres test-browser openapi messages lock clean
+.PHONY: semgrep sast security security-evidence
 
 venv: $(VENV)/.installed
 
@@ -57,8 +58,41 @@ test-browser: venv
 	@echo "== ETP browser tests"
 	AIPS_ETP_DATABASE_URL= $(BIN)/pytest -q -m browser -p no:cacheprovider $(ETP_TESTS)
 
-test: lint typecheck test-sqlite test-postgres test-browser
+test: lint typecheck sast test-sqlite test-postgres test-browser
 	@echo "make test: all checks passed"
+
+# Security testing (R57.21-R57.24, docs/security-testing.md). semgrep runs from its own venv
+# inside .venv: its pins (click, jsonschema, wrapt) conflict with the project's lock.
+SEMGREP_VENV := $(VENV)/semgrep
+export AIPS_SEMGREP := $(CURDIR)/$(SEMGREP_VENV)/bin/semgrep
+
+semgrep: $(SEMGREP_VENV)/.installed
+
+$(SEMGREP_VENV)/.installed: security/requirements-semgrep.lock
+	test -x $(SEMGREP_VENV)/bin/python || $(PYTHON) -m venv $(SEMGREP_VENV)
+	$(SEMGREP_VENV)/bin/python -m pip install -q --require-hashes -r security/requirements-semgrep.lock
+	touch $@
+
+# Offline, part of `make test`: SAST gated by security/accepted.toml, the served JavaScript's
+# inventory, and the rules' own tests on the planted examples of security/fixtures/.
+sast: venv semgrep
+	@echo "== SAST: ruff S, bandit, semgrep (security/semgrep), key files"
+	$(BIN)/ruff check --extend-exclude security/fixtures security
+	$(BIN)/ruff format --check --extend-exclude security/fixtures security
+	$(BIN)/mypy security/scan.py security/tests
+	$(BIN)/python -m security.scan sast
+	$(BIN)/python -m security.scan js-inventory
+	AIPS_DATABASE_URL= $(BIN)/pytest -q -p no:cacheprovider security/tests
+
+# Everything, including SCA, which asks PyPI's vulnerability API (fails when unreachable).
+security: sast
+	$(BIN)/python -m security.scan sca
+	$(BIN)/python -m security.scan sbom
+
+# A release's results, kept with its tag for three years (R57.24): security/evidence/VERSION/.
+security-evidence: venv semgrep
+	@test -n "$(VERSION)" || { echo "usage: make security-evidence VERSION=x.y.z" >&2; exit 2; }
+	$(BIN)/python -m security.scan evidence --version $(VERSION)
 
 bench: venv
 	@sh scripts/bench.sh $(BIN)
@@ -78,6 +112,7 @@ messages: venv
 lock:
 	uv pip compile -q requirements.in --generate-hashes --python-version 3.11 -o requirements.lock
 	uv pip compile -q requirements-dev.in --generate-hashes --python-version 3.11 -o requirements-dev.lock
+	uv pip compile -q security/requirements-semgrep.in --generate-hashes --python-version 3.11 -o security/requirements-semgrep.lock
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

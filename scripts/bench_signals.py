@@ -3,13 +3,19 @@
 The real server (`aips serve`, gunicorn, production settings) on the database in
 AIPS_DATABASE_URL (PostgreSQL, or SQLite when empty), driven over HTTP by concurrent client
 processes sending batches of 100 and 500 realistic signals from many organizations' modules. On
-PostgreSQL the same rows are then COPYed straight into the same table, for the ratio. Prints
-figures, never asserts; docs/performance.md explains the method.
+PostgreSQL the same rows are also COPYed straight into the same table, for the ratio. Three
+rounds (AIPS_BENCH_ROUNDS), the order of the steps rotated each round; the summary lines are the
+medians. The clients send gzip bodies built before the clock starts, over kept-alive
+connections, and report their own CPU; the server's (gunicorn's processes) and the database's
+(the backends of the bench's database) CPU are read from /proc around each run. Prints figures
+and the load average (the machine may be shared), never asserts; docs/performance.md explains
+the method.
 
     python scripts/bench_signals.py            # env: AIPS_DATABASE_URL, AIPS_DATA_DIR
     AIPS_BENCH_SIGNALS=200000 AIPS_BENCH_CLIENTS=8 AIPS_WORKERS=4 python scripts/bench_signals.py
 """
 
+import gzip
 import http.client
 import json
 import multiprocessing as mp
@@ -18,6 +24,7 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -126,26 +133,34 @@ def _client(
 ) -> None:
     rng = random.Random(seed)  # noqa: S311 - test data
     now = datetime.now(UTC)
+    # Encoded and compressed before the clock starts, as an agent's spool holds them: the load
+    # generator's own work while measuring is one send and one read per batch.
     bodies = [
-        json.dumps([make_signal(rng, now) for _ in range(batch)]).encode() for _ in range(requests)
+        gzip.compress(json.dumps([make_signal(rng, now) for _ in range(batch)]).encode(), 1)
+        for _ in range(requests)
+    ]
+    headers = [
+        {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        }
+        for token in tokens
     ]
     latencies: list[float] = []
-    accepted = errors = 0
+    accepted = errors = reconnects = 0
     time.sleep(max(0.0, start_at - time.time()))
+    cpu0 = time.process_time()
     conn: http.client.HTTPConnection | None = None
     for i, body in enumerate(bodies):
-        token = tokens[i % len(tokens)]
         t0 = time.perf_counter()
         for _attempt in range(5):
             try:
                 if conn is None:
+                    # Keep-alive: one connection for as long as the server keeps it open.
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request(
-                    "POST",
-                    "/api/v1/signals",
-                    body,
-                    {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                )
+                    reconnects += 1
+                conn.request("POST", "/api/v1/signals", body, headers[i % len(headers)])
                 response = conn.getresponse()
                 data = response.read()
                 if response.getheader("Connection", "").lower() == "close":
@@ -158,10 +173,11 @@ def _client(
                 conn = None
         latencies.append(time.perf_counter() - t0)
         if response.status == 200:
-            accepted += json.loads(data)["accepted"]
+            # The count only: the answer's full decode is the agent's cost, not the server's.
+            accepted += int(data.split(b",", 1)[0].rsplit(b":", 1)[1])
         else:
             errors += 1
-    out.put((accepted, errors, latencies, time.time()))
+    out.put((accepted, errors, latencies, time.time(), time.process_time() - cpu0, reconnects))
 
 
 def _free_port() -> int:
@@ -188,8 +204,108 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of one process, from /proc; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds of the server (gunicorn's master and workers) and of the database (the
+    PostgreSQL backends connected to the bench's database; the shared WAL writer and
+    checkpointer are not in it), from /proc. Sampled every quarter second during a run, so a
+    process that ends meanwhile (a database connection past its CONN_MAX_AGE) still counts up
+    to its last sample."""
+
+    def __init__(self, server_pid: int, backend: str) -> None:
+        self.server_pid = server_pid
+        self.backend = backend
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.first: dict[str, dict[int, float]] = {}
+        self.last: dict[str, dict[int, float]] = {}
+
+    def _db_pids(self) -> list[int]:
+        if self.backend != "postgres":
+            return []
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            return [pid for (pid,) in cursor.fetchall()]
+
+    def _sample(self, db_pids: list[int]) -> None:
+        server = [self.server_pid, *_children(self.server_pid)]
+        for part, pids in (("server", server), ("db", db_pids)):
+            for pid in pids:
+                cpu = _cpu_of(pid)
+                if cpu:
+                    self.last[part][pid] = cpu
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        n = 0
+        db_pids: list[int] = []
+        while not self._stop.is_set():
+            if n % 4 == 0:
+                db_pids = self._db_pids()
+            self._sample(db_pids)
+            n += 1
+            self._stop.wait(0.25)
+        self._sample(self._db_pids())
+        connection.close()
+
+    def start(self) -> None:
+        # Processes present at the start count from there; those that appear later from zero.
+        self.last = {"server": {}, "db": {}}
+        self._sample(self._db_pids())
+        self.first = {part: dict(cpus) for part, cpus in self.last.items()}
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return {
+            part: sum(cpu - self.first[part].get(pid, 0.0) for pid, cpu in cpus.items())
+            for part, cpus in self.last.items()
+        }
+
+
 def run_http(
-    port: int, tokens: list[str], *, signals: int, batch: int, clients: int, seed: int
+    port: int,
+    tokens: list[str],
+    *,
+    signals: int,
+    batch: int,
+    clients: int,
+    seed: int,
+    meter: CpuMeter | None = None,
 ) -> dict[str, float]:
     requests_each = max(1, signals // batch // clients)
     queue: Any = mp.Queue()
@@ -211,7 +327,11 @@ def run_http(
     ]
     for p in procs:
         p.start()
+    time.sleep(max(0.0, start_at - time.time()))
+    if meter:
+        meter.start()
     results = [queue.get() for _ in procs]
+    cpu = meter.stop() if meter else {}
     for p in procs:
         p.join()
     accepted = sum(r[0] for r in results)
@@ -225,6 +345,11 @@ def run_http(
         "p50_ms": _percentile(latencies, 50) * 1000,
         "p99_ms": _percentile(latencies, 99) * 1000,
         "elapsed_s": elapsed,
+        "client_cpu_s": sum(r[4] for r in results),
+        "server_cpu_s": cpu.get("server", 0.0),
+        "db_cpu_s": cpu.get("db", 0.0),
+        "connections": sum(r[5] for r in results),
+        "requests": len(latencies),
     }
 
 
@@ -249,7 +374,16 @@ def copy_rate(seeds: list[int], *, per_seed: int, batch: int) -> float:
     with connection.cursor() as cursor:
         cursor.execute("SELECT organization_id, id FROM integrations_integrationmodule LIMIT 1")
         org_id, module_id = cursor.fetchone()
-        rows = [(org_id, module_id, *row[2:]) for row in rows]
+        # Details as JSON text (services keeps them as msgspec.Raw for its JSON insert).
+        rows = [
+            (
+                org_id,
+                module_id,
+                *row[2:-1],
+                row[-1] if isinstance(row[-1], str) else bytes(row[-1]).decode(),
+            )
+            for row in rows
+        ]
         cursor.execute("TRUNCATE signals_signal")
         cols = ", ".join(services.COLUMNS)
         started = time.perf_counter()
@@ -258,6 +392,9 @@ def copy_rate(seeds: list[int], *, per_seed: int, batch: int) -> float:
                 copy.write_row(row)
         connection.commit() if not connection.get_autocommit() else None
         elapsed = time.perf_counter() - started
+        # Emptied again, so the HTTP rounds that send these rows later store them anew.
+        cursor.execute("TRUNCATE signals_signal")
+        connection.commit() if not connection.get_autocommit() else None
     return len(rows) / elapsed
 
 
@@ -274,7 +411,7 @@ def setup(orgs: int) -> list[str]:
 
     call_command("migrate", verbosity=0)
     actor = SystemActor(label="bench")
-    tokens = []
+    tokens: list[str] = []
     n = 0
     while len(tokens) < orgs:
         stem = f"99064{n:06d}"
@@ -295,59 +432,109 @@ def setup(orgs: int) -> list[str]:
     return tokens
 
 
+def _line(backend: str, batch: int, clients: int, env: dict[str, str], r: dict[str, float]) -> str:
+    wall = r["elapsed_s"]
+    return (
+        f"bench signals {backend} batch={batch} clients={clients} "
+        f"workers={env['AIPS_WORKERS']}x{env['AIPS_THREADS']}: "
+        f"{r['accepted']:.0f} accepted in {wall:.1f} s = {r['signals_per_s']:,.0f} signals/s, "
+        f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, errors {r['errors']:.0f}; "
+        f"CPU s server {r['server_cpu_s']:.1f} / database {r['db_cpu_s']:.1f} / "
+        f"client {r['client_cpu_s']:.1f} (cores: {r['server_cpu_s'] / wall:.2f} / "
+        f"{r['db_cpu_s'] / wall:.2f} / {r['client_cpu_s'] / wall:.2f}; per signal "
+        f"{r['server_cpu_s'] / max(1.0, r['accepted']) * 1e6:.0f} / "
+        f"{r['db_cpu_s'] / max(1.0, r['accepted']) * 1e6:.0f} µs; client "
+        f"{r['client_cpu_s'] / max(1.0, r['requests']) * 1000:.2f} ms a batch); "
+        f"{r['connections']:.0f} connections for {r['requests']:.0f} requests; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aips.settings")
     backend = "postgres" if os.environ.get("AIPS_DATABASE_URL") else "sqlite"
     signals = int(os.environ.get("AIPS_BENCH_SIGNALS", "100000"))
     clients = int(os.environ.get("AIPS_BENCH_CLIENTS", "8"))
     orgs = int(os.environ.get("AIPS_BENCH_ORGS", "24"))
+    rounds = int(os.environ.get("AIPS_BENCH_ROUNDS", "3"))
     tokens = setup(orgs)
     port = _free_port()
     env = {
         **os.environ,
         "AIPS_BIND": f"127.0.0.1:{port}",
-        # Measured best on 2 cores: sync workers (threads share one GIL per process).
         "AIPS_WORKERS": os.environ.get("AIPS_WORKERS", "4" if backend == "postgres" else "2"),
-        "AIPS_THREADS": os.environ.get("AIPS_THREADS", "1"),
+        # Two threads: gunicorn's gthread worker, which keeps connections alive between batches
+        # (the sync worker closes each one).
+        "AIPS_THREADS": os.environ.get("AIPS_THREADS", "2"),
         "AIPS_SIGNAL_RATE": os.environ.get("AIPS_SIGNAL_RATE", "12000/m"),
     }
     bin_dir = Path(sys.executable).parent
     log = open(Path(os.environ["AIPS_DATA_DIR"]) / "serve.log", "wb")  # noqa: SIM115
     server = subprocess.Popen([str(bin_dir / "aips"), "serve"], env=env, stdout=log, stderr=log)  # noqa: S603
+    meter = CpuMeter(server.pid, backend)
+    print(f"bench signals {backend}: load average {os.getloadavg()} on {os.cpu_count()} cores")
+    per_seed = max(1, signals // 100 // clients)
+    results: dict[int, list[dict[str, float]]] = {100: [], 500: []}
+    copies: list[float] = []
     try:
         _wait(port, server)
         # Each worker imports and warms up on its first requests; that is not what is measured.
         run_http(port, tokens, signals=clients * 4 * 100, batch=100, clients=clients, seed=7)
-        results = {}
-        for i, batch in enumerate((100, 500)):
-            results[batch] = run_http(
-                port, tokens, signals=signals, batch=batch, clients=clients, seed=1000 * (i + 1)
-            )
-            r = results[batch]
-            print(
-                f"bench signals {backend} batch={batch} clients={clients} "
-                f"workers={env['AIPS_WORKERS']}x{env['AIPS_THREADS']}: "
-                f"{r['accepted']:.0f} accepted in "
-                f"{r['elapsed_s']:.1f} s = {r['signals_per_s']:,.0f} signals/s, "
-                f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, errors {r['errors']:.0f}",
-                flush=True,
-            )
+        for n in range(rounds):
+            seeds = {100: 100_000 * (n + 1), 500: 100_000 * (n + 1) + 50_000}
+            steps = ["100", "500", "copy"] if backend == "postgres" else ["100", "500"]
+            # Order rotated each round, so no step always runs on a warmer (or busier) machine.
+            steps = steps[n % len(steps) :] + steps[: n % len(steps)]
+            for step in steps:
+                if step == "copy":
+                    seed = seeds[100]
+                    copies.append(
+                        copy_rate([seed + c for c in range(clients)], per_seed=per_seed, batch=100)
+                    )
+                    print(
+                        f"bench signals postgres round {n + 1} raw COPY of the same rows: "
+                        f"{copies[-1]:,.0f} rows/s; load average {os.getloadavg()[0]:.1f}",
+                        flush=True,
+                    )
+                    continue
+                batch = int(step)
+                r = run_http(
+                    port, tokens, signals=signals, batch=batch, clients=clients,
+                    seed=seeds[batch], meter=meter,
+                )  # fmt: skip
+                results[batch].append(r)
+                print(f"round {n + 1}: " + _line(backend, batch, clients, env, r), flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    head = results[100]
+    rates = [r["signals_per_s"] for r in results[100]]
+    p99s = [r["p99_ms"] for r in results[100]]
+    rate, p99 = _median(rates), _median(p99s)
+    print(
+        f"bench signals {backend} batch=100 over {rounds} rounds: "
+        f"{', '.join(f'{x:,.0f}' for x in rates)} signals/s; p99 "
+        f"{', '.join(f'{x:.0f}' for x in p99s)} ms (medians below)"
+    )
     if backend == "postgres":
-        per_seed = max(1, signals // 100 // clients)
-        copy = copy_rate([1000 + c for c in range(clients)], per_seed=per_seed, batch=100)
-        print(f"bench signals postgres raw COPY of the same rows: {copy:,.0f} rows/s", flush=True)
+        copy = _median(copies)
+        ratios = [x / c for x, c in zip(rates, copies, strict=True)]
         print(
-            f"ingest_postgres_signals_per_s={head['signals_per_s']:.0f} "
-            f"ratio_to_copy={head['signals_per_s'] / copy:.2f} p99_ms={head['p99_ms']:.0f}"
+            f"bench signals postgres raw COPY of the same rows: {copy:,.0f} rows/s "
+            f"(rounds: {', '.join(f'{c:,.0f}' for c in copies)}; ratio per round "
+            f"{', '.join(f'{x:.2f}' for x in ratios)})",
+            flush=True,
+        )
+        print(
+            f"ingest_postgres_signals_per_s={rate:.0f} "
+            f"ratio_to_copy={rate / copy:.2f} p99_ms={p99:.0f}"
         )
     else:
-        print(
-            f"ingest_sqlite_signals_per_s={head['signals_per_s']:.0f} p99_ms={head['p99_ms']:.0f}"
-        )
+        print(f"ingest_sqlite_signals_per_s={rate:.0f} p99_ms={p99:.0f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""R67.8: records written by the vendors' products (fixtures/, sources in fixtures/SOURCES.md)
+"""R67.8: records as the vendors' products write them (fixtures/: captured ones and ones written
+to the documented formats, which fixtures/SOURCES.md tells apart)
 become the signal kind of what they are — or nothing, counted — by the shipped rules; one row
 per fixture line with its expected outcome. R67.8.1 IDS, .2 WAF, .3 endpoint, .4 malware,
 .7 brute force; a Wazuh vulnerability-detector finding is inventory (R67.3.5 vulnerability
@@ -81,9 +82,34 @@ EXPECTED: list[tuple[str, str, int, str | None, dict[str, Any]]] = [
     ),
     ("cef_sc4s.log", "cef", 15, "waf", {"url": "/uploads/dede/sys_verifies.php", "method": "POST"}),
     ("cef_sc4s.log", "cef", 16, "waf", {"url": "site123.abcd.info/", "method": "GET"}),
-    # Check Point and Forcepoint connection/system records (Filebeat CEF test logs)
-    *[("cef_beats_checkpoint.log", "cef", n, None, {}) for n in (1, 2, 3)],
-    *[("cef_beats_forcepoint.log", "cef", n, None, {}) for n in range(1, 11)],
+    # Check Point and Forcepoint (written to their documented CEF layouts): connection, e-mail
+    # and system records are not attacks; an IPS protection or an inspection situation is.
+    *[("cef_checkpoint_format.log", "cef", n, None, {}) for n in (1, 2, 3)],
+    (
+        "cef_checkpoint_format.log",
+        "cef",
+        4,
+        "ids",
+        {
+            "rule_id": "Command Injection",
+            "rule_name": "Shell Command Injection Over HTTP",
+            "src_ip": "203.0.113.61",
+            "dst_port": 80,
+        },
+    ),
+    *[("cef_forcepoint_format.log", "cef", n, None, {}) for n in range(1, 11)],
+    (
+        "cef_forcepoint_format.log",
+        "cef",
+        11,
+        "ids",
+        {
+            "rule_id": "1051206",
+            "rule_name": "HTTP_CS-Shell-Command-Injection",
+            "product_version": "6.10.3",
+            "observed_at": "2026-11-24T10:03:51+00:00",
+        },
+    ),
     # Fortinet, PAN-OS, Cisco ASA, F5 ASM, Sophos Central (vendor-documented formats)
     (
         "cef_vendor_formats.log",
@@ -129,34 +155,35 @@ EXPECTED: list[tuple[str, str, int, str | None, dict[str, Any]]] = [
         {"detection": "EICAR-AV-Test", "file_name": "C:\\Users\\user1\\Downloads\\eicar.com"},
     ),
     ("cef_vendor_formats.log", "cef", 14, None, {}),
-    # Wazuh (alerts from the Wazuh documentation)
+    # Wazuh (written to the documented alerts.json layout: Defender, FIM, VirusTotal)
     (
-        "wazuh_docs_alerts.json",
+        "wazuh_defender_virustotal_format.json",
         "wazuh",
         1,
         "malware",
         {
-            "detection": "Virus:DOS/EICAR_Test_File",
-            "file_name": "C:\\Users\\win11\\AppData\\Local\\Temp\\36f9c971-77e5-4f5e-bbef-"
-            "f7162522dee1.tmp",
-            "product_version": "4.18.2211.5",
-            "observed_at": "2023-01-05T11:44:58.557000+02:00",
+            "detection": "Trojan:Win32/Wacatac.B!ml",
+            "file_name": "C:\\Users\\d.nurlanov\\Downloads\\invoice_2026_11.pdf.exe",
+            "product_version": "4.18.25100.9",
+            "host": "FIN-WS-0142",
+            "observed_at": "2026-11-24T10:15:42.318000+05:00",
         },
     ),
-    ("wazuh_docs_alerts.json", "wazuh", 2, None, {}),  # Defender protection disabled
-    ("wazuh_docs_alerts.json", "wazuh", 3, None, {}),  # FIM: a file was added
-    ("wazuh_docs_alerts.json", "wazuh", 4, None, {}),  # VirusTotal: credentials error
-    ("wazuh_docs_alerts.json", "wazuh", 5, None, {}),  # VirusTotal: rate limit
-    ("wazuh_docs_alerts.json", "wazuh", 6, None, {}),  # VirusTotal: no positives
+    ("wazuh_defender_virustotal_format.json", "wazuh", 2, None, {}),  # protection disabled
+    ("wazuh_defender_virustotal_format.json", "wazuh", 3, None, {}),  # FIM: a file was added
+    ("wazuh_defender_virustotal_format.json", "wazuh", 4, None, {}),  # VT: credentials error
+    ("wazuh_defender_virustotal_format.json", "wazuh", 5, None, {}),  # VT: rate limit
+    ("wazuh_defender_virustotal_format.json", "wazuh", 6, None, {}),  # VT: no positives
     (
-        "wazuh_docs_alerts.json",
+        "wazuh_defender_virustotal_format.json",
         "wazuh",
         7,
         "malware",
         {
-            "file_name": "/media/user/software/eicar.com",
-            "md5": "44d88612fea8a8f36de82e1278abb02f",
-            "sha1": "3395856ce81f2b7382dee72602f798b642f14140",
+            "file_name": "/srv/share/incoming/setup_helper.exe",
+            "md5": "5d41f2a9c0e7b38a61f4c9d2e8b07a13",
+            "sha1": "9b2e6c41d07f83a5e1c2b4f60d9a8e37c5b1f024",
+            "host": "srv-files-02",
         },
     ),
     # Wazuh (alerts shaped after the stock ruleset's rules)
@@ -177,28 +204,36 @@ EXPECTED: list[tuple[str, str, int, str | None, dict[str, Any]]] = [
         "waf",
         {"url": "/login.php?id=1%27%20UNION%20SELECT%201,2--", "method": "GET"},
     ),
-    # ModSecurity Apache and nginx error-log lines (fail2ban test logs)
+    # ModSecurity Apache and nginx error-log lines (written to the layout ModSecurity logs)
     (
-        "modsec_error_fail2ban.log",
+        "modsec_error_format.log",
         "modsecurity",
         1,
         "waf",
         {
             "status": 403,
-            "rule_id": "960015",
-            "rule_name": "Request Missing an Accept Header",
-            "url": "/",
-            "host": "www.mysite.net",
-            "src_ip": "173.255.225.101",
-            "observed_at": "2013-12-23T13:12:31+00:00",
+            "rule_id": "960009",
+            "rule_name": "Request Missing a User Agent Header",
+            "url": "/login",
+            "host": "online.example.kz",
+            "src_ip": "203.0.113.87",
+            "severity": "info",
+            "observed_at": "2026-11-24T09:58:14+00:00",
         },
     ),
     (
-        "modsec_error_fail2ban.log",
+        "modsec_error_format.log",
         "modsecurity",
         2,
         "waf",
-        {"status": 403, "rule_id": "942100", "url": "/foo", "method": "GET"},
+        {
+            "status": 403,
+            "rule_id": "932160",
+            "url": "/cgi-bin/status",
+            "method": "GET",
+            "src_ip": "198.51.100.140",
+            "severity": "critical",
+        },
     ),
 ]
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings as django_settings
@@ -54,6 +55,11 @@ def _test_settings(scratch: Path) -> dict[str, Any]:
         "AIPS_AUDIT_ANCHOR_FILE": str(scratch / "anchor" / "anchor.jsonl"),
         # Signal sightings and rollups are written with every batch, so tests can read them at once.
         "AIPS_SIGNAL_COUNTERS_FLUSH_MS": 0,
+        # Work deferred past a request's answer (core.deferred) runs at once, so tests see it.
+        "AIPS_DEFER_INLINE": True,
+        # No ClamAV unless a test starts its own (files/tests/test_antivirus.py).
+        "AIPS_CLAMD_SOCKET": "",
+        "AIPS_CLAMD_ADDRESS": "",
         # Tests do not run collectstatic; serve and reference files by their plain names.
         "STORAGES": {
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -170,6 +176,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests without the world first, then those with it (a stable sort: the order within
     each group, and pytest's grouping by module, stay)."""
     items.sort(key=lambda item: "_world_committed" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _uploads_scanned_clean() -> Iterator[None]:
+    """Files stored by tests that are not about anti-virus count as scanned clean, so they can
+    be downloaded without a ClamAV daemon; the R57.12 tests put "pending" back and scan for
+    real (shared/files/tests/test_antivirus.py)."""
+    from aips.shared.files import services as file_services
+
+    with mock.patch.object(file_services, "_first_status", return_value="clean"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from aips.env import env_bool, env_choice, env_int, env_list, env_str
@@ -65,12 +66,14 @@ INSTALLED_APPS = [
     "aips.shared.workflow",
     "aips.shared.files",
     "aips.shared.observability",
+    "aips.shared.backups",
     "aips.center.incidents",
     "aips.center.alerts",
     "aips.center.inquiries",
     "aips.center.integrations",
     "aips.center.signals",
     "aips.center.exchange",
+    "aips.center.patches",
     "aips.shared.notifications",
 ]
 
@@ -210,6 +213,30 @@ AIPS_SIGNAL_COUNTERS_FLUSH_MS = env_int("AIPS_SIGNAL_COUNTERS_FLUSH_MS", 1000, m
 AIPS_SIGNAL_RETENTION_MONTHS = env_int("AIPS_SIGNAL_RETENTION_MONTHS", 3, minimum=1)
 AIPS_CORRELATION_MIN_ORGS = env_int("AIPS_CORRELATION_MIN_ORGS", 3, minimum=2)
 AIPS_CORRELATION_WINDOW_HOURS = env_int("AIPS_CORRELATION_WINDOW_HOURS", 24, minimum=1)
+# Partners' TAXII 2.1 collections polled into draft alerts (exchange/partner.py): the server only
+# fetches from these host names, over HTTPS, from public addresses; the two test switches allow
+# plain HTTP and loopback or private addresses (a test's live server), never in production.
+AIPS_TAXII_PARTNER_HOSTS = env_list("AIPS_TAXII_PARTNER_HOSTS", [])
+AIPS_TAXII_PARTNER_ALLOW_HTTP = env_bool("AIPS_TAXII_PARTNER_ALLOW_HTTP", False)
+AIPS_TAXII_PARTNER_ALLOW_PRIVATE = env_bool("AIPS_TAXII_PARTNER_ALLOW_PRIVATE", False)
+AIPS_TAXII_PARTNER_MAX_BYTES = env_int(
+    "AIPS_TAXII_PARTNER_MAX_BYTES", 10 * 1024 * 1024, minimum=65536
+)
+AIPS_TAXII_PARTNER_MAX_OBJECTS = env_int("AIPS_TAXII_PARTNER_MAX_OBJECTS", 5000, minimum=1)
+AIPS_TAXII_PARTNER_TIMEOUT_SECONDS = env_int("AIPS_TAXII_PARTNER_TIMEOUT_SECONDS", 20, minimum=1)
+if HTTPS and (AIPS_TAXII_PARTNER_ALLOW_HTTP or AIPS_TAXII_PARTNER_ALLOW_PRIVATE):
+    raise ImproperlyConfigured(
+        "AIPS_TAXII_PARTNER_ALLOW_HTTP and AIPS_TAXII_PARTNER_ALLOW_PRIVATE are for tests only"
+    )
+# CSAF batches (alerts/csaf_batch.py): the worker fetches ROLIE feeds, provider metadata and
+# advisories only from these host names, over HTTPS, from public addresses; the two test
+# switches allow plain HTTP and loopback or private addresses (a test's server), never in
+# production. Each run of the job reads at most ..._ITEMS_PER_RUN advisories.
+AIPS_CSAF_PROVIDER_HOSTS = env_list("AIPS_CSAF_PROVIDER_HOSTS", [])
+AIPS_CSAF_ALLOW_HTTP = env_bool("AIPS_CSAF_ALLOW_HTTP", False)
+AIPS_CSAF_ALLOW_PRIVATE = env_bool("AIPS_CSAF_ALLOW_PRIVATE", False)
+AIPS_CSAF_FETCH_TIMEOUT_SECONDS = env_int("AIPS_CSAF_FETCH_TIMEOUT_SECONDS", 30, minimum=1)
+AIPS_CSAF_ITEMS_PER_RUN = env_int("AIPS_CSAF_ITEMS_PER_RUN", 20, minimum=1)
 # Set only behind a proxy that verifies agents' client certificates against the center's CA and
 # passes the certificate's SHA-256 fingerprint in this header (docs/deployment.md).
 AIPS_CLIENT_CERT_HEADER = env_str("AIPS_CLIENT_CERT_HEADER", "")
@@ -327,6 +354,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Work a request need not wait for (core.deferred) runs in the caller's thread when set (tests).
+AIPS_DEFER_INLINE = env_bool("AIPS_DEFER_INLINE", False)
+
 # E-mail: a file per message under the data dir unless an SMTP relay is configured.
 EMAIL_HOST = env_str("AIPS_EMAIL_HOST")
 if EMAIL_HOST:
@@ -347,6 +377,14 @@ AIPS_CONTACT_EMAIL = env_str("AIPS_CONTACT_EMAIL", "soc@aips.example.kz")
 AIPS_OFFICIAL_DOMAIN = env_str("AIPS_OFFICIAL_DOMAIN", "aips.example.kz")
 # Attachments live outside the web root and the static files, served only as downloads.
 AIPS_ATTACHMENT_DIR = env_str("AIPS_ATTACHMENT_DIR", str(DATA_DIR / "attachments"))
+# ClamAV's daemon, which the worker asks about every stored file before it may be downloaded
+# (R57.12, shared/files/antivirus.py): a Unix socket path or host:port. With neither, files stay
+# "pending" (never served) and the pages say scanning is not configured.
+AIPS_CLAMD_SOCKET = env_str("AIPS_CLAMD_SOCKET", "")
+AIPS_CLAMD_ADDRESS = env_str("AIPS_CLAMD_ADDRESS", "")
+AIPS_CLAMD_TIMEOUT = env_int("AIPS_CLAMD_TIMEOUT", 30, minimum=1)
+if AIPS_CLAMD_ADDRESS and not AIPS_CLAMD_ADDRESS.rpartition(":")[2].isdigit():
+    raise ImproperlyConfigured("AIPS_CLAMD_ADDRESS must be host:port (e.g. clamav.internal:3310)")
 # Request size limits, checked before parsing (R57.28.4): a JSON body (the API answers 413) and a
 # whole multipart request (the largest attachment, 20 MiB, plus room for the form fields).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("AIPS_BODY_MAX_BYTES", 5 * 1024 * 1024, minimum=65536)
@@ -373,6 +411,33 @@ AIPS_AUDIT_ANCHOR_FILE = env_str("AIPS_AUDIT_ANCHOR_FILE", str(DATA_DIR / "audit
 AIPS_AUDIT_WITNESS_SYSLOG = env_str("AIPS_AUDIT_WITNESS_SYSLOG", "")  # checked in audit/apps.py
 AIPS_AUDIT_WITNESS_EMAILS = env_list("AIPS_AUDIT_WITNESS_EMAILS", [])
 AIPS_AUDIT_WITNESS_EMAIL_MINUTES = env_int("AIPS_AUDIT_WITNESS_EMAIL_MINUTES", 60, minimum=1)
+# Backups (aips.shared.backups, R57.15, R57.16; docs/deployment.md "Backups"): the key that
+# encrypts every archive, kept outside the backups (empty = backups off), where archives and drill
+# reports go, how often the worker backs up and drills (hours, 0 = off), and the retention: an
+# archive goes once it is beyond the newest AIPS_BACKUP_KEEP and older than AIPS_BACKUP_KEEP_DAYS.
+# On PostgreSQL the drill restores into AIPS_BACKUP_DRILL_DATABASE_URL, a database of its own.
+AIPS_BACKUP_KEY_FILE = env_str("AIPS_BACKUP_KEY_FILE", "")
+AIPS_BACKUP_DIR = env_str("AIPS_BACKUP_DIR", str(DATA_DIR / "backups"))
+AIPS_BACKUP_EVERY_HOURS = env_int("AIPS_BACKUP_EVERY_HOURS", 24, minimum=0)
+AIPS_BACKUP_KEEP = env_int("AIPS_BACKUP_KEEP", 7, minimum=1)
+AIPS_BACKUP_KEEP_DAYS = env_int("AIPS_BACKUP_KEEP_DAYS", 30, minimum=0)
+AIPS_BACKUP_DRILL_EVERY_HOURS = env_int("AIPS_BACKUP_DRILL_EVERY_HOURS", 168, minimum=0)
+AIPS_BACKUP_DRILL_DATABASE_URL = env_str("AIPS_BACKUP_DRILL_DATABASE_URL", "")
+# What a backup holds besides the database: part -> (the setting with its path, the variable that
+# sets that path, a path inside it). The drills point these variables, the database's and the data
+# directories' into a scratch directory for their scratch instance.
+AIPS_BACKUP_PARTS = {
+    "attachments": ("AIPS_ATTACHMENT_DIR", "AIPS_ATTACHMENT_DIR", ""),
+    "audit-key": ("AIPS_AUDIT_KEY_FILE", "AIPS_AUDIT_KEY_FILE", ""),
+    "audit-anchor": ("AIPS_AUDIT_ANCHOR_FILE", "AIPS_AUDIT_ANCHOR_FILE", ""),
+    "audit-archive": ("AIPS_AUDIT_ARCHIVE_DIR", "AIPS_AUDIT_ARCHIVE_DIR", ""),
+    "eds-trust": ("AIPS_EDS_TRUST_DIR", "AIPS_EDS_TRUST_DIR", ""),
+    "eds-crl": ("AIPS_EDS_CRL_DIR", "AIPS_EDS_CRL_DIR", ""),
+    "secret-key": ("DATA_DIR", "AIPS_DATA_DIR", "secret_key"),
+    "integration-ca": ("DATA_DIR", "AIPS_DATA_DIR", "ca"),
+}
+AIPS_BACKUP_DATABASE_VARIABLE = "AIPS_DATABASE_URL"
+AIPS_BACKUP_SCRATCH_DIRS = ["AIPS_DATA_DIR"]
 AIPS_CENTER_NAME = _("Sectoral information security center of the financial market")
 
 # The product this deployment serves; aips/settings_etp.py overrides the lot for the ETP

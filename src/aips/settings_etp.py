@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_lazy as _
 
-from aips.env import env_bool, env_int, env_list, env_str
+from aips.env import env_bool, env_choice, env_int, env_list, env_str
 from aips.settings import *  # noqa: F403
 from aips.settings import (
     CACHES,
@@ -91,6 +91,22 @@ AIPS_AUDIT_ARCHIVE_DIR = env_str("AIPS_ETP_AUDIT_ARCHIVE_DIR", str(ETP_DATA_DIR 
 AIPS_AUDIT_ANCHOR_FILE = env_str(
     "AIPS_ETP_AUDIT_ANCHOR_FILE", str(ETP_DATA_DIR / "audit-anchor.jsonl")
 )
+# Its own backups (aips.shared.backups): directory, drill database and parts; the key may be its
+# own (AIPS_ETP_BACKUP_KEY_FILE) or AIPS's.
+AIPS_BACKUP_KEY_FILE = env_str("AIPS_ETP_BACKUP_KEY_FILE", env_str("AIPS_BACKUP_KEY_FILE", ""))
+AIPS_BACKUP_DIR = env_str("AIPS_ETP_BACKUP_DIR", str(ETP_DATA_DIR / "backups"))
+AIPS_BACKUP_DRILL_DATABASE_URL = env_str("AIPS_ETP_BACKUP_DRILL_DATABASE_URL", "")
+AIPS_BACKUP_PARTS = {
+    "attachments": ("AIPS_ATTACHMENT_DIR", "AIPS_ETP_ATTACHMENT_DIR", ""),
+    "audit-key": ("AIPS_AUDIT_KEY_FILE", "AIPS_ETP_AUDIT_KEY_FILE", ""),
+    "audit-anchor": ("AIPS_AUDIT_ANCHOR_FILE", "AIPS_ETP_AUDIT_ANCHOR_FILE", ""),
+    "audit-archive": ("AIPS_AUDIT_ARCHIVE_DIR", "AIPS_ETP_AUDIT_ARCHIVE_DIR", ""),
+    "eds-trust": ("AIPS_EDS_TRUST_DIR", "AIPS_EDS_TRUST_DIR", ""),
+    "eds-crl": ("AIPS_EDS_CRL_DIR", "AIPS_EDS_CRL_DIR", ""),
+    "secret-key": ("ETP_DATA_DIR", "AIPS_ETP_DATA_DIR", "secret_key"),
+}
+AIPS_BACKUP_DATABASE_VARIABLE = "AIPS_ETP_DATABASE_URL"
+AIPS_BACKUP_SCRATCH_DIRS = ["AIPS_DATA_DIR", "AIPS_ETP_DATA_DIR"]
 if not EMAIL_HOST:
     EMAIL_FILE_PATH = str(ETP_DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = env_str("AIPS_ETP_EMAIL_FROM", "etp@localhost")
@@ -163,6 +179,22 @@ AIPS_ETP_ATTESTATION_VERIFIER = env_str(
 )
 AIPS_ETP_MOBILE_DEVICE_DAYS = env_int("AIPS_ETP_MOBILE_DEVICE_DAYS", 180, minimum=1)
 AIPS_ETP_MOBILE_SESSION_MINUTES = env_int("AIPS_ETP_MOBILE_SESSION_MINUTES", 30, minimum=1)
+# The platform verifiers (devices/attestation_apple.py, attestation_android.py, decision 0043):
+# the accepted apps, App Attest's environment, roots replacing the embedded Apple and Google ones
+# (PEM files), Google's revocation status list as last downloaded, and StrongBox required.
+AIPS_ETP_APPLE_APP_IDS = env_list("AIPS_ETP_APPLE_APP_IDS", [])
+AIPS_ETP_APPLE_APP_ATTEST_ENVIRONMENT = env_choice(
+    "AIPS_ETP_APPLE_APP_ATTEST_ENVIRONMENT", "production", ("production", "development")
+)
+AIPS_ETP_APPLE_ROOT_CA_FILE = env_str("AIPS_ETP_APPLE_ROOT_CA_FILE")
+AIPS_ETP_ANDROID_PACKAGES = env_list("AIPS_ETP_ANDROID_PACKAGES", [])
+AIPS_ETP_ANDROID_SIGNING_CERT_SHA256 = env_list("AIPS_ETP_ANDROID_SIGNING_CERT_SHA256", [])
+AIPS_ETP_ANDROID_ROOTS_FILE = env_str("AIPS_ETP_ANDROID_ROOTS_FILE")
+AIPS_ETP_ANDROID_STATUS_FILE = env_str("AIPS_ETP_ANDROID_STATUS_FILE")
+AIPS_ETP_ANDROID_STRONGBOX_REQUIRED = env_bool("AIPS_ETP_ANDROID_STRONGBOX_REQUIRED", False)
+# Play Integrity's verdicts decrypted here: the Play Console's two response keys (base64).
+AIPS_ETP_PLAY_INTEGRITY_DECRYPTION_KEY = env_str("AIPS_ETP_PLAY_INTEGRITY_DECRYPTION_KEY")
+AIPS_ETP_PLAY_INTEGRITY_VERIFICATION_KEY = env_str("AIPS_ETP_PLAY_INTEGRITY_VERIFICATION_KEY")
 
 # Branding and the public contact block (R57.26.1). The templates in aips/etp/templates come
 # first, so the ETP words the platform's partials its own way (the cyber-hygiene notice).

@@ -15,6 +15,7 @@ urlpatterns = [
     path("mfa/", include("aips.shared.mfa.urls")),
     path("biometrics/", include("aips.shared.biometrics.urls")),
     path("audit/", include("aips.shared.audit.urls")),
+    path("security-updates/", include("aips.center.patches.urls")),
     path("calendar/", include("aips.shared.workdays.urls")),
     path("notifications/", include("aips.shared.notifications.urls")),
     path("", include("aips.shared.observability.urls")),

@@ -222,6 +222,7 @@ _ERRLOG_DENIED = re.compile(
     r"Access denied with (?:code|connection close|redirection to \S+ using status)"
     r" ?\(?(?P<code>\d{3})?"
 )
+_PRODUCER_URL = re.compile(r"\s*\(https?://[^)]*\)")
 _ERRLOG_REQUEST = re.compile(r'request: "(?P<method>[A-Z]+) (?P<url>\S+)')
 _ERRLOG_HOST = re.compile(r'host: "(?P<host>[^"]+)"')
 
@@ -250,6 +251,31 @@ def _rank(severity: str) -> int:
     return s.SEVERITIES.index(severity)
 
 
+def _denied_status(texts: Any) -> str | None:
+    """The status ModSecurity answered when it intercepted the request, from its own words:
+    "Access denied with code 403 (phase 2)" (v2's `audit_data.action.message` and `messages`,
+    a v3 message's text); "connection close" has no code and counts as 403."""
+    for text in texts:
+        if isinstance(text, str) and "Access denied" in text:
+            denied = _ERRLOG_DENIED.search(text)
+            if denied:
+                return denied.group("code") or "403"
+    return None
+
+
+def _modsec_version(producer: Any) -> str | None:
+    """ModSecurity's own signature: v3 `producer.modsecurity` ("ModSecurity v3.0.12 (Linux)",
+    else the connector's); v2 `audit_data.producer`, a string, or a list whose first item is
+    ModSecurity's and the rest the components' ("OWASP_CRS/3.3.5"), its URL left out."""
+    if isinstance(producer, dict):
+        producer = producer.get("modsecurity") or producer.get("connector")
+    elif isinstance(producer, list):
+        producer = producer[0] if producer else None
+    if not isinstance(producer, str) or not producer.strip():
+        return None
+    return _PRODUCER_URL.sub("", producer).strip()
+
+
 # The v3 record as the fast path reads it: only the fields the signal needs (msgspec skips the
 # rest without building it). Any record that does not fit these shapes (v2, a string where an
 # object should be, …) is read again by the general path, which decides exactly as before.
@@ -272,11 +298,14 @@ class _MsResponse(msgspec.Struct):
 
 class _MsProducer(msgspec.Struct):
     modsecurity: Any = None
+    connector: Any = None
 
 
 class _MsDetails(msgspec.Struct):
     ruleId: Any = None  # ModSecurity's name
     severity: Any = ""
+    match: Any = None
+    data: Any = None
 
 
 class _MsMessage(msgspec.Struct):
@@ -343,6 +372,21 @@ def modsecurity(ctx: MapContext) -> Mapper:
         request = tx.request
         headers = request.headers if request is not None else None
         response = tx.response
+        texts = [
+            text
+            for message in tx.messages or ()
+            for text in (
+                message.message,
+                *((message.details.match, message.details.data) if message.details else ()),
+            )
+        ]
+        status = _denied_status(texts) or (response.http_code if response is not None else None)
+        producer = tx.producer
+        version = (
+            _modsec_version({"modsecurity": producer.modsecurity, "connector": producer.connector})
+            if producer is not None
+            else None
+        )
         out: list[Item] = []
         made: list[Item] = [
             _waf(
@@ -357,8 +401,8 @@ def modsecurity(ctx: MapContext) -> Mapper:
                 url=request.uri if request is not None else None,
                 method=request.method if request is not None else None,
                 host=(headers.Host or headers.host) if headers is not None else None,
-                status=response.http_code if response is not None else None,
-                version=tx.producer.modsecurity if tx.producer is not None else None,
+                status=status,
+                version=version,
             )
         ]
         return out + made  # a NoEventTime first when the time was missing
@@ -388,10 +432,15 @@ def modsecurity(ctx: MapContext) -> Mapper:
         if best is None:
             ctx.why("a transaction without rule messages: not an attack")
             return [Dropped("a ModSecurity transaction without rule messages")]
-        version = None
-        producer = tx.get("producer")
-        if isinstance(producer, dict):
-            version = producer.get("modsecurity")
+        version = _modsec_version(tx.get("producer"))
+        texts: list[Any] = []
+        for message in messages:
+            if isinstance(message, dict):
+                details = message.get("details")
+                texts.append(message.get("message"))
+                if isinstance(details, dict):
+                    texts += [details.get("match"), details.get("data")]
+        status = _denied_status(texts) or response.get("http_code")
         host = headers.get("Host") or headers.get("host")
         out: list[Item] = []
         made: list[Item] = [
@@ -407,7 +456,7 @@ def modsecurity(ctx: MapContext) -> Mapper:
                 url=request.get("uri"),
                 method=request.get("method"),
                 host=host,
-                status=response.get("http_code"),
+                status=status,
                 version=version,
             )
         ]
@@ -429,6 +478,19 @@ def modsecurity(ctx: MapContext) -> Mapper:
         if best is None:
             ctx.why("a transaction without rule messages: not an attack")
             return [Dropped("a ModSecurity transaction without rule messages")]
+        # An interception is `action.intercepted` with the words of the rule that denied
+        # ("Access denied with code 403 (phase 2)"); the response may say otherwise (an
+        # ErrorDocument's redirect, a body already sent), so ModSecurity's own code wins.
+        action = audit.get("action")
+        intercepted = isinstance(action, dict) and action.get("intercepted") is True
+        status = _denied_status(
+            [action.get("message") if isinstance(action, dict) else None, *messages]
+        )
+        if status is None and intercepted:
+            code = s.port(response.get("status"))
+            status = str(code) if code is not None and code >= 400 else "403"
+        if status is None:
+            status = response.get("status")
         method, _, rest = str(request.get("request_line", "")).partition(" ")
         url = rest.rsplit(" ", 1)[0] if " HTTP/" in rest else rest
         headers = request.get("headers") or {}
@@ -446,8 +508,8 @@ def modsecurity(ctx: MapContext) -> Mapper:
                 url=url,
                 method=method,
                 host=headers.get("Host") or headers.get("host"),
-                status=response.get("status"),
-                version=audit.get("producer") if isinstance(audit.get("producer"), str) else None,
+                status=status,
+                version=_modsec_version(audit.get("producer")),
             )
         ]
         return out + made  # a NoEventTime first when the time was missing

@@ -11,7 +11,10 @@ def refuse(vendor: str, table: str, action: str, message: str, condition: str = 
     name = f"{table}_no_{action.lower()}"
     text = f"{message}: {action} refused"
     if vendor == "postgresql":
-        check = f"IF {condition} THEN RETURN OLD; END IF; " if condition else ""
+        # A BEFORE trigger lets the row through by returning it: OLD for a DELETE, but NEW for
+        # an UPDATE (returning OLD would silently write the old values back).
+        row = "NEW" if action.upper() == "UPDATE" else "OLD"
+        check = f"IF {condition} THEN RETURN {row}; END IF; " if condition else ""
         return [
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             f"{check}RAISE EXCEPTION '{text}'; END $$",

@@ -6,8 +6,8 @@ their `AppConfig.ready()`, as the worker's jobs are (`core/jobs.py`):
 * `register_check(name, fn, critical=...)`: `fn()` returns a `CheckResult`. A failed *critical*
   check (the database) makes the endpoint answer 503, so a load balancer takes the process out;
   a failed non-critical one (the worker's heartbeat) makes the status "degraded" and keeps 200,
-  since the web process itself can still serve. A check may say "not configured" (ClamAV until
-  a scanner is wired in): reported, never a failure.
+  since the web process itself can still serve. A check may say "not configured" (ClamAV while
+  no daemon is set): reported, never a failure.
 * `register_job_observer(fn)`: the worker calls `fn(job_name, ok, seconds)` after each job run
   (`aips.shared.observability` records it: the heartbeat and the job lag)."""
 
@@ -58,7 +58,9 @@ def database_check() -> CheckResult:
 
 
 def clamav_check() -> CheckResult:
-    """No virus scanner is wired in yet; an app that adds one registers "clamav" again."""
+    """The placeholder that keeps "clamav" in its place in the list: the files app registers the
+    real check under the same name (`shared/files/jobs.py`: "not configured", "ok: <clamd's
+    version>" or "unreachable")."""
     return CheckResult(NOT_CONFIGURED, healthy=True)
 
 

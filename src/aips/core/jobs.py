@@ -7,7 +7,7 @@ registration order, which is INSTALLED_APPS order and then the order within one 
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,9 @@ class Job:
     # locks with SKIP LOCKED): the worker runs it without its one transaction and job lock, so
     # each unit of work commits as soon as it is done (an auction's close, say).
     concurrent: bool = False
+    # When the job next has work, if it knows (an auction's end): the worker runs it then
+    # rather than up to `every` plus the worker's interval later. Never later than `every`.
+    wake: Callable[[], datetime | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class _Entry:
     every: Callable[[], timedelta]
     run: Callable[[], str]
     concurrent: bool
+    wake: Callable[[], datetime | None] | None
 
 
 _JOBS: dict[str, _Entry] = {}
@@ -39,11 +43,12 @@ def register_job(
     every: timedelta | Callable[[], timedelta],
     run: Callable[[], str],
     concurrent: bool = False,
+    wake: Callable[[], datetime | None] | None = None,
 ) -> None:
     """Idempotent: registering a name again replaces its entry and keeps its place."""
     period = every if callable(every) else (lambda: every)
-    _JOBS[name] = _Entry(name=name, every=period, run=run, concurrent=concurrent)
+    _JOBS[name] = _Entry(name=name, every=period, run=run, concurrent=concurrent, wake=wake)
 
 
 def registered_jobs() -> list[Job]:
-    return [Job(e.name, e.every(), e.run, e.concurrent) for e in _JOBS.values()]
+    return [Job(e.name, e.every(), e.run, e.concurrent, e.wake) for e in _JOBS.values()]

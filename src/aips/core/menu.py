@@ -57,6 +57,12 @@ MENU: tuple[Group, ...] = (
             Entry(
                 "integrations", _("Integration modules"), "integrations:list", "integration:view"
             ),
+            Entry(
+                "partners",
+                _("Partners' TAXII collections"),
+                "exchange:partner_list",
+                "exchange:partners",
+            ),
         ),
     ),
     Group(
@@ -77,6 +83,7 @@ MENU: tuple[Group, ...] = (
                 "user_request:view",
             ),
             Entry("audit", _("Audit journal"), "audit:list", "audit:view"),
+            Entry("patches", _("Security updates"), "patches:report", "patch:view"),
             Entry("calendar", _("Working-day calendar"), "workdays:calendar", "calendar:manage"),
             Entry("profile", _("My profile"), "accounts:profile", also_under=("/mfa/",)),
         ),

@@ -64,12 +64,21 @@ class Perm(StrEnum):
     SIGNAL_INGEST = "signal:ingest"
     # An integration module (a SIEM, a TIP) reading its organization's intelligence feeds.
     EXCHANGE_FEED = "exchange:feed"
+    # An organization's maker adding STIX objects to its TAXII submissions collection (drafts).
+    EXCHANGE_SUBMIT = "exchange:submit"
+    # The center configuring partners' TAXII collections that AIPS polls into drafts.
+    EXCHANGE_PARTNERS = "exchange:partners"
     INTEGRATION_VIEW = "integration:view"
     INTEGRATION_MANAGE = "integration:manage"
     CORRELATION_VIEW = "correlation:view"
     CORRELATION_PROMOTE = "correlation:promote"
     AUDIT_VIEW = "audit:view"
     AUDIT_EXPORT = "audit:export"
+    # The platform's own dependencies with known vulnerabilities and their patch deadlines
+    # (R57.13): center administrators (every permission) and auditors.
+    PATCH_VIEW = "patch:view"
+    # Storing a new scan (`aips patch-report --import`): center administrators only.
+    PATCH_IMPORT = "patch:import"
 
 
 class Role(StrEnum):
@@ -112,6 +121,7 @@ _ORG_ONLY = frozenset(
         Perm.ALERT_ACKNOWLEDGE,
         Perm.ALERT_PROCESS,
         Perm.REQUEST_APPROVE,
+        Perm.EXCHANGE_SUBMIT,
     }
 )
 # Only integration modules (agents, SOARs) write signals; no person's role grants it.
@@ -151,6 +161,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.INTEGRATION_VIEW,
         Perm.AUDIT_VIEW,
         Perm.AUDIT_EXPORT,
+        Perm.PATCH_VIEW,
     },
     Role.ORG_HEAD: _EVERYONE
     | {
@@ -168,6 +179,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.ALERT_APPROVE,
         Perm.ALERT_ACKNOWLEDGE,
         Perm.ALERT_PROCESS,
+        Perm.EXCHANGE_SUBMIT,
         Perm.REQUEST_VIEW,
         Perm.REQUEST_EDIT,
         Perm.REQUEST_APPROVE,
@@ -187,6 +199,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.ALERT_VIEW,
         Perm.ALERT_EDIT,
         Perm.ALERT_PROCESS,
+        Perm.EXCHANGE_SUBMIT,
         Perm.REQUEST_VIEW,
         Perm.REQUEST_EDIT,
         Perm.REQUEST_COMMENT,

@@ -3,9 +3,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import File, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 
-from aips.center.alerts import selectors, services
+from aips.center.alerts import csaf_batch, selectors, services
 from aips.center.alerts.lifecycle import ALERT_MACHINE
 from aips.center.alerts.models import Alert
 from aips.core.actors import acting
@@ -164,6 +164,91 @@ def alerts_import(request: HttpRequest, file: File[NonEmptyFile]) -> Any:
     """A draft vulnerability alert from a CSAF 2.0 advisory or an NVD CVE JSON 2.0 record."""
     alert = services.alert_import(actor=acting_person(request), data=file, size=file.size)
     return Status(201, _out(request, alert))
+
+
+class CsafBatchItemOut(Schema):
+    id: int
+    url: str
+    hash_url: str
+    state: Literal["pending", "imported", "duplicate", "failed"]
+    reason: str
+    tracking_id: str
+    tracking_version: str
+    alert_id: int | None
+    done_at: datetime | None
+
+
+class CsafBatchOut(Schema):
+    id: int
+    state: Literal["queued", "running", "done", "failed"]
+    source: str
+    kind: str
+    title: str
+    note: str
+    found: int
+    imported: int
+    duplicates: int
+    failed: int
+    pending: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class CsafBatchDetailOut(CsafBatchOut):
+    items: list[CsafBatchItemOut]
+
+
+@router.post(
+    "/csaf-batches",
+    response={202: CsafBatchOut},
+    operation_id="alerts_csaf_batch_start",
+    auth=api_auth(Perm.ALERT_EDIT),
+)
+def alerts_csaf_batch_start(
+    request: HttpRequest,
+    file: File[NonEmptyFile] | None = None,
+    url: Form[str] = "",
+    tlp: Form[TlpLevel] = "AMBER",
+    level: Form[Level | Literal[""]] = "",
+) -> Any:
+    """Drafts from every advisory of a ROLIE feed or a provider's provider-metadata.json: the
+    file itself (`file`) or its https URL (`url`, on the server's allow-list of providers). The
+    worker fetches the advisories; poll `GET /csaf-batches/{batch_id}` for the outcome."""
+    batch = csaf_batch.csaf_batch_start(
+        actor=acting_person(request),
+        data=file,
+        size=file.size if file is not None else None,
+        file_name=(file.name or "") if file is not None else "",
+        url=url,
+        tlp=tlp,
+        level=level,
+    )
+    return Status(202, csaf_batch.summary(batch))
+
+
+@router.get(
+    "/csaf-batches",
+    response=list[CsafBatchOut],
+    operation_id="alerts_csaf_batch_list",
+    auth=api_auth(Perm.ALERT_EDIT),
+)
+def alerts_csaf_batch_list(request: HttpRequest) -> Any:
+    """The caller's organization's 100 latest batches."""
+    batches = csaf_batch.visible_batches(actor=acting(request))[:100]
+    return [csaf_batch.summary(b) for b in batches]
+
+
+@router.get(
+    "/csaf-batches/{batch_id}",
+    response=CsafBatchDetailOut,
+    operation_id="alerts_csaf_batch_get",
+    auth=api_auth(Perm.ALERT_EDIT),
+)
+def alerts_csaf_batch_get(request: HttpRequest, batch_id: Id) -> Any:
+    """A batch with each advisory's outcome: imported (with its draft), already imported, or
+    failed with the reason."""
+    batch = csaf_batch.get_batch_for(acting(request), batch_id)
+    return {**csaf_batch.summary(batch), "items": list(batch.items.all())}
 
 
 @router.get(

@@ -8,11 +8,13 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: models can only load once the app registry is ready.
         from aips.center.alerts import selectors
+        from aips.center.alerts.jobs import register_jobs
         from aips.center.alerts.notices import register_reminders
         from aips.core.search import SearchProvider, register_search_provider
         from aips.core.worklist import register_home_tile, register_work_source
 
         register_reminders()
+        register_jobs()
         register_work_source("alerts", selectors.work_for)
         register_home_tile("alerts", selectors.center_tiles)
         register_search_provider(

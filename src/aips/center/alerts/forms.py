@@ -205,6 +205,33 @@ class ImportForm(forms.Form):
         return upload
 
 
+class CsafBatchForm(forms.Form):
+    """A ROLIE feed or a provider's metadata, as a file or as the URL to fetch it from."""
+
+    file = forms.FileField(
+        label=_("ROLIE feed or provider-metadata.json"),
+        help_text=_("The file itself (.json); or give its URL below."),
+        required=False,
+    )
+    url = forms.CharField(
+        label=_("Or its URL"),
+        help_text=_(
+            "An https:// address on a CSAF provider the center has allowed, e.g. "
+            "https://www.example.com/.well-known/csaf/provider-metadata.json."
+        ),
+        required=False,
+        max_length=2000,
+    )
+    tlp = forms.ChoiceField(
+        label=_("Confidentiality (TLP)"), choices=Tlp.choices, initial=Tlp.AMBER
+    )
+    level = forms.ChoiceField(
+        label=_("Threat level"),
+        choices=[("", _("From the CVSS severity")), *ThreatLevel.choices],
+        required=False,
+    )
+
+
 class TransitionForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})

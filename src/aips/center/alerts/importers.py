@@ -116,6 +116,9 @@ class VulnerabilityDraft:
     vex: bool = False
     # What had to be cut to fit the alert, in words; also said at the end of the description.
     shortened: list[str] = field(default_factory=list)
+    # CSAF `document.tracking` id and version: one advisory revision, imported once.
+    tracking_id: str = ""
+    tracking_version: str = ""
 
 
 class ImportProblem(Exception):
@@ -1003,7 +1006,9 @@ def _csaf(doc: dict[str, object]) -> VulnerabilityDraft:
         )
     category = _req_str(document, "category", "document")
     title = _req_str(document, "title", "document")
-    tracking_id = _req_str(_req_obj(document, "tracking", "document"), "id", "document.tracking")
+    tracking = _req_obj(document, "tracking", "document")
+    tracking_id = _req_str(tracking, "id", "document.tracking")
+    tracking_version = _str(tracking, "version", "document.tracking")
     publisher = _req_str(_req_obj(document, "publisher", "document"), "name", "document.publisher")
     vex = category == "csaf_vex"
 
@@ -1195,6 +1200,8 @@ def _csaf(doc: dict[str, object]) -> VulnerabilityDraft:
         statuses=statuses,
         vex=vex,
         shortened=shortened,
+        tracking_id=_cut(tracking_id.strip(), 200),
+        tracking_version=_cut(tracking_version.strip(), 50),
     )
     if best is not None:
         draft.cvss_score, _rank, draft.cvss_vector, draft.cvss_version, draft.cvss_severity = best

@@ -99,6 +99,10 @@ class Alert(WorkflowItem):
     affected = models.JSONField(_("affected products"), default=list, blank=True)
     references = models.JSONField(_("references"), default=list, blank=True)
     known_exploited = models.BooleanField(_("known to be exploited"), default=False)
+    # A CSAF advisory's `document.tracking` id and version: the same pair is not imported twice
+    # into one organization's alerts (a batch skips it as a duplicate).
+    csaf_tracking_id = models.CharField(max_length=200, blank=True, db_index=True)
+    csaf_version = models.CharField(max_length=50, blank=True)
     # Publishing.
     anonymous = models.BooleanField(
         _("publish without naming the originating organization"), default=False
@@ -191,3 +195,111 @@ class AlertRecipient(models.Model):
     @property
     def status_label(self) -> str:
         return str(RecipientStatus(self.status).label)
+
+
+class CsafBatchState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Fetching the advisories")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class CsafItemState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    IMPORTED = "imported", _("Imported")
+    DUPLICATE = "duplicate", _("Already imported")
+    FAILED = "failed", _("Failed")
+
+
+class CsafBatchQuerySet(TenantQuerySet["CsafBatch"]):
+    """Everyone, the center included, sees its own organization's batches: a batch only makes
+    drafts, which are the organization's own."""
+
+    view_perm = Perm.ALERT_EDIT
+
+    def center_scope(self, actor: Actor) -> "CsafBatchQuerySet":
+        if actor.organization_id is None:
+            return self.none()  # the system starts no batches
+        return self.filter(organization_id=actor.organization_id)
+
+
+class CsafBatch(models.Model):
+    """A ROLIE feed or a provider's metadata (provider-metadata.json) imported as many drafts
+    (R67.3.5): the worker fetches the advisories it lists (aips.center.alerts.csaf_batch)."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Where the list came from: the URL it was fetched from, or the uploaded file's name.
+    source_url = models.CharField(max_length=2000, blank=True)
+    file_name = models.CharField(max_length=300, blank=True)
+    # "rolie_feed" or "provider_metadata"; empty until the list is read.
+    source_kind = models.CharField(max_length=32, blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    # URLs still to be read for the list of advisories (ROLIE feeds, directory index.txt files).
+    pending_sources = models.JSONField(default=list, blank=True)
+    state = models.CharField(
+        max_length=16, choices=CsafBatchState.choices, default=CsafBatchState.QUEUED
+    )
+    error = models.TextField(blank=True)
+    tlp = models.CharField(max_length=16, choices=Tlp.choices)
+    level = models.CharField(max_length=16, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Taken by a worker reading the batch's lists (cleared when done; stale after a while, so a
+    # worker that died does not hold the batch forever).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CsafBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state"], name="alerts_csafbatch_state")]
+
+    def __str__(self) -> str:
+        return f"CSAF-{self.pk}"
+
+    @property
+    def state_label(self) -> str:
+        return str(CsafBatchState(self.state).label)
+
+    @property
+    def source(self) -> str:
+        return self.source_url or self.file_name
+
+
+class CsafBatchItem(models.Model):
+    """One advisory a batch lists, and what became of it."""
+
+    batch = models.ForeignKey(CsafBatch, on_delete=models.CASCADE, related_name="items")
+    url = models.CharField(max_length=2000)
+    # The feed's `.sha256` / `.sha512` sidecar link, when it names one.
+    hash_url = models.CharField(max_length=2000, blank=True)
+    state = models.CharField(
+        max_length=16, choices=CsafItemState.choices, default=CsafItemState.PENDING
+    )
+    reason = models.TextField(blank=True)
+    tracking_id = models.CharField(max_length=200, blank=True)
+    tracking_version = models.CharField(max_length=50, blank=True)
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    # Taken by a worker fetching it (as CsafBatch.claimed_at).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "url"], name="alerts_csafitem_unique_url")
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def state_label(self) -> str:
+        return str(CsafItemState(self.state).label)

@@ -15,6 +15,7 @@ from aips.center.alerts.importers import (
     MAX_REFERENCES,
     MAX_VERSIONS,
     ImportProblem,
+    VulnerabilityDraft,
     detect_and_parse,
     read_limited,
     score_cvss,
@@ -566,6 +567,15 @@ def alert_import(
         draft = detect_and_parse(raw)
     except ImportProblem as exc:
         raise ValidationFailed.field("file", str(exc)) from exc
+    return alert_from_draft(actor=actor, draft=draft, tlp=tlp, level=level)
+
+
+@transaction.atomic
+def alert_from_draft(
+    *, actor: User, draft: VulnerabilityDraft, tlp: str = Tlp.AMBER, level: str = ""
+) -> Alert:
+    """The draft alert of an already read advisory (alert_import; a CSAF batch's documents)."""
+    ensure_perm(actor, Perm.ALERT_EDIT)
     severity = draft.cvss_severity if draft.cvss_severity in ThreatLevel.values else ""
     vendor_level: str = draft.vendor_level if draft.vendor_level in ThreatLevel.values else ""
     if draft.vex and not severity and draft.vendor_level in ("", "none"):
@@ -578,7 +588,7 @@ def alert_import(
     if draft.tlp in order and order.index(draft.tlp) > order.index(chosen):
         chosen = draft.tlp
     default_recommendation = "" if draft.vex else _("Apply the vendor's fix.")
-    return alert_create(
+    alert = alert_create(
         actor=actor,
         kind=AlertKind.VULNERABILITY,
         title=draft.title,
@@ -593,6 +603,12 @@ def alert_import(
         references=draft.references,
         known_exploited=draft.known_exploited,
     )
+    if draft.tracking_id:
+        # Which advisory revision this is, so that a batch does not import it again.
+        alert.csaf_tracking_id = draft.tracking_id
+        alert.csaf_version = draft.tracking_version
+        alert.save(update_fields=["csaf_tracking_id", "csaf_version"])
+    return alert
 
 
 @transaction.atomic

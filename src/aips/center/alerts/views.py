@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from aips.center.alerts import selectors, services
+from aips.center.alerts import csaf_batch, selectors, services
 from aips.center.alerts.forms import (
     AlertForm,
+    CsafBatchForm,
     DeclineForm,
     FilterForm,
     ImportForm,
@@ -226,6 +227,57 @@ def alert_import(request: HttpRequest) -> HttpResponse:
             )
             return redirect("alerts:detail", pk=alert.pk)
     return render(request, "alerts/import.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@require(Perm.ALERT_EDIT)
+def csaf_batch_start(request: HttpRequest) -> HttpResponse:
+    """Drafts from every advisory of a ROLIE feed or a provider-metadata.json (R67.3.5), given
+    as a file or a URL; the worker fetches the advisories, the batch's page shows the outcome."""
+    form = CsafBatchForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("file")
+        try:
+            batch = csaf_batch.csaf_batch_start(
+                actor=acting_person(request),
+                data=upload,
+                size=upload.size if upload is not None else None,
+                file_name=upload.name if upload is not None else "",
+                url=form.cleaned_data.get("url") or "",
+                tlp=form.cleaned_data["tlp"],
+                level=form.cleaned_data.get("level") or "",
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Batch started: the advisories are fetched in the background."),
+            )
+            return redirect("alerts:csaf_batch", pk=batch.pk)
+    return render(
+        request, "alerts/csaf_batch_form.html", {"form": form}, status=422 if form.errors else 200
+    )
+
+
+@require(Perm.ALERT_EDIT)
+def csaf_batch_list(request: HttpRequest) -> HttpResponse:
+    batches = list(csaf_batch.visible_batches(actor=acting(request))[:100])
+    rows = [(b, csaf_batch.batch_counts(b)) for b in batches]
+    return render(request, "alerts/csaf_batch_list.html", {"rows": rows})
+
+
+@require(Perm.ALERT_EDIT)
+def csaf_batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = csaf_batch.get_batch_for(acting(request), pk)
+    return render(
+        request,
+        "alerts/csaf_batch_detail.html",
+        {
+            "batch": batch,
+            "counts": csaf_batch.batch_counts(batch),
+            "items": list(batch.items.select_related("alert")),
+        },
+    )
 
 
 @require(Perm.ALERT_VIEW)

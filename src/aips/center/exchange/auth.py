@@ -36,10 +36,12 @@ FeedView = Callable[..., HttpResponse]
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        # 429: seconds until the fixed window the caller exhausted ends (core.ratelimit).
+        self.retry_after = retry_after
 
 
 def _offered_token(request: HttpRequest) -> str | None:
@@ -59,7 +61,7 @@ def _offered_token(request: HttpRequest) -> str | None:
 
 
 def feed_caller(request: HttpRequest) -> Actor:
-    """The actor reading a feed, or Refused(401/403/429)."""
+    """The actor reading a feed, or Refused(401/403/429; a 429 with its Retry-After)."""
     token = _offered_token(request)
     if token is None:
         session_user = as_actor(request.user) if isinstance(request.user, User) else None
@@ -69,8 +71,9 @@ def feed_caller(request: HttpRequest) -> Actor:
             return session_user
         raise Refused(401, _("Authentication required."))
     ip = client_ip(request) or "-"
-    if ratelimit.blocked("api-unauthenticated", ip, settings.AIPS_BAD_TOKEN_RATE_IP) is not None:
-        raise Refused(429, _("Too many requests; retry later."))
+    wait = ratelimit.blocked("api-unauthenticated", ip, settings.AIPS_BAD_TOKEN_RATE_IP)
+    if wait is not None:
+        raise Refused(429, _("Too many requests; retry later."), retry_after=wait)
     module = module_authenticate(token=token) if token else None
     if module is not None:
         if not has_perm(module, Perm.EXCHANGE_FEED):
@@ -83,7 +86,9 @@ def feed_caller(request: HttpRequest) -> Actor:
         try:
             ratelimit.hit("api-unauthenticated", ip, settings.AIPS_BAD_TOKEN_RATE_IP)
         except ratelimit.RateLimited as exc:
-            raise Refused(429, _("Too many requests; retry later.")) from exc
+            raise Refused(
+                429, _("Too many requests; retry later."), retry_after=exc.retry_after
+            ) from exc
         raise Refused(401, _("Authentication required."))
     if not has_perm(user, Perm.ALERT_VIEW):
         raise Refused(403, _("You do not have permission to do this."))
@@ -104,6 +109,8 @@ def feed_view(error: ErrorFn) -> Callable[[FeedView], FeedView]:
                 response = error(request, refused.status, refused.message, "")
                 if refused.status == 401:
                     response["WWW-Authenticate"] = 'Basic realm="aips", Bearer realm="aips"'
+                if refused.retry_after is not None:
+                    response["Retry-After"] = str(refused.retry_after)
                 return response
             return view(request, actor, *args, **kwargs)
 

@@ -44,6 +44,8 @@ class Draft:
     references: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     source: str = ""
+    # The STIX objects the draft was made from (its report, then the members it took in).
+    stix_ids: list[str] = field(default_factory=list)
 
 
 def _strictest(levels: list[str], default: str = Tlp.AMBER) -> str:
@@ -121,11 +123,13 @@ def parse_stix(data: bytes) -> list[Draft]:
     for report in reports[:MAX_DRAFTS]:
         refs = [str(r) for r in report.get("object_refs", [])]
         claimed.update(refs)
+        members = [objects[r] for r in refs if r in objects]
         drafts.append(
             _draft(
+                stix_ids=[str(report["id"]), *(str(m["id"]) for m in members)],
                 title=str(report.get("name", "")),
                 description=str(report.get("description", "")),
-                members=[objects[r] for r in refs if r in objects],
+                members=members,
                 markings=[str(m) for m in report.get("object_marking_refs", [])],
                 source=identities.get(str(report.get("created_by_ref", "")), ""),
                 references=[
@@ -141,6 +145,7 @@ def parse_stix(data: bytes) -> list[Draft]:
     if loose and len(drafts) < MAX_DRAFTS:
         drafts.append(
             _draft(
+                stix_ids=[str(o["id"]) for o in loose],
                 title=_("Indicators from a STIX bundle"),
                 description="",
                 members=loose,
@@ -161,6 +166,7 @@ def parse_stix(data: bytes) -> list[Draft]:
 
 def _draft(
     *,
+    stix_ids: list[str],
     title: str,
     description: str,
     members: list[Any],
@@ -175,6 +181,7 @@ def _draft(
         tlp=Tlp.AMBER,
         source=source[:300],
         references=[r for r in references if r.startswith(("https://", "http://"))][:100],
+        stix_ids=stix_ids,
     )
     for obj in members:
         levels += _marking_tlp([str(m) for m in obj.get("object_marking_refs", [])])

@@ -26,11 +26,30 @@ class Collection:
     title: str
     description: str
     tlp: str | None  # None: every label the caller may read
+    # An organization's submissions collection: written (drafts for its maker-checker), not read.
+    submissions: bool = False
 
 
-def collections() -> list[Collection]:
+def submissions_collection(organization_id: int) -> Collection:
+    """Where an organization's makers add STIX objects: one per organization, its id derived
+    from the organization's, so it never changes and guessing another's gains nothing (a
+    caller is only ever offered, and may only write, its own)."""
+    return Collection(
+        id=str(uuid.uuid5(NAMESPACE, f"taxii:collection:submissions:{organization_id}")),
+        title=_("Submissions"),
+        description=_(
+            "Add STIX 2.1 objects here: they become draft alerts of your organization, which "
+            "its head approves before they reach the center."
+        ),
+        tlp=None,
+        submissions=True,
+    )
+
+
+def collections(submitter_organization_id: int | None = None) -> list[Collection]:
     """One collection of everything the caller may read, and one per TLP label: a SIEM that
-    may only take TLP:CLEAR and GREEN polls those two."""
+    may only take TLP:CLEAR and GREEN polls those two; and, for a caller who may submit, its
+    organization's submissions collection."""
     out = [
         Collection(
             id=str(uuid.uuid5(NAMESPACE, "taxii:collection:alerts")),
@@ -49,11 +68,15 @@ def collections() -> list[Collection]:
                 tlp=level.value,
             )
         )
+    if submitter_organization_id is not None:
+        out.append(submissions_collection(submitter_organization_id))
     return out
 
 
-def collection(collection_id: str) -> Collection | None:
-    return next((c for c in collections() if c.id == collection_id), None)
+def collection(
+    collection_id: str, submitter_organization_id: int | None = None
+) -> Collection | None:
+    return next((c for c in collections(submitter_organization_id) if c.id == collection_id), None)
 
 
 def collection_json(c: Collection) -> dict[str, Any]:
@@ -61,8 +84,8 @@ def collection_json(c: Collection) -> dict[str, Any]:
         "id": c.id,
         "title": c.title,
         "description": c.description,
-        "can_read": True,
-        "can_write": False,
+        "can_read": not c.submissions,
+        "can_write": c.submissions,
         "media_types": [STIX_TYPE],
     }
 
@@ -161,3 +184,33 @@ def matches(entry: Entry, filters: dict[str, list[str]]) -> bool:
         if version is None or version not in wanted:
             return False
     return True
+
+
+def status_json(
+    status_id: str,
+    created_at: datetime,
+    successes: list[dict[str, str]],
+    failures: list[dict[str, str]],
+    pendings: list[dict[str, str]],
+) -> dict[str, Any]:
+    """TAXII 2.1's status resource (section 4.3.1). Submissions are read while the request
+    waits, so a status is always `complete`."""
+    return {
+        "id": status_id,
+        "status": "pending" if pendings else "complete",
+        "request_timestamp": timestamp(created_at),
+        "total_count": len(successes) + len(failures) + len(pendings),
+        "success_count": len(successes),
+        "successes": successes,
+        "failure_count": len(failures),
+        "failures": failures,
+        "pending_count": len(pendings),
+        "pendings": pendings,
+    }
+
+
+def is_taxii_content(request: HttpRequest) -> bool:
+    """The request's body is declared TAXII 2.1 (`application/taxii+json;version=2.1`)."""
+    kind, *params = (p.strip().lower() for p in request.headers.get("Content-Type", "").split(";"))
+    versions = [p.split("=", 1)[1].strip() for p in params if p.startswith("version=")]
+    return kind == "application/taxii+json" and (not versions or versions == ["2.1"])

@@ -23,5 +23,11 @@ urlpatterns = [
     path("misp-feed/hashes.csv", views.misp_hashes, name="misp_hashes"),
     path("misp-feed/<uuid:event_uuid>.json", views.misp_event, name="misp_event"),
     path("exports/blocklist/<str:name>.txt", views.blocklist, name="blocklist"),
+    path("taxii2/aips/status/<str:status_id>/", views.taxii_status, name="taxii_status"),
     path("exchange/import/", views.import_file, name="import"),
+    path("exchange/partners/", views.partner_list, name="partner_list"),
+    path("exchange/partners/new/", views.partner_create, name="partner_create"),
+    path("exchange/partners/<int:pk>/", views.partner_detail, name="partner_detail"),
+    path("exchange/partners/<int:pk>/edit/", views.partner_update, name="partner_update"),
+    path("exchange/partners/<int:pk>/poll/", views.partner_poll, name="partner_poll"),
 ]

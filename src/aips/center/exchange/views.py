@@ -10,25 +10,29 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aips.center.exchange import feeds, selectors, services, stix, taxii
 from aips.center.exchange.auth import feed_view
-from aips.center.exchange.forms import ImportForm
+from aips.center.exchange.forms import ImportForm, PartnerSourceForm
 from aips.center.exchange.parsing import MAX_BYTES
-from aips.core.access import require
+from aips.core.access import has_perm, require
 from aips.core.actors import Actor
 from aips.core.api_errors import error_response
-from aips.core.errors import ValidationFailed
+from aips.core.errors import AppError, ValidationFailed
 from aips.core.forms import apply_errors
 from aips.core.permissions import Perm
 from aips.core.tlp import Tlp
+from aips.shared.accounts.models import User
 from aips.shared.accounts.sessions import acting_person
 
 
@@ -54,8 +58,16 @@ def _not_acceptable(request: HttpRequest) -> HttpResponse | None:
     )
 
 
-def _collection_or_404(request: HttpRequest, collection_id: str) -> Any:
-    found = taxii.collection(collection_id)
+def _submitter(actor: Actor) -> int | None:
+    """The organization whose submissions collection the caller may write: a person with
+    `exchange:submit` (a module reads only; a draft needs a person as its maker)."""
+    if isinstance(actor, User) and has_perm(actor, Perm.EXCHANGE_SUBMIT):
+        return actor.organization_id
+    return None
+
+
+def _collection_or_404(request: HttpRequest, collection_id: str, actor: Actor) -> Any:
+    found = taxii.collection(collection_id, _submitter(actor))
     if found is None:
         return None, taxii.error(request, 404, _("No such collection."))
     return found, None
@@ -123,7 +135,7 @@ def taxii_root(request: HttpRequest, actor: Actor) -> HttpResponse:
             "title": _("AIPS alerts"),
             "description": _("Threat and vulnerability alerts with their indicators."),
             "versions": [taxii.TAXII_TYPE],
-            "max_content_length": 10 * 1024 * 1024,
+            "max_content_length": _max_content_length(),
         }
     )
 
@@ -133,7 +145,9 @@ def taxii_root(request: HttpRequest, actor: Actor) -> HttpResponse:
 def taxii_collections(request: HttpRequest, actor: Actor) -> HttpResponse:
     if refused := _not_acceptable(request):
         return refused
-    return taxii.response({"collections": [taxii.collection_json(c) for c in taxii.collections()]})
+    return taxii.response(
+        {"collections": [taxii.collection_json(c) for c in taxii.collections(_submitter(actor))]}
+    )
 
 
 @require_GET
@@ -141,7 +155,7 @@ def taxii_collections(request: HttpRequest, actor: Actor) -> HttpResponse:
 def taxii_collection(request: HttpRequest, actor: Actor, collection_id: str) -> HttpResponse:
     if refused := _not_acceptable(request):
         return refused
-    found, missing = _collection_or_404(request, collection_id)
+    found, missing = _collection_or_404(request, collection_id, actor)
     if missing is not None:
         return missing  # type: ignore[no-any-return]
     return taxii.response(taxii.collection_json(found))
@@ -152,9 +166,11 @@ def _envelope_or_manifest(
 ) -> HttpResponse:
     if refused := _not_acceptable(request):
         return refused
-    found, missing = _collection_or_404(request, collection_id)
+    found, missing = _collection_or_404(request, collection_id, actor)
     if missing is not None:
         return missing  # type: ignore[no-any-return]
+    if found.submissions:
+        return _write_only(request)
     try:
         added_after, limit, start = _paging(request)
     except BadQuery as exc:
@@ -184,10 +200,95 @@ def _envelope_or_manifest(
     return taxii.response(body, headers=taxii.range_headers(page))
 
 
-@require_GET
+@csrf_exempt  # token-authenticated only: a browser session may not POST (feed_caller)
+@require_http_methods(["GET", "HEAD", "POST"])
 @feed_view(taxii.error)
 def taxii_objects(request: HttpRequest, actor: Actor, collection_id: str) -> HttpResponse:
+    if request.method == "POST":
+        return _add_objects(request, actor, collection_id)
     return _envelope_or_manifest(request, actor, collection_id, manifest=False)
+
+
+def _write_only(request: HttpRequest) -> HttpResponse:
+    return taxii.error(request, 403, _("This collection is not readable; objects are added to it."))
+
+
+def _max_content_length() -> int:
+    return min(MAX_BYTES, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+
+
+def _add_objects(request: HttpRequest, actor: Actor, collection_id: str) -> HttpResponse:
+    """TAXII 2.1 Add Objects (section 5.4): an envelope into the caller's submissions
+    collection, read at once by the STIX import; 202 with the status resource."""
+    if refused := _not_acceptable(request):
+        return refused
+    found, missing = _collection_or_404(request, collection_id, actor)
+    if missing is not None:
+        return missing  # type: ignore[no-any-return]
+    if not found.submissions or not isinstance(actor, User):
+        return taxii.error(request, 403, _("You may not add objects to this collection."))
+    if not taxii.is_taxii_content(request):
+        return taxii.error(
+            request,
+            415,
+            _("The content type is not supported."),
+            _("Send %(type)s.") % {"type": taxii.TAXII_TYPE},
+        )
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        body = b"x" * (_max_content_length() + 1)
+    if len(body) > _max_content_length():
+        return taxii.error(
+            request,
+            413,
+            _("The envelope is too large."),
+            _("At most %(n)d bytes.") % {"n": _max_content_length()},
+        )
+    try:
+        envelope = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        envelope = None
+    objects = envelope.get("objects") if isinstance(envelope, dict) else None
+    if (
+        not isinstance(objects, list)
+        or not objects
+        or not all(isinstance(o, dict) for o in objects)
+    ):
+        return taxii.error(
+            request,
+            400,
+            _("The body is not a TAXII envelope."),
+            _("Send an object with a non-empty “objects” list of STIX objects."),
+        )
+    try:
+        status = services.taxii_submit(actor=actor, objects=objects)
+    except AppError as exc:
+        return taxii.error(request, exc.status, exc.message)
+    return taxii.response(_status_body(status), status=202)
+
+
+def _stix_objects(objects: Any) -> bool:
+    return isinstance(objects, list) and bool(objects) and all(isinstance(o, dict) for o in objects)
+
+
+def _status_body(status: Any) -> dict[str, Any]:
+    return taxii.status_json(
+        str(status.id), status.created_at, status.successes, status.failures, status.pendings
+    )
+
+
+@require_GET
+@feed_view(taxii.error)
+def taxii_status(request: HttpRequest, actor: Actor, status_id: str) -> HttpResponse:
+    """TAXII 2.1 Get Status (section 4.3): only the organization that added the objects sees
+    it; anyone else, the center included, gets 404."""
+    if refused := _not_acceptable(request):
+        return refused
+    status = selectors.get_submission_status_for(actor, status_id)
+    if status is None:
+        return taxii.error(request, 404, _("No such status."))
+    return taxii.response(_status_body(status))
 
 
 @require_GET
@@ -201,9 +302,11 @@ def _one_object(
 ) -> tuple[list[stix.Entry], HttpResponse | None]:
     if refused := _not_acceptable(request):
         return [], refused
-    found, missing = _collection_or_404(request, collection_id)
+    found, missing = _collection_or_404(request, collection_id, actor)
     if missing is not None:
         return [], missing
+    if found.submissions:
+        return [], _write_only(request)
     entries = list(islice((e for e in _entries(actor, found) if e.id == object_id), 1))
     if not entries:
         return [], taxii.error(request, 404, _("No such object."))
@@ -357,3 +460,79 @@ def import_file(request: HttpRequest) -> HttpResponse:
     return render(
         request, "exchange/import.html", {"form": form}, status=422 if form.errors else 200
     )
+
+
+# --- partners' TAXII collections (the center) -------------------------------------------------
+
+
+def _posted(request: HttpRequest) -> Any:
+    return request.POST if request.method == "POST" else None
+
+
+@require(Perm.EXCHANGE_PARTNERS)
+def partner_list(request: HttpRequest) -> HttpResponse:
+    sources = selectors.partner_source_list(actor=acting_person(request))
+    return render(request, "exchange/partners.html", {"sources": sources})
+
+
+def _partner_form(
+    request: HttpRequest, source: Any, form: PartnerSourceForm, title: str
+) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.partner_source_save(
+                actor=acting_person(request), source=source, **form.cleaned_data
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Saved; the worker polls the source within a minute."))
+            return redirect("exchange:partner_detail", pk=saved.pk)
+    return render(
+        request,
+        "exchange/partner_form.html",
+        {"form": form, "title": title, "source": source},
+        status=422 if form.errors else 200,
+    )
+
+
+@require(Perm.EXCHANGE_PARTNERS)
+def partner_create(request: HttpRequest) -> HttpResponse:
+    form = PartnerSourceForm(_posted(request))
+    return _partner_form(request, None, form, _("Add a partner's TAXII collection"))
+
+
+@require(Perm.EXCHANGE_PARTNERS)
+def partner_update(request: HttpRequest, pk: int) -> HttpResponse:
+    source = selectors.get_partner_source_for(acting_person(request), pk)
+    form = PartnerSourceForm(
+        _posted(request),
+        initial={
+            "name": source.name,
+            "api_root_url": source.api_root_url,
+            "collection_id": source.collection_id,
+            "username": source.username,
+            "poll_minutes": source.poll_minutes,
+            "enabled": source.enabled,
+        },
+    )
+    return _partner_form(request, source, form, _("Edit the partner's TAXII collection"))
+
+
+@require(Perm.EXCHANGE_PARTNERS)
+@never_cache
+def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_person(request)
+    source = selectors.get_partner_source_for(user, pk)
+    polls = selectors.partner_polls(actor=user, source=source)
+    return render(request, "exchange/partner_detail.html", {"source": source, "polls": polls})
+
+
+@require(Perm.EXCHANGE_PARTNERS)
+@require_POST
+def partner_poll(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_person(request)
+    source = selectors.get_partner_source_for(user, pk)
+    services.partner_poll_soon(actor=user, source=source)
+    messages.success(request, _("The worker polls the source within a minute."))
+    return redirect("exchange:partner_detail", pk=source.pk)

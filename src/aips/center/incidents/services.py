@@ -277,8 +277,8 @@ def card_viewed(*, actor: Actor, card: IncidentCard) -> None:
 
 @transaction.atomic
 def attachment_add(*, actor: User, card: IncidentCard, upload: "UploadedFile[Any]") -> Attachment:
-    """Store a file outside the web root under its SHA-256 (R57.3.2); the anti-virus scan is a
-    later issue's job (scan_status stays "not_scanned")."""
+    """Store a file outside the web root under its SHA-256 (R57.3.2); it is "pending" until the
+    worker's anti-virus scan finds it clean (R57.12, shared/files/scanning.py)."""
     ensure_perm(actor, Perm.INCIDENT_EDIT)
     # Locked, so the card cannot be sent for approval while the file is being attached.
     card = IncidentCard.objects.select_for_update().get(pk=card.pk)

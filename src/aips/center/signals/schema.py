@@ -194,6 +194,7 @@ SIGNAL_TYPES: tuple[type[_Base], ...] = (
 COMMON_FIELDS = frozenset(_Base.__struct_fields__)
 
 _decoder = msgspec.json.Decoder(Signal)
+_batch_decoder = msgspec.json.Decoder(list[Signal])
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
@@ -233,6 +234,15 @@ def split_batch(body: bytes, *, ndjson: bool) -> list[msgspec.Raw | bytes]:
         # which would refuse the whole batch for one item. Python's parser takes both; each item
         # is written back with ASCII escapes and then refused on its own by decode_item.
         return _split_tolerant(body, exc)
+
+
+def decode_batch(body: bytes) -> list[Any] | None:
+    """Every item of a JSON array at once, in one C pass, or None when any item (or the array)
+    is not valid: the caller then takes the batch item by item, which names each bad one."""
+    try:
+        return list(_batch_decoder.decode(body))
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 def _split_tolerant(body: bytes, first: Exception) -> list[msgspec.Raw | bytes]:

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from aips.center.alerts.tests.matrix_rows import ROWS as CSAF_BATCH_ROWS
 from aips.center.exchange.tests.matrix_rows import ROWS as EXCHANGE_ROWS
 from aips.center.inquiries.tests.matrix_rows import ROWS as INQUIRY_ROWS
 from aips.center.integrations.tests.matrix_rows import ROWS as INTEGRATION_ROWS
@@ -247,6 +248,7 @@ ROWS = [
         "GET",
         only(200, ("center_admin", "auditor", "bank_a_head", "bank_b_head")),
     ),
+    Row("patches:report", "GET", only(200, ("center_admin", "auditor"))),
     Row("workdays:calendar", "GET", statuses(200, anon=302)),
     Row(
         "workdays:day_set",
@@ -505,6 +507,7 @@ ROWS = [
     *EDS_APPROVAL_ROWS,
     *BIOMETRIC_ROWS,
     *EXCHANGE_ROWS,
+    *CSAF_BATCH_ROWS,
 ]
 
 

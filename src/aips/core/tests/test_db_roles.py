@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
-from django.test import Client
 from django.utils import timezone
 
 from aips.core.tests import pg_roles
@@ -61,11 +60,11 @@ def test_r57_17_postgresql_tests_connect_as_the_app_role_that_owns_nothing() -> 
 @postgres_only
 def test_r67_8_ingest_works_as_the_app_role(orgs: dict[str, Any]) -> None:
     from aips.center.signals.models import Signal
-    from aips.center.signals.tests.conftest import make_module, signal
+    from aips.center.signals.tests.conftest import IngestClient, make_module, signal
 
     module, token = make_module(orgs["bank_a"])
     items = [signal(kind) for kind in ("ids", "waf", "scan")]
-    response = Client().post(
+    response = IngestClient().post(
         "/api/v1/signals",
         json.dumps(items),
         content_type="application/json",

@@ -4,6 +4,7 @@ the others, SIGTERM ends it cleanly, and a job locked by another worker is skipp
 import logging
 import os
 import signal
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -136,12 +137,17 @@ def test_worker_job_table_has_a_seam_for_more_jobs(settings: Any) -> None:
         "audit.anchor": timedelta(minutes=1),
         "audit.archive": timedelta(days=1),
         "audit.archive_prune": timedelta(days=1),
+        "backups.backup": timedelta(hours=1),
+        "backups.drill": timedelta(hours=1),
+        "files.scan": timedelta(seconds=15),
         "reminders": timedelta(minutes=5),
         "outbox": timedelta(seconds=15),
         "outbox.purge": timedelta(days=1),
         "correlate": timedelta(minutes=1),
         "signal_partitions": timedelta(days=1),
         "signal_archive": timedelta(days=1),
+        "exchange.partner_poll": timedelta(minutes=1),
+        "alerts.csaf_batches": timedelta(seconds=30),
         "eds.crl_refresh": timedelta(minutes=60),
     }
 
@@ -190,3 +196,51 @@ def test_a_concurrent_job_runs_outside_the_workers_transaction() -> None:
     assert worker.run_job(Job("t.ordinary", timedelta(seconds=1), probe("ordinary")))
     assert worker.run_job(Job("t.concurrent", timedelta(seconds=1), probe("concurrent"), True))
     assert depth == {"ordinary": base + 1, "concurrent": base}
+
+
+def _job(wake: Any = None) -> worker.Job:
+    return worker.Job("waking", timedelta(seconds=1), lambda: "ok", wake=wake)
+
+
+def test_a_job_without_a_wake_is_due_every_period() -> None:
+    assert worker.next_due(_job(), 100.0) == 101.0
+
+
+def test_a_job_is_woken_at_its_next_moment_when_that_is_sooner() -> None:
+    soon = _job(lambda: timezone.now() + timedelta(milliseconds=300))
+    assert 100.25 < worker.next_due(soon, 100.0) < 100.35
+    later = _job(lambda: timezone.now() + timedelta(seconds=5))
+    assert worker.next_due(later, 100.0) == 101.0  # never later than every
+    idle = _job(lambda: None)
+    assert worker.next_due(idle, 100.0) == 101.0
+
+
+def test_a_wake_moment_already_past_pauses_instead_of_spinning() -> None:
+    past = _job(lambda: timezone.now() - timedelta(seconds=3))
+    assert worker.next_due(past, 100.0) == 100.0 + worker.WAKE_PAUSE_SECONDS
+
+
+def test_a_failing_wake_falls_back_to_the_period(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> None:
+        raise RuntimeError("no database")
+
+    assert worker.next_due(_job(broken), 100.0) == 101.0
+
+
+def test_the_loop_waits_only_until_a_woken_job_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a 30 s interval, a job whose wake is 0.2 s away still runs within a moment."""
+    runs: list[float] = []
+    moment = [timezone.now() + timedelta(milliseconds=200)]
+
+    def run() -> str:
+        runs.append(time.monotonic())
+        if len(runs) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return "ok"
+
+    table = [worker.Job("waking", timedelta(minutes=5), run, wake=lambda: moment[0])]
+    monkeypatch.setattr(worker, "jobs", lambda: table)
+    started = time.monotonic()
+    call_command("worker", "--interval", "30")
+    assert len(runs) == 2
+    assert runs[1] - started < 2.0

@@ -25,6 +25,7 @@ from aips.etp.applications.models import (
     DepositState,
     Procedure,
 )
+from aips.etp.auctions import live_notices as auction_notices
 from aips.etp.lots import feed
 from aips.etp.lots.models import Lot, LotState
 from aips.etp.lots.selectors import parties_of
@@ -489,7 +490,11 @@ def application_admit(*, actor: Actor, application: Application) -> Application:
         raise Conflict(_("The deposit has not been received."), code="deposit_not_received")
     deposit.state = DepositState.HELD
     deposit.save(update_fields=["state"])
-    return _decide(person, application, ApplicationState.ADMITTED, "")
+    application = _decide(person, application, ApplicationState.ADMITTED, "")
+    # Admitted after the procedure's auction was scheduled: the auction's notice, as the
+    # participants admitted before it had it (a sibling app's notices; ARCHITECTURE.md).
+    auction_notices.admitted(application=application)
+    return application
 
 
 @transaction.atomic

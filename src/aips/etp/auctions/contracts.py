@@ -7,7 +7,8 @@ then confirms the payment within `AIPS_ETP_PAYMENT_DAYS` working days of the sig
 (`contract_payment_confirm`) and the lot is sold. An explicit refusal (`contract_refuse`) or a
 missed deadline (`contracts_tick`, the worker's job) retains the buyer's deposit, records the
 refusal and offers the lot to the runner-up at its own bid (rank 2, the same rules), or with
-`AIPS_ETP_RUNNER_UP_OFFER` off, or after the runner-up, declares the procedure unsuccessful.
+`AIPS_ETP_RUNNER_UP_OFFER` off, or after the runner-up, declares the procedure unsuccessful and
+schedules its repeat attempt at a reduced start price (services.contracting_failed).
 Deadlines are the ends of working days of the platform's calendar (`aips.shared.workdays`)."""
 
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from aips.core.actors import Actor, SystemActor
 from aips.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from aips.etp.applications.models import Application, Deposit, DepositState
 from aips.etp.applications.services import deposit_retain, deposits_release
-from aips.etp.auctions import clock, notices, policy
+from aips.etp.auctions import clock, notices, policy, services
 from aips.etp.auctions.models import (
     AuctionResult,
     Contract,
@@ -225,7 +226,9 @@ def contract_payment_confirm(*, actor: Actor, contract: Contract) -> Contract:
 
 def _settle(actor: Actor, contract: Contract, outcome: str, now: datetime) -> None:
     """The procedure's contracting ends: sold or unsuccessful. Every deposit still held but the
-    buyer's is returned (the runner-up's)."""
+    buyer's is returned (the runner-up's). Unsuccessful, the attempt is declared so and repeated
+    at a reduced start price like any unsuccessful attempt (services.contracting_failed: the
+    chain of attempts, the public feed, the admitted participants' notices)."""
     result = AuctionResult.objects.select_for_update().get(auction_id=contract.auction_id)
     result.outcome = outcome
     result.outcome_at = now
@@ -243,7 +246,17 @@ def _settle(actor: Actor, contract: Contract, outcome: str, now: datetime) -> No
             "deposits_returned": [d.application.pk for d in returned],
         },
     )
-    notices.outcome(result=result, contract=contract, returned={d.application.pk for d in returned})
+    repeat = (
+        services.contracting_failed(auction_id=contract.auction_id, now=now)
+        if outcome == ResultOutcome.UNSUCCESSFUL
+        else None
+    )
+    notices.outcome(
+        result=result,
+        contract=contract,
+        returned={d.application.pk for d in returned},
+        repeat=repeat,
+    )
 
 
 def _fail(actor: Actor, contract: Contract, state: str, reason: str, now: datetime) -> None:

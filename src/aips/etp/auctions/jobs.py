@@ -1,11 +1,11 @@
 """The auctions' periodic work, registered with the worker (aips.core.jobs) by the AppConfig.
-The tick is due every second; the worker looks at its table every `--interval` seconds, so run
-the ETP's worker with `--interval 1` where auctions run. A late tick never lets a late bid in:
+The tick is due every second and at the next auction's start or end (its `wake`, which
+shortens the worker's `--interval` wait). A late tick never lets a late bid in:
 bids are judged by the server's clock against the auction's end, not by its state. The
 results of a close (protocol, contract offer, deposits, notices) are a job of their own, due
 every second as well, so a close commits without waiting for them."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aips.core.jobs import register_job
 
@@ -14,6 +14,12 @@ def tick() -> str:
     from aips.etp.auctions.services import auction_tick
 
     return auction_tick()
+
+
+def tick_wake() -> datetime | None:
+    from aips.etp.auctions.selectors import next_timer
+
+    return next_timer()
 
 
 def results_tick() -> str:
@@ -31,7 +37,15 @@ def contracts_tick() -> str:
 def register_jobs() -> None:
     # Both claim rows with SKIP LOCKED and commit per auction, so the worker runs them outside its
     # one transaction (concurrent): a close is public the moment it commits.
-    register_job("etp.auctions.tick", every=timedelta(seconds=1), run=tick, concurrent=True)
+    # Woken at the next start or end (tick_wake), so a close follows its end by milliseconds,
+    # not by up to a second plus the worker's interval.
+    register_job(
+        "etp.auctions.tick",
+        every=timedelta(seconds=1),
+        run=tick,
+        concurrent=True,
+        wake=tick_wake,
+    )
     # The results of the auctions the tick closed with a winner (results.results_tick).
     register_job(
         "etp.auctions.results", every=timedelta(seconds=1), run=results_tick, concurrent=True

@@ -1,11 +1,11 @@
-"""The live view's change signal: after a transaction that changed an auction commits, a
+"""The live view's change signal: when a transaction that changed an auction commits, a
 PostgreSQL NOTIFY on the channel `etp_auction` with `<auction id>:<sequence>`, which the
 server-sent events server (auctions/sse.py, `etp live`) fans out to the auction's open pages.
 The sequence (the bid chain's length at the change) only names the change: the servers read the
 state anew for it.
 On SQLite nothing is sent: the live page polls the state API there."""
 
-from django.db import connection, transaction
+from django.db import connection
 
 from aips.etp.auctions.models import Auction
 
@@ -22,8 +22,9 @@ def changed(auction: Auction) -> None:
     servers once the change is committed. A rolled-back change tells no one."""
     if connection.vendor != "postgresql":
         return
-    auction_id, sequence = auction.pk, auction.bid_count
-    transaction.on_commit(lambda: _notify(auction_id, sequence))
+    # NOTIFY is transactional: PostgreSQL sends it when the change commits and drops it when
+    # the change rolls back, so it goes out in the change's own transaction (no second one).
+    _notify(auction.pk, auction.bid_count)
 
 
 def parse(payload: str) -> tuple[int, int] | None:

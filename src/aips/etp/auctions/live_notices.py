@@ -11,15 +11,23 @@ Public feed (`GET /api/v1/public/feed`; figures only, never an identity), kind: 
   step and extension (ascending), floor (descending), currency;
 - `auction_started`: attempt, planned end, the number of admitted participants;
 - `auction_closed` (a winner): attempt, winning amount, currency, time of the close;
-- `auction_unsuccessful`: attempt, reason (`no_admitted`, `too_few_admitted`, `no_bid`);
+- `auction_unsuccessful`: attempt, reason (`no_admitted`, `too_few_admitted`, `no_bid`, or
+  `no_contract` when an attempt closed with a winner found no buyer: contracts.py);
 - `repeat_scheduled`: the new attempt as `auction_scheduled` has it, and the one it repeats.
 
 Notices (kind `etp.auction.<name>`) go to the people of the admitted participants'
 organizations, never to the seller, the operator or a participant not admitted (people_to_tell
 leaves out the inactive and blocked):
 
-- `scheduled` (the first attempt): the participants admitted by then, with the start; e-mail;
+- `scheduled` (the first attempt): the participants admitted by then, with the start; e-mail.
+  A participant admitted later, while an attempt of the procedure is scheduled and not started,
+  gets the same notice of that attempt at its admission (`admitted`, called by
+  applications/services.py::application_admit);
 - `started`: with the planned end; e-mail;
+- `sealed_round` (a descending auction's first acceptance opens the sealed finish): the other
+  admitted participants, with the accepted price and the round's deadline; the accepter, with
+  that deadline and the end of its best-bid round after it; e-mail. Written with `outbid` and
+  `extended`, once the acceptance commits;
 - `outbid`: the participant whose best bid was just beaten (never in a hidden round);
 - `extended` (ascending): with the new end;
 - `unsuccessful`, or `repeat_scheduled` when a repeat follows: the reason and the repeat's
@@ -44,7 +52,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from aips.etp.applications.models import Application, ApplicationState
-from aips.etp.auctions.models import Auction, AuctionRule
+from aips.etp.auctions import rules
+from aips.etp.auctions.models import Auction, AuctionPhase, AuctionRule, AuctionState
 from aips.etp.lots import feed
 from aips.etp.lots.models import Lot, LotChangeKind
 from aips.shared.accounts.models import User
@@ -64,6 +73,7 @@ _REASONS: dict[str, Promise] = {
     "no_admitted": _("no participant was admitted"),
     "too_few_admitted": _("too few participants were admitted"),
     "no_bid": _("no bid was placed"),
+    "no_contract": _("no contract was concluded with the winner or the runner-up"),
 }
 
 
@@ -163,28 +173,59 @@ def _schedule_data(auction: Auction) -> dict[str, feed.FeedValue]:
     return data
 
 
-def scheduled(auction: Auction) -> None:
-    """The first attempt is scheduled: the feed, and the participants admitted so far."""
+def _scheduled_texts(auction: Auction) -> tuple[Text, Text]:
+    """The `scheduled` notice's subject and text."""
     lot = _lot(auction)
-    feed.append(lot=lot, kind=LotChangeKind.AUCTION_SCHEDULED, data=_schedule_data(auction))
     params = {
         **_params(auction),
         "start": _when(auction.starts_at),
         "rule": AuctionRule(auction.rule).label,
         "price": _amount(auction.start_price, lot),
     }
-    _tell_admitted(
-        auction,
-        kind="etp.auction.scheduled",
-        subject=Text(_("The auction for lot %(lot)s starts at %(start)s"), params),
-        text=Text(
+    return (
+        Text(_("The auction for lot %(lot)s starts at %(start)s"), params),
+        Text(
             _(
                 "The auction for lot %(lot)s “%(title)s” (%(rule)s, start price %(price)s) "
                 "starts at %(start)s. You are admitted to bid."
             ),
             params,
         ),
+    )
+
+
+def scheduled(auction: Auction) -> None:
+    """The first attempt is scheduled: the feed, and the participants admitted so far."""
+    feed.append(
+        lot=_lot(auction), kind=LotChangeKind.AUCTION_SCHEDULED, data=_schedule_data(auction)
+    )
+    subject, text = _scheduled_texts(auction)
+    _tell_admitted(auction, kind="etp.auction.scheduled", subject=subject, text=text, email=True)
+
+
+def admitted(*, application: Application) -> None:
+    """A participant admitted while an attempt of its procedure is scheduled and not started
+    hears what those admitted before it heard when it was scheduled (in the admission's
+    transaction). Nothing when no attempt is waiting to start."""
+    if application.state != ApplicationState.ADMITTED:
+        return
+    auction = (
+        Auction.objects.filter(procedure_id=application.procedure_id, state=AuctionState.SCHEDULED)
+        .select_related("procedure__lot")
+        .order_by("-attempt")
+        .first()
+    )
+    if auction is None:
+        return
+    subject, text = _scheduled_texts(auction)
+    notify_bulk(
+        users=people_to_tell(organization_id=application.organization_id),
+        kind="etp.auction.scheduled",
+        subject=subject,
+        text=text,
+        link=_link(auction),
         email=True,
+        target=auction,
     )
 
 
@@ -291,11 +332,70 @@ def bid_accepted(
 ) -> None:
     """After an accepted bid (the auction's row saved): `outbid` is the application that led
     before it (told if it no longer leads, unless bids are hidden); an end moved later in an
-    ascending auction is an extension."""
+    ascending auction is an extension; a descending auction's bid that moved it from the main
+    (open) round into the sealed round opened the sealed finish."""
+    opened_sealed = auction.rule == AuctionRule.DESCENDING and auction.phase == AuctionPhase.SEALED
+    if opened_sealed and not hidden:
+        sealed_round(auction)
     if outbid is not None and not hidden and auction.best_application_id != outbid:
         _outbid(auction, outbid)
     if auction.rule == AuctionRule.ASCENDING and auction.ends_at > ends_before:
         _extended(auction)
+
+
+def sealed_round(auction: Auction) -> None:
+    """The first acceptance of a descending auction opened the sealed round: every other
+    admitted participant may bid once, hidden, at least the accepted price, until the round's
+    end; the accepter bids in the best-bid round after it."""
+    lot = _lot(auction)
+    accepter = Application.objects.filter(pk=auction.accepter_id).values("organization_id")
+    others = (
+        Application.objects.filter(
+            procedure_id=auction.procedure_id, state=ApplicationState.ADMITTED
+        )
+        .exclude(organization_id__in=accepter)
+        .values("organization_id")
+    )
+    following = rules.next_phase(auction.rule_state())
+    params = {
+        **_params(auction),
+        "price": _amount(auction.accepted_price, lot),
+        "ends": _when(auction.ends_at),
+        "best_ends": _when(following.ends_at if following else auction.ends_at),
+    }
+    subject = Text(_("Sealed-bid round in the auction for lot %(lot)s until %(ends)s"), params)
+    notify_bulk(
+        users=people_to_tell(organization_id__in=others),
+        kind="etp.auction.sealed_round",
+        subject=subject,
+        text=Text(
+            _(
+                "A participant accepted the price of %(price)s in the auction for lot %(lot)s "
+                "“%(title)s”. The sealed-bid round is open until %(ends)s: you may place one "
+                "hidden bid of at least %(price)s."
+            ),
+            params,
+        ),
+        link=_link(auction),
+        email=True,
+        target=auction,
+    )
+    notify_bulk(
+        users=people_to_tell(organization_id__in=accepter),
+        kind="etp.auction.sealed_round",
+        subject=subject,
+        text=Text(
+            _(
+                "You accepted the price of %(price)s in the auction for lot %(lot)s "
+                "“%(title)s”. The other participants bid in a sealed-bid round until %(ends)s; "
+                "then your best-bid round is open until %(best_ends)s."
+            ),
+            params,
+        ),
+        link=_link(auction),
+        email=True,
+        target=auction,
+    )
 
 
 def _outbid(auction: Auction, application_id: int) -> None:

@@ -8,8 +8,9 @@
 - contract signed: the seller's people and the operator's admission officers (the payment);
 - a day before a deadline: the buyer's people;
 - refused or deadline missed: the buyer's people (the deposit retained);
-- sold or unsuccessful: the seller's people and (sold) the buyer's; a participant whose
-  deposit is returned then.
+- sold or unsuccessful: the seller's people (unsuccessful: with the repeat attempt's start and
+  start price when one is scheduled) and (sold) the buyer's; a participant whose deposit is
+  returned then.
 
 The participants' people are the active accounts of the applying organization; the seller's
 those of the lot's organization (people_to_tell)."""
@@ -19,8 +20,8 @@ from datetime import datetime
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from aips.etp.applications.models import Application, ApplicationState
-from aips.etp.auctions.models import AuctionResult, Contract, Protocol, ResultOutcome
+from aips.etp.applications.models import Application, ApplicationState, DepositState
+from aips.etp.auctions.models import Auction, AuctionResult, Contract, Protocol, ResultOutcome
 from aips.etp.permissions import EtpRole
 from aips.shared.accounts.models import User
 from aips.shared.accounts.selectors import people_to_tell
@@ -76,17 +77,19 @@ def results_announced(*, result: AuctionResult, returned: set[int]) -> None:
             )
             continue
         params = {**base, "deposit": f"{application.deposit.amount}"}
-        text = (
-            _(
+        if application.pk in returned:
+            text = _(
                 "The auction for lot %(lot)s is over and you did not win. Your deposit of "
                 "%(deposit)s %(currency)s is returned."
             )
-            if application.pk in returned
-            else _(
+        elif application.deposit.state == DepositState.HELD:
+            text = _(
                 "The auction for lot %(lot)s is over and your bid is second. Your deposit of "
                 "%(deposit)s %(currency)s stays held while the lot may still be offered to you."
             )
-        )
+        else:
+            # A repeat attempt after a failed contracting: the deposit was settled then.
+            text = _("The auction for lot %(lot)s is over and you did not win.")
         notify(
             users=_people(application.organization_id),
             kind="etp.auction.results",
@@ -220,20 +223,29 @@ def contract_failed(*, contract: Contract) -> None:
     )
 
 
-def outcome(*, result: AuctionResult, contract: Contract, returned: set[int]) -> None:
+def outcome(
+    *, result: AuctionResult, contract: Contract, returned: set[int], repeat: Auction | None = None
+) -> None:
+    """The seller hears the outcome (unsuccessful: and the repeat attempt, if one follows; the
+    admitted participants hear of the repeat from live_notices.unsuccessful)."""
     params = _contract_params(contract)
     lot = contract.auction.procedure.lot
     sold = result.outcome == ResultOutcome.SOLD
+    if sold:
+        text = _("Lot %(lot)s is sold at %(amount)s %(currency)s (contract %(ref)s).")
+    elif repeat is not None:
+        params |= {"start": _when(repeat.starts_at), "price": f"{repeat.start_price}"}
+        text = _(
+            "The procedure for lot %(lot)s is unsuccessful: no contract was concluded. A "
+            "repeat auction starts at %(start)s at a start price of %(price)s %(currency)s."
+        )
+    else:
+        text = _("The procedure for lot %(lot)s is unsuccessful: no contract was concluded.")
     notify(
         users=_people(lot.organization_id),
         kind="etp.auction.outcome",
         subject=Text(_("Lot %(lot)s: the outcome of the procedure"), params),
-        text=Text(
-            _("Lot %(lot)s is sold at %(amount)s %(currency)s (contract %(ref)s).")
-            if sold
-            else _("The procedure for lot %(lot)s is unsuccessful: no contract was concluded."),
-            params,
-        ),
+        text=Text(text, params),
         link=_results_link(contract.auction_id),
         email=True,
         target=contract.auction,

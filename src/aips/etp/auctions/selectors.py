@@ -5,7 +5,7 @@ the price, the best bid (unless the rules hide it), the end, and the bidders onl
 from datetime import datetime
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from aips.core.errors import NotFound
@@ -37,6 +37,37 @@ def get_public_auction(pk: int) -> Auction:
     if auction is None:
         raise NotFound()
     return auction
+
+
+def get_biddable_auction(pk: int, organization_id: int | None) -> Auction:
+    """The public auction a bid names, with only what `bid_place` needs before it locks the
+    row (the row itself is read under the lock): its procedure and, read in the same query,
+    the bidder's admitted application (`bidder_application`, None: not admitted)."""
+    admitted = Application.objects.filter(
+        procedure_id=OuterRef("procedure_id"),
+        organization_id=organization_id,
+        state=ApplicationState.ADMITTED,
+    ).values("pk")[:1]
+    auction: Auction | None = (
+        Auction.objects.only("pk", "procedure_id")
+        .annotate(bidder_application=Subquery(admitted))
+        .filter(pk=pk, procedure__lot__state__in=PUBLIC_STATES)
+        .first()
+    )
+    if auction is None:
+        raise NotFound()
+    return auction
+
+
+def next_timer() -> datetime | None:
+    """The next moment the tick has work: the soonest start of a scheduled auction or end of a
+    running one (None: none). The worker wakes the tick then."""
+    moments = Auction.objects.aggregate(
+        start=Min("starts_at", filter=Q(state=AuctionState.SCHEDULED)),
+        end=Min("ends_at", filter=Q(state=AuctionState.RUNNING)),
+    )
+    found = [m for m in (moments["start"], moments["end"]) if m is not None]
+    return min(found) if found else None
 
 
 def accepted_sequence(auction: Auction) -> int:

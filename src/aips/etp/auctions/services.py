@@ -12,18 +12,28 @@ refused, is appended to the auction's chain (chain.py) in that order.
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from aips.core import deferred
 from aips.core.access import ensure_perm
 from aips.core.actors import Actor, SystemActor
 from aips.core.errors import AppError, Conflict, Forbidden, ValidationFailed
 from aips.core.ratelimit import hit
 from aips.etp.applications.models import Application, ApplicationState, Procedure
 from aips.etp.auctions import chain, clock, live, live_notices, policy, rules
-from aips.etp.auctions.models import Auction, AuctionPhase, AuctionRule, AuctionState, Bid
+from aips.etp.auctions.models import (
+    Auction,
+    AuctionPhase,
+    AuctionResult,
+    AuctionRule,
+    AuctionState,
+    Bid,
+    ResultOutcome,
+)
 from aips.etp.lots.models import LotState
 from aips.etp.permissions import EtpPerm
 from aips.shared.accounts.models import User
@@ -33,6 +43,7 @@ from aips.shared.audit.services import record
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999999.99")
 TICK_BATCH = 100
+_UNREAD: Any = object()
 WORKER = SystemActor(label="worker")
 
 
@@ -185,36 +196,67 @@ def bid_place(*, actor: Actor, auction: Auction, amount: Decimal, seen_price: De
     amount = _money("amount", amount)
     seen_price = _money("seen_price", seen_price, positive=False)
     hit("etp-bid", str(actor.organization_id), policy.bid_rate())
-    bid, current = _bid_record(actor=actor, auction_id=auction.pk, amount=amount, seen=seen_price)
+    # Who bids is read before the auction's row is locked: every statement inside the lock is
+    # one that every other bid of this auction waits for. The admission read here is the one
+    # in force when the bid arrived, which is what the chain records.
+    application_id = auction.__dict__.get("bidder_application", _UNREAD)
+    if application_id is _UNREAD:  # not read with the auction (selectors.get_biddable_auction)
+        application_id = (
+            Application.objects.filter(
+                procedure_id=auction.procedure_id,
+                organization_id=actor.organization_id,
+                state=ApplicationState.ADMITTED,
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+    bid, current = _bid_record(
+        actor=actor,
+        auction_id=auction.pk,
+        application_id=application_id,
+        amount=amount,
+        seen=seen_price,
+    )
     if not bid.accepted:
         raise BidRefused(bid, current)
     return bid
 
 
+# The columns an accepted bid can change; a refused one changes the first two only. Saving only
+# these keeps the locked UPDATE small and never rewrites what a concurrent close may have set.
+_CHAIN_COLUMNS = ["bid_count", "head_hash"]
+_STATE_COLUMNS = [
+    "ends_at",
+    "phase",
+    "best_amount",
+    "best_application",
+    "accepted_price",
+    "accepter",
+]
+
+
 @transaction.atomic
 def _bid_record(
-    *, actor: User, auction_id: int, amount: Decimal, seen: Decimal
+    *,
+    actor: User,
+    auction_id: int,
+    application_id: int | None,
+    amount: Decimal,
+    seen: Decimal,
 ) -> tuple[Bid, Decimal]:
-    auction = (
-        Auction.objects.select_for_update(of=("self",))
-        .select_related("procedure__lot")
-        .get(pk=auction_id)
-    )
+    """The locked part of a bid: as few statements as the chain allows (lock, insert, update),
+    since every bid of the auction queues behind them."""
+    auction = Auction.objects.select_for_update().get(pk=auction_id)
     now = clock.now()
     if auction.state == AuctionState.SCHEDULED and auction.starts_at <= now:
         _open(auction, now)  # the worker has not come round yet; the clock has
-    application = Application.objects.filter(
-        procedure_id=auction.procedure_id,
-        organization_id=actor.organization_id,
-        state=ApplicationState.ADMITTED,
-    ).first()
     state = auction.rule_state()
     if rules.hidden(state):
         done = Bid.objects.filter(auction=auction, accepted=True, phase=auction.phase)
         state = replace(
             state, bid_in_phase=frozenset(done.values_list("application_id", flat=True))
         )
-    if application is None:
+    if application_id is None:
         decision = rules.Decision(False, rules.Refusal.NOT_ADMITTED)
     elif auction.state != AuctionState.RUNNING:
         refusal = (
@@ -224,12 +266,12 @@ def _bid_record(
         )
         decision = rules.Decision(False, refusal)
     else:
-        offer = rules.Offer(bidder=application.pk, amount=amount, seen_price=seen)
+        offer = rules.Offer(bidder=application_id, amount=amount, seen_price=seen)
         decision = rules.judge(state, offer, now)
     bid = Bid(
         auction=auction,
         sequence=auction.bid_count + 1,
-        application=application,
+        application_id=application_id,
         organization_id=actor.organization_id,
         placed_by=actor,
         amount=amount,
@@ -246,6 +288,7 @@ def _bid_record(
     led_before, ends_before = auction.best_application_id, auction.ends_at
     auction.bid_count = bid.sequence
     auction.head_hash = bid.hash
+    columns = _CHAIN_COLUMNS
     if decision.accepted and decision.state is not None:
         after = decision.state
         auction.ends_at = after.ends_at
@@ -254,7 +297,8 @@ def _bid_record(
         auction.best_application_id = after.best_bidder
         auction.accepted_price = after.accepted_price
         auction.accepter_id = after.accepter
-    auction.save()
+        columns = _CHAIN_COLUMNS + _STATE_COLUMNS
+    auction.save(update_fields=columns)
     if decision.accepted:
         live.changed(auction)  # the live view's event, once committed (a refusal shows nothing)
         _tell_after_commit(auction, led_before, ends_before, hidden=rules.hidden(state))
@@ -272,10 +316,11 @@ def _tell_after_commit(
     auction: Auction, led_before: int | None, ends_before: datetime, *, hidden: bool
 ) -> None:
     """The outbid and extension notices of an accepted bid, written in their own transaction
-    once the bid has committed, so the auction's row lock is not held while they are. A crash
-    between the two loses these notices (the bid stands, the live view shows it); a failure
-    writing them is logged and never fails the accepted bid (robust). The won and results
-    notices are not these: they are the results job's transaction (results.py)."""
+    once the bid has committed, by the process's background thread (core.deferred), so neither
+    the auction's row lock nor the bidder's answer waits for them. A crash before they are
+    written loses them (the bid stands, the live view shows it); a failure writing them is
+    logged and never fails the accepted bid. The won and results notices are not these: they
+    are the results job's transaction (results.py)."""
 
     def tell() -> None:
         with transaction.atomic():
@@ -283,7 +328,7 @@ def _tell_after_commit(
                 auction, outbid=led_before, ends_before=ends_before, hidden=hidden
             )
 
-    transaction.on_commit(tell, robust=True)
+    deferred.after_commit(tell, name="auction.bid_notices")
 
 
 def _admitted_count(auction: Auction) -> int:
@@ -356,10 +401,13 @@ def _close(auction: Auction, now: datetime) -> None:
     # transaction (results.results_tick), so the close commits, and shows, at once.
 
 
-def _unsuccessful(auction: Auction, now: datetime, reason: str) -> None:
+def _unsuccessful(auction: Auction, now: datetime, reason: str) -> Auction | None:
+    """The attempt is unsuccessful: journaled, its repeat scheduled (unless at the floor), the
+    feed and the admitted told. Returns the repeat. An attempt that closed with a winner and
+    then found no buyer (`no_contract`) keeps its close time, winner and winning amount."""
     auction.state = AuctionState.UNSUCCESSFUL
     auction.outcome_reason = reason
-    auction.closed_at = now
+    auction.closed_at = auction.closed_at or now
     auction.save()
     live.changed(auction)
     record(
@@ -369,7 +417,27 @@ def _unsuccessful(auction: Auction, now: datetime, reason: str) -> None:
         organization_id=_organization_of(auction),
         details={"reason": reason, "bids": auction.bid_count, "chain_head": auction.head_hash},
     )
-    live_notices.unsuccessful(auction, _schedule_repeat(auction, now))
+    repeat = _schedule_repeat(auction, now)
+    live_notices.unsuccessful(auction, repeat)
+    return repeat
+
+
+def contracting_failed(*, auction_id: int, now: datetime) -> Auction | None:
+    """Neither the winner nor the runner-up concluded the contract (contracts.py, in its
+    transaction): the attempt, closed with a winner, becomes unsuccessful (`no_contract`) and is
+    repeated like any other unsuccessful attempt. Returns the repeat; None when none follows
+    (the floor), or when the attempt is no longer closed or its results are not unsuccessful
+    (nothing to do). The platform's rule decides it, so the journal names the worker, as for
+    the other unsuccessful attempts."""
+    auction = (
+        Auction.objects.select_for_update(of=("self",))
+        .select_related("procedure__lot")
+        .get(pk=auction_id)
+    )
+    failed = AuctionResult.objects.filter(auction_id=auction_id, outcome=ResultOutcome.UNSUCCESSFUL)
+    if auction.state != AuctionState.CLOSED or not failed.exists():
+        return None
+    return _unsuccessful(auction, now, "no_contract")
 
 
 def _schedule_repeat(auction: Auction, now: datetime) -> Auction | None:

@@ -22,6 +22,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from time import monotonic
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -43,6 +44,7 @@ Send = Callable[[Message], Awaitable[None]]
 HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 1000
 QUEUE_SIZE = 32
+SHARE_SECONDS = 0.5  # how long a finished state read serves streams that ask for the same
 RESYNC = -1  # a queue entry: send the current state whatever was missed
 ROUTE = re.compile(r"^/auctions/(\d{1,18})/events/?$")
 
@@ -76,7 +78,9 @@ class Hub:
         self.clients: dict[int, set[Client]] = {}
         # Per auction, how many changes were announced: reads after the same one are shared.
         self.generation: dict[int, int] = {}
-        self._reads: dict[tuple[int, int, str, int], asyncio.Future[tuple[int, str] | None]] = {}
+        self._reads: dict[
+            tuple[int, int, str, int], tuple[asyncio.Future[tuple[int, str] | None], float]
+        ] = {}
         self._listener: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # set while the LISTEN stands
 
@@ -120,13 +124,16 @@ class Hub:
         auction that has seen the same sequence (one read per change, not one per client)."""
         generation = self.generation.get(auction_id, 0)
         key = (auction_id, since, language, generation)
-        read = self._reads.get(key)
-        if read is None:
+        now = monotonic()
+        entry = self._reads.get(key)
+        # A finished read is shared for a moment only: the state also moves with the clock
+        # (time left, a descending price), not only with announced changes.
+        if entry is None or (entry[0].done() and now - entry[1] > SHARE_SECONDS):
             for old in [k for k in self._reads if k[0] == auction_id and k[3] != generation]:
                 del self._reads[old]
-            read = asyncio.ensure_future(state_json(auction_id, since, language))
-            self._reads[key] = read
-        return asyncio.shield(read)
+            entry = (asyncio.ensure_future(state_json(auction_id, since, language)), now)
+            self._reads[key] = entry
+        return asyncio.shield(entry[0])
 
     def start(self) -> None:
         """Listen, once per process (the first stream starts it; it lives as long as the
@@ -204,7 +211,9 @@ def _state_json(auction_id: int, since: int, language: str) -> tuple[int, str] |
     return int(body["sequence"]), json.dumps(data, cls=NinjaJSONEncoder, separators=(",", ":"))
 
 
-state_json = sync_to_async(_state_json)
+# In the loop's thread pool, each thread with its own database connection: reads of different
+# auctions or sequences run side by side instead of one at a time on a single thread.
+state_json = sync_to_async(_state_json, thread_sensitive=False)
 
 
 def _query(scope: Scope) -> dict[str, str]:
@@ -290,7 +299,9 @@ class EventsApp:
         # Subscribed before the first read: a change committed meanwhile is queued, not lost.
         client = self.hub.subscribe(auction_id)
         try:
-            first = await state_json(auction_id, last, language)
+            # The shared read: a storm of new streams that have seen the same sequence costs
+            # one read, not one each (they used to queue behind each other's reads).
+            first = await self.hub.state(auction_id, last, language)
             if first is None:
                 await _plain(send, 404, "Not found")
                 return

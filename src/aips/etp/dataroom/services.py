@@ -21,7 +21,7 @@ from aips.etp.permissions import EtpPerm
 from aips.shared.accounts.models import User
 from aips.shared.audit.models import EventType
 from aips.shared.audit.services import record
-from aips.shared.files.selectors import stored_path
+from aips.shared.files.selectors import servable_path
 
 
 def _entry(actor: User, lot: Lot) -> selectors.Entry:
@@ -115,7 +115,8 @@ def file_download(*, actor: User, lot: Lot, lot_file: LotFile) -> Download:
     selectors.ensure_open(actor, lot, entry)
     if lot_file.lot != lot:
         raise NotFound()
-    path = stored_path(lot_file)
+    # The platform's anti-virus gate: NotServable unless the file was scanned clean (R57.12).
+    path = servable_path(lot_file)
     if path is None:
         raise NotFound()
     content = path.read_bytes()

@@ -17,6 +17,7 @@ from aips.etp.lots.models import Lot, LotKind
 from aips.etp.permissions import EtpPerm
 from aips.shared.accounts.models import User
 from aips.shared.accounts.sessions import acting_person
+from aips.shared.files.web import NotServable, not_served_response
 from aips.shared.workflow.web import raise_for_status, run_action
 
 # A portfolio's tape may name thousands of people: the page shows this many, the tape holds all.
@@ -94,6 +95,8 @@ def file_download(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
     try:
         lot_file = selectors.get_room_file(lot, file_id)
         download = services.file_download(actor=user, lot=lot, lot_file=lot_file)
+    except NotServable as exc:  # not scanned clean: the platform's answer, nothing journaled
+        return not_served_response(exc)
     except AppError as exc:
         raise_for_status(exc)
         raise

@@ -6,8 +6,10 @@ A port, `AttestationVerifier`, chosen by `AIPS_ETP_ATTESTATION_VERIFIER`:
 - `none`: accepts any token and says so in the journal (a deployment without attestation);
 - `refuse` (the default with `AIPS_HTTPS=1`): refuses every registration until a verifier is
   chosen, because the fake's tokens can be made by anyone;
-- a dotted path to a class with the same `verify` (production: Google Play Integrity, Apple App
-  Attest; to be plugged, docs/mobile.md)."""
+- a dotted path to a class with the same `verify`; production uses
+  `aips.etp.devices.attestation_platforms.PlatformVerifier` (Apple App Attest, Android Key
+  Attestation and Play Integrity, verified offline against pinned roots: decision 0043,
+  docs/mobile.md)."""
 
 import hmac
 from dataclasses import dataclass

@@ -21,7 +21,7 @@ from aips.core.actors import SystemActor
 from aips.core.errors import AppError, Conflict, Forbidden
 from aips.core.validation import Fields
 from aips.etp.devices import config, keys, selectors
-from aips.etp.devices.attestation import get_verifier
+from aips.etp.devices.attestation import AttestationRefused, get_verifier
 from aips.etp.devices.gate import MobileClient
 from aips.etp.devices.models import (
     ChallengeUse,
@@ -49,6 +49,14 @@ class DeviceUnknown(AppError):
 
 
 # --- challenges ---------------------------------------------------------------------------------
+
+
+# Which platform each real verifier vouches for (the fake and `none` vouch for none).
+_ATTESTED_PLATFORM = {
+    "apple-appattest": "ios",
+    "android-key": "android",
+    "play-integrity": "android",
+}
 
 
 @transaction.atomic
@@ -197,6 +205,11 @@ def device_register(
             key_sha256=fingerprint,
             nonce=challenge.nonce,
         )
+        # A platform's own attestation must match the platform the device claims: an Android
+        # key attestation does not vouch for an "ios" device.
+        attested = _ATTESTED_PLATFORM.get(verdict.verifier)
+        if attested is not None and attested != registration.platform:
+            raise AttestationRefused()
     except AppError as exc:
         device_refused(
             client_id=client.client_id, version=client.version, findings=[], user=user,

@@ -40,7 +40,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = RegistrationForm(request.POST or None)
-    status = 200
+    status, retry_after = 200, 0
     if request.method == "POST" and form.is_valid():
         try:
             ratelimit.hit("etp-register-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
@@ -62,6 +62,7 @@ def register(request: HttpRequest) -> HttpResponse:
         except RateLimited as exc:
             form.add_error(None, exc.message)
             status = 429
+            retry_after = exc.retry_after
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -82,12 +83,15 @@ def register(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:login")
     elif request.method == "POST":
         status = 422
-    return render(
+    response = render(
         request,
         "etp_participants/register.html",
         {"form": form, "eds_challenge": identity.issue_challenge(request, use=EDS_USE)},
         status=status,
     )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @public
@@ -100,7 +104,7 @@ def register_biometrics(request: HttpRequest) -> HttpResponse:
         return redirect(settings.LOGIN_REDIRECT_URL)
     enabled = biometric_providers.enabled()
     form = BiometricRegistrationForm(request.POST or None)
-    status = 200
+    status, retry_after = 200, 0
     if request.method == "POST" and enabled and form.is_valid():
         try:
             ratelimit.hit("etp-register-ip", client_ip(request) or "-", settings.AIPS_AUTH_RATE_IP)
@@ -110,6 +114,7 @@ def register_biometrics(request: HttpRequest) -> HttpResponse:
         except RateLimited as exc:
             form.add_error(None, exc.message)
             status = 429
+            retry_after = exc.retry_after
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -127,12 +132,15 @@ def register_biometrics(request: HttpRequest) -> HttpResponse:
             return redirect("biometrics:session", public_id=session.public_id)
     elif request.method == "POST":
         status = 422
-    return render(
+    response = render(
         request,
         "etp_participants/register_biometrics.html",
         {"form": form, "enabled": enabled},
         status=status,
     )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require(EtpPerm.PARTICIPANT_PROFILE)

@@ -101,7 +101,7 @@ def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         request._aips_lockout_recorded = True  # type: ignore[attr-defined]
         services.login_locked_out(email=email)
     sessions.drop_preauth(request)
-    return render(
+    response = render(
         request,
         "accounts/login.html",
         {
@@ -112,6 +112,9 @@ def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         },
         status=429,
     )
+    # The whole lock: a client may not retry sooner (the same for a right or wrong password).
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response
 
 
 @public

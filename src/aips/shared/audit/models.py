@@ -86,6 +86,16 @@ class EventType(models.TextChoices):
     ALERT_DECLINED = "alert:declined", _("Alert recommendations declined")
     ALERT_PROCESSED = "alert:processed", _("Alert processed")
     ALERT_VIEWED = "alert:viewed", _("Restricted alert viewed")
+    ALERT_BATCH_STARTED = "alert:batch_started", _("CSAF batch import started")
+    ALERT_BATCH_FINISHED = "alert:batch_finished", _("CSAF batch import finished")
+    # Threat-intelligence exchange (aips.center.exchange).
+    FEED_RESTRICTED_SERVED = (
+        "exchange:restricted_served",
+        _("Restricted alerts handed out by a feed"),
+    )
+    TAXII_SUBMITTED = "exchange:taxii_submitted", _("STIX objects added over TAXII")
+    PARTNER_SOURCE_SET = "exchange:partner_source_set", _("TAXII partner source added or changed")
+    PARTNER_POLLED = "exchange:partner_polled", _("TAXII partner collection polled")
     THREAT_TYPE_SET = "threat_type:set", _("Threat type added or changed")
     ALERT_COMPLIANCE_EXPORTED = "alert:compliance_exported", _("Alert compliance exported")
     CALENDAR_DAY_SET = "calendar:day_set", _("Calendar day set")
@@ -180,8 +190,18 @@ class EventType(models.TextChoices):
     SIGNALS_ARCHIVED = "signals:archived", _("Signals archived")
     ATTACHMENT_ADDED = "attachment:added", _("Attachment added")
     ATTACHMENT_DOWNLOADED = "attachment:downloaded", _("Attachment downloaded")
+    # The anti-virus scan of stored files (aips.shared.files.scanning, R57.12).
+    FILE_QUARANTINED = "file:quarantined", _("Malware found: file quarantined")
+    FILE_SCAN_FAILED = "file:scan_failed", _("Anti-virus scan of a file failed")
     AUDIT_ARCHIVED = "audit:archived", _("Audit entries archived")
     AUDIT_ARCHIVE_PRUNED = "audit:archive_pruned", _("Expired audit archives removed")
+    # Backups and their drills (aips.shared.backups, R57.15, R57.16).
+    BACKUP_CREATED = "backup:created", _("Backup written")
+    BACKUP_PRUNED = "backup:pruned", _("Expired backups removed")
+    BACKUP_RESTORED = "backup:restored", _("Backup restored")
+    BACKUP_DRILL = "backup:drill", _("Restore drill run")
+    UPGRADE_DRILL = "backup:upgrade_drill", _("Upgrade drill run")
+    PATCH_SCAN_IMPORTED = "patch:scan_imported", _("Dependency vulnerability scan imported")
     NOTIFICATIONS_READ = "notification:read", _("Notifications marked as read")
     DEADLINE_REMINDER_SENT = "deadline:reminder_sent", _("Deadline reminder sent")
     MAIL_FAILED = "mail:failed", _("E-mail could not be delivered")

@@ -754,6 +754,8 @@ def test_r67_3_5_csaf_advisory_becomes_a_draft_with_every_field() -> None:
                 "justification": "",
             },
         ],
+        tracking_id="EXSA-2025-0042",
+        tracking_version="2",
     )
     assert detect_and_parse(csaf_advisory()) == draft
 

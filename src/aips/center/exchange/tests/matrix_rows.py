@@ -34,6 +34,35 @@ def _object(o: dict[str, Any]) -> dict[str, Any]:
     return {**_collection(o), "object_id": report.id}
 
 
+def _bank_a_status(o: dict[str, Any]) -> dict[str, Any]:
+    """A TAXII status of bank A's (no drafts needed: the row only tests who may read it)."""
+    from aips.center.exchange.models import SubmissionStatus
+
+    status, _created = SubmissionStatus.objects.get_or_create(
+        organization_id=o["bank_a_maker"].organization_id,
+        created_by=o["bank_a_maker"],
+        defaults={"successes": [], "failures": []},
+    )
+    return {"status_id": str(status.pk)}
+
+
+def _source(o: dict[str, Any]) -> dict[str, Any]:
+    from aips.center.exchange.models import PartnerSource
+
+    source, _created = PartnerSource.objects.get_or_create(
+        name="matrix partner",
+        defaults={
+            "api_root_url": "https://cti.partner.example/taxii2/api1/",
+            "collection_id": "matrix",
+            "import_as": o["center_admin"],
+        },
+    )
+    return {"pk": source.pk}
+
+
+ADMIN = ("center_admin",)
+
+
 def _event(o: dict[str, Any]) -> dict[str, Any]:
     from aips.center.exchange import feeds
 
@@ -46,6 +75,15 @@ ROWS: list[Row] = [
     Row("exchange:taxii_collections", "GET", FEED),
     Row("exchange:taxii_collection", "GET", FEED, kwargs=_collection),
     Row("exchange:taxii_objects", "GET", FEED, kwargs=_collection),
+    # Adding objects takes a token, never a browser session (no CSRF token on a TAXII client).
+    Row("exchange:taxii_objects", "POST", statuses(401), kwargs=_collection),
+    # A status is its poster organization's alone: the center too gets 404.
+    Row(
+        "exchange:taxii_status",
+        "GET",
+        statuses(404, anon=401, bank_a_head=200, bank_a_maker=200, bank_a_viewer=200),
+        kwargs=_bank_a_status,
+    ),
     Row("exchange:taxii_manifest", "GET", FEED, kwargs=_collection),
     Row("exchange:taxii_object", "GET", FEED, kwargs=_object),
     Row("exchange:taxii_object_versions", "GET", FEED, kwargs=_object),
@@ -56,6 +94,12 @@ ROWS: list[Row] = [
     Row("exchange:import", "GET", only(200, EDITORS)),
     # No file: the form comes back with its error.
     Row("exchange:import", "POST", only(422, EDITORS), data={"format": "stix"}),
+    Row("exchange:partner_list", "GET", only(200, ADMIN)),
+    Row("exchange:partner_create", "GET", only(200, ADMIN)),
+    Row("exchange:partner_create", "POST", only(422, ADMIN), data={"name": ""}),
+    Row("exchange:partner_detail", "GET", only(200, ADMIN), kwargs=_source),
+    Row("exchange:partner_update", "GET", only(200, ADMIN), kwargs=_source),
+    Row("exchange:partner_poll", "POST", only(302, ADMIN), kwargs=_source),
     Row("api:exchange_stix_import", "POST", only(422, EDITORS, anon=401), data={}, api=True),
     Row("api:exchange_misp_import", "POST", only(422, EDITORS, anon=401), data={}, api=True),
 ]

@@ -47,7 +47,8 @@ def test_r67_10_r67_8_taxii_client_reads_what_each_organization_may_see(
     collection = _alerts_collection(root)
     assert collection.can_read
     assert not collection.can_write
-    assert len(root.collections) == 6  # everything, and one per TLP label
+    # Everything, one per TLP label, and (the head may submit) bank A's submissions.
+    assert len(root.collections) == 7
 
     # Pagination: two objects a page, followed to the end.
     a_objects = _all_objects(collection, per_request=2)
@@ -120,17 +121,20 @@ def test_r67_10_taxii_tlp_collections_and_protocol_errors(
     names = {o.get("name") for o in response.json()["objects"]}
     assert "Amber for bank A" not in names
     assert "Green broadcast" in names
-    # Handing out TLP:RED content is on the record, as opening the alert is (0029).
+    # Handing out TLP:RED content is on the record, as opening the alert is (0029): one entry
+    # for the response, naming the alert (0045).
     from aips.shared.audit.models import AuditEvent
 
     red = next(c for c in collections if c["title"] == "Published alerts, TLP:RED")
     red_a = exchange_alerts["red_a"]
-    viewed = AuditEvent.objects.filter(event="alert:viewed", target_id=str(red_a.pk))
-    assert not viewed.exists()
+    served = AuditEvent.objects.filter(event="exchange:restricted_served")
+    assert not served.exists()
     names = {o.get("name") for o in client.get(f"{base}{red['id']}/objects/").json()["objects"]}
     assert "Red for bank A" in names
     assert "Red for bank B" not in names
-    assert viewed.count() == 1
+    [entry] = served
+    assert entry.target_id == str(red_a.pk)
+    assert entry.details["alerts"] == [{"id": red_a.pk, "reference": red_a.reference, "tlp": "RED"}]
     # 406 for a media type TAXII 2.1 does not serve; TAXII's error object.
     refused = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT="text/html").get(base)
     assert refused.status_code == 406
@@ -144,7 +148,7 @@ def test_r67_10_taxii_tlp_collections_and_protocol_errors(
     assert anonymous.status_code == 401
     assert "Basic" in anonymous["WWW-Authenticate"]
     assert anonymous.json()["http_status"] == "401"
-    # POST is not offered (read-only collections).
+    # POST is not offered on the list of collections.
     assert client.post(base).status_code == 405
 
 

@@ -16,7 +16,7 @@ from django.test import Client
 
 from aips.center.integrations import ca, services
 from aips.center.integrations.models import IntegrationModule
-from aips.center.signals.tests.conftest import make_module, signal
+from aips.center.signals.tests.conftest import IngestClient, make_module, signal
 from aips.core.actors import SystemActor
 from aips.core.errors import AppError, Conflict, Forbidden, ValidationFailed
 from aips.shared.audit.models import AuditEvent, EventType
@@ -327,7 +327,8 @@ def test_r57_28_3_certificate_module_sends_signals(
 ) -> None:
     issued = services.cert_issue(actor=ADMIN, module=module_a[0])
     headers: dict[str, Any] = {cert_header: quote(issued.certificate_pem, safe="")}
-    response = Client().post(
+    # Through the production WSGI entry, which serves this path outside Django.
+    response = IngestClient().post(
         "/api/v1/signals", json.dumps([signal("ids")]), content_type="application/json", **headers
     )
     assert response.status_code == 200, response.content

@@ -6,9 +6,59 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import RequestFactory
 
 from aips.core.actors import SystemActor
+
+
+class WsgiResponse:
+    """What a WSGI application answered, read like django.test.Client's response."""
+
+    def __init__(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
+        self.status_code = int(status.split(" ", 1)[0])
+        self.headers = {name.lower(): value for name, value in headers}
+        self.header_list = headers
+        self.content = content
+
+    def __getitem__(self, name: str) -> str:
+        return self.headers[name.lower()]
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.content)
+
+
+class IngestClient:
+    """Requests through `aips.wsgi.application`, the WSGI entry point production serves (the
+    dispatcher in front of Django), so `POST /api/v1/signals` takes production's path."""
+
+    def post(self, path: str, data: Any, content_type: str, **extra: Any) -> WsgiResponse:
+        from aips.wsgi import application
+
+        environ = RequestFactory().post(path, data, content_type=content_type, **extra).environ
+        answered: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+            answered["status"], answered["headers"] = status, headers
+
+        chunks = application(environ, start_response)
+        try:
+            content = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        return WsgiResponse(answered["status"], answered["headers"], content)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_token_listener() -> Any:
+    # The ingest path's LISTEN connection would outlive the test database otherwise.
+    yield
+    from aips.center.signals.ingest_wsgi import tokens
+
+    tokens.stop()
 
 
 def make_module(organization: Any, name: str = "agent-1") -> tuple[Any, str]:
@@ -71,14 +121,14 @@ def signal(kind: str = "ids", **fields: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def agent() -> Callable[..., Any]:
-    """POST a batch as a module: agent(token, items) → response."""
+    """POST a batch as a module through the production WSGI entry: agent(token, items)."""
 
     def post(token: str, items: Any, **extra: Any) -> Any:
         import json
 
         body = items if isinstance(items, bytes | str) else json.dumps(items)
         content_type = extra.pop("content_type", "application/json")
-        return Client().post(
+        return IngestClient().post(
             "/api/v1/signals",
             body,
             content_type=content_type,

@@ -115,11 +115,11 @@ def test_r67_3_6_unreadable_batch_gives_422(module_a: tuple[Any, str], agent: An
 def test_r67_7_rate_limit_gives_429_with_retry_after(
     module_a: tuple[Any, str], agent: Any, settings: Any, monkeypatch: Any
 ) -> None:
-    from aips.center.signals import api as signals_api
+    from aips.center.signals import ingest_wsgi
     from aips.core.ratelimit import LocalWindow
 
     # Module ids are reused after other tests' rollbacks; start this one's window empty.
-    monkeypatch.setattr(signals_api, "_budget", LocalWindow())
+    monkeypatch.setattr(ingest_wsgi, "_budget", LocalWindow())
     _module, token = module_a
     settings.AIPS_SIGNAL_RATE = "2/m"
     assert agent(token, [signal("ids")]).status_code == 200
@@ -204,9 +204,8 @@ def test_r67_3_6_crash_after_commit_then_resend_stores_each_signal_once(
 ) -> None:
     """The server dies after committing a batch but before answering; the agent, having no
     answer, sends the same batch again: every signal is stored exactly once."""
-    from django.test import Client
-
     from aips.center.signals import services
+    from aips.center.signals.tests.conftest import IngestClient
 
     _module, token = module_a
     batch = [signal(kind.value) for kind in Kind for _ in range(5)]
@@ -215,8 +214,7 @@ def test_r67_3_6_crash_after_commit_then_resend_stores_each_signal_once(
         raise RuntimeError("process killed between commit and answer")
 
     monkeypatch.setattr(services._counters, "add", die)
-    client = Client(raise_request_exception=False)
-    response = client.post(
+    response = IngestClient().post(
         "/api/v1/signals",
         json.dumps(batch),
         content_type="application/json",

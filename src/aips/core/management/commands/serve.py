@@ -48,6 +48,8 @@ class Command(BaseCommand):
             sys.executable,
             "-m",
             "gunicorn",
+            # AIPS: a dispatcher, `POST /api/v1/signals` to the signal ingest application
+            # (center/signals/ingest_wsgi.py) and everything else to Django; the ETP: Django.
             "aips.wsgi:application",
             # The workers load this command's settings (`etp serve`: the ETP's), whatever the
             # environment inherited.

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
 
 from aips.core.db_locks import try_xact_lock
 from aips.core.health import job_done
@@ -50,6 +51,32 @@ def _drop_stale_connections() -> None:
     # CONN_MAX_AGE. Not inside a caller's transaction (a test's): that would close it mid-way.
     if not connection.in_atomic_block:
         close_old_connections()
+
+
+# A job whose wake moment has already passed (more due work than one run takes) runs again
+# after this pause, not in a busy loop; and it runs this late after its moment, so the moment
+# has passed on the database's clock too.
+WAKE_SLACK_SECONDS = 0.02
+WAKE_PAUSE_SECONDS = 0.05
+
+
+def next_due(job: Job, now: float) -> float:
+    """When (monotonic) to run the job next: `every` after now, or its wake moment if sooner."""
+    due = now + job.every.total_seconds()
+    if job.wake is None:
+        return due
+    _drop_stale_connections()
+    try:
+        moment = job.wake()
+    except Exception:
+        log.exception("worker.wake_failed", job=job.name)
+        return due
+    if moment is None:
+        return due
+    ahead = (moment - timezone.now()).total_seconds()
+    if ahead <= 0:
+        return min(due, now + WAKE_PAUSE_SECONDS)
+    return min(due, now + ahead + WAKE_SLACK_SECONDS)
 
 
 def run_job(job: Job) -> bool:
@@ -121,6 +148,7 @@ class Command(BaseCommand):
         previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
         log.info("worker.started", jobs=[job.name for job in table], interval=interval)
         due = dict.fromkeys((job.name for job in table), 0.0)
+        waking = [job.name for job in table if job.wake is not None]
         try:
             while not stop.is_set():
                 for job in table:
@@ -128,8 +156,13 @@ class Command(BaseCommand):
                         break
                     if time.monotonic() >= due[job.name]:
                         run_job(job)
-                        due[job.name] = time.monotonic() + job.every.total_seconds()
-                stop.wait(interval)
+                        due[job.name] = next_due(job, time.monotonic())
+                # A job that knows its next moment shortens the wait to it.
+                pause = interval
+                if waking:
+                    soonest = min(due[name] for name in waking) - time.monotonic()
+                    pause = max(0.0, min(interval, soonest))
+                stop.wait(pause)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)

@@ -317,6 +317,32 @@ def test_the_tick_runs_as_a_worker_job(
     assert run_job(results)
 
 
+def test_the_tick_wakes_at_the_next_start_or_end(
+    personas: dict[str, User], procedure: Procedure, at: Clock
+) -> None:
+    """The worker runs the tick at the soonest scheduled start or running end (its wake), so
+    a close follows its end by milliseconds, not by the tick's period."""
+    from aips.core.jobs import registered_jobs
+
+    job = next(j for j in registered_jobs() if j.name == "etp.auctions.tick")
+    assert job.wake is not None
+    assert job.wake() is None  # nothing scheduled
+    auction = schedule(personas, procedure)
+    assert job.wake() == auction.starts_at
+    at.at(auction.starts_at)
+    auction_tick(now=at.now)
+    auction.refresh_from_db()
+    assert job.wake() == auction.ends_at
+    bid(personas, P1, auction, "1000.00", "1000.00")
+    at.at(auction.ends_at - timedelta(seconds=10))
+    bid(personas, C1, auction, "1050.00", "1050.00")  # in the window: the end moves
+    auction.refresh_from_db()
+    assert job.wake() == auction.ends_at
+    at.at(auction.ends_at)
+    auction_tick(now=at.now)
+    assert job.wake() is None
+
+
 def test_dutch_sealed_finish_through_the_tick(
     personas: dict[str, User], procedure: Procedure, at: Clock, settings: Any
 ) -> None:

@@ -86,6 +86,32 @@ def test_clients_at_the_same_change_share_one_read(monkeypatch: pytest.MonkeyPat
     assert reads == [(1, 0, "en"), (1, 0, "ru"), (1, 0, "en")]
 
 
+def test_a_finished_read_is_shared_for_a_moment_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state moves with the clock too (time left, a descending price): a stream that
+    connects later than SHARE_SECONDS after a read, with no change between, reads again."""
+    reads: list[int] = []
+    clock = [100.0]
+
+    async def fake(auction_id: int, since: int, language: str) -> tuple[int, str]:
+        reads.append(auction_id)
+        return since, "{}"
+
+    monkeypatch.setattr(sse, "state_json", fake)
+    monkeypatch.setattr(sse, "monotonic", lambda: clock[0])
+
+    async def scenario() -> None:
+        hub = sse.Hub()
+        hub.subscribe(1)
+        await hub.state(1, 0, "en")
+        clock[0] += sse.SHARE_SECONDS / 2
+        await hub.state(1, 0, "en")  # shared
+        clock[0] += sse.SHARE_SECONDS
+        await hub.state(1, 0, "en")  # read again
+
+    asyncio.run(scenario())
+    assert reads == [1, 1]
+
+
 def test_resync_all_after_a_lost_listening_connection() -> None:
     hub = sse.Hub()
     clients = [hub.subscribe(1), hub.subscribe(2)]
@@ -328,6 +354,41 @@ def test_a_committed_bid_notifies_its_auction_and_sequence(
         _bid_in_thread(personas["participant_person_1"], auction.pk, "1000.00")
         got = [n.payload for n in listener.notifies(timeout=2, stop_after=1)]
     assert f"{auction.pk}:1" in got
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_the_notice_goes_out_with_the_commit_and_never_with_a_rollback(
+    personas: dict[str, User], at: Clock
+) -> None:
+    """`live.changed` sends its NOTIFY inside the change's transaction: PostgreSQL delivers it
+    at the commit, and never for a transaction that rolls back."""
+    import psycopg
+    from django.db import transaction
+
+    from aips.etp.auctions import live
+
+    auction = _running_auction(personas, at)
+    with psycopg.connect(sse.conninfo(), autocommit=True) as listener:
+        listener.execute("LISTEN etp_auction")
+
+        class Undo(Exception):
+            pass
+
+        def changed_then_undone() -> None:
+            with transaction.atomic():
+                auction.bid_count = 41
+                live.changed(auction)
+                raise Undo
+
+        with pytest.raises(Undo):
+            changed_then_undone()
+        assert [n.payload for n in listener.notifies(timeout=0.5, stop_after=1)] == []
+        with transaction.atomic():
+            auction.bid_count = 42
+            live.changed(auction)
+        got = [n.payload for n in listener.notifies(timeout=2, stop_after=1)]
+    assert got == [f"{auction.pk}:42"]
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from axes.models import AccessAttempt, AccessAttemptExpiration
+from django.conf import settings
 from django.test import Client
 
 from aips.conftest import totp_code
@@ -68,6 +69,11 @@ def test_r57_7_locked_account_answers_right_and_wrong_password_alike(
     wrong = _login(WRONG, address)
     assert right.status_code == 429
     assert _fingerprint(right) == _fingerprint(wrong)
+    assert (
+        right["Retry-After"]
+        == wrong["Retry-After"]
+        == str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    )
     assert b"Too many failed attempts" in right.content
     for response in (right, wrong):
         client = response.client

@@ -15,13 +15,18 @@ from aips.shared.files.models import StoredFile
 from aips.shared.files.web import download_response
 
 
-def test_r57_3_2_upload_is_stored_once_under_its_sha256() -> None:
+def test_r57_3_2_upload_is_stored_once_under_its_sha256(db: None) -> None:
     body = b"indicator list\n"
     first = services.stored_fields(SimpleUploadedFile("iocs.txt", body, "text/plain"))
     again = services.stored_fields(SimpleUploadedFile("copy.TXT", body, "text/plain"))
     digest = hashlib.sha256(body).hexdigest()
-    assert first == {"file_name": "iocs.txt", "content_type": "text/plain", "size": len(body),
-                     "sha256": digest}  # fmt: skip
+    assert first == {
+        "file_name": "iocs.txt",
+        "content_type": "text/plain",
+        "size": len(body),
+        "sha256": digest,
+        "scan_status": "clean",
+    }  # fmt: skip (conftest: clean)
     assert again["sha256"] == digest
     path = services.attachment_path(digest)
     assert path.read_bytes() == body
@@ -31,7 +36,7 @@ def test_r57_3_2_upload_is_stored_once_under_its_sha256() -> None:
     assert [p for p in services.storage_dir().iterdir() if p.is_file()] == []
 
 
-def test_r57_28_2_upload_name_is_only_the_base_name() -> None:
+def test_r57_28_2_upload_name_is_only_the_base_name(db: None) -> None:
     fields = services.stored_fields(SimpleUploadedFile("../../etc/report.pdf", b"%PDF-1.4"))
     assert fields["file_name"] == "report.pdf"
     assert fields["content_type"] == "text/plain"  # SimpleUploadedFile's default
@@ -62,8 +67,9 @@ def test_every_owner_shares_the_stored_file_shape() -> None:
         assert model._meta.ordering == ["id"]
 
 
-def test_download_of_missing_bytes_is_404_and_not_audited() -> None:
+def test_download_of_missing_bytes_is_404_and_not_audited(db: None) -> None:
     served: list[bool] = []
+    services.content_scan_for("0" * 64)  # scanned clean (conftest), then the bytes were lost
     missing = Attachment(file_name="gone.pdf", sha256="0" * 64)
     with pytest.raises(Http404):
         download_response(missing, served=lambda: served.append(True))

@@ -87,7 +87,10 @@
       best.textContent = data.best_participant || "";
     }
     show("ends_at", new Date(endsAt).toLocaleString(document.documentElement.lang || undefined));
-    if (data.winner) {
+    if (data.outcome === "no_contract") {
+      // The winner (and the runner-up) did not sign: no sale, a repeat follows.
+      show("outcome", t(data.outcome));
+    } else if (data.winner) {
       show("outcome", data.winner + ": " + data.winning_amount + " " +
         (root.getAttribute("data-currency") || ""));
     } else if (data.outcome) {
