@@ -33,8 +33,11 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
-def _run(task: Callable[[], None], name: str) -> None:
-    close_old_connections()  # the thread keeps its connection; not one the server dropped
+def _run(task: Callable[[], None], name: str, *, own_thread: bool = True) -> None:
+    if own_thread:
+        # The thread keeps its connection between tasks; not one the server dropped. Never in
+        # the caller's thread: inside its transaction (a test's) this would close it mid-way.
+        close_old_connections()
     try:
         task()
     except Exception:
@@ -47,7 +50,7 @@ def after_commit(task: Callable[[], None], *, name: str) -> None:
 
     def submit() -> None:
         if getattr(settings, "AIPS_DEFER_INLINE", False):
-            _run(task, name)
+            _run(task, name, own_thread=False)
         else:
             _pool().submit(_run, task, name)
 

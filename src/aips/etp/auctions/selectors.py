@@ -5,14 +5,15 @@ the price, the best bid (unless the rules hide it), the end, and the bidders onl
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from aips.core.errors import NotFound
-from aips.etp.applications.models import Application, ApplicationState
+from aips.etp.applications.models import Application, ApplicationState, Procedure
 from aips.etp.auctions import rules
 from aips.etp.auctions.models import Auction, AuctionState, Bid
-from aips.etp.lots.models import PUBLIC_STATES
+from aips.etp.lots.models import PUBLIC_STATES, Lot
 
 _UNREAD = object()
 
@@ -39,23 +40,38 @@ def get_public_auction(pk: int) -> Auction:
     return auction
 
 
+def _biddable_sql() -> str:
+    """One statement: the auction if its lot is public, with the bidder's admitted application.
+    Written out rather than built by the ORM each time: this is every bid's first read, and
+    building the query (a join and a subquery) cost more than running it."""
+    auction, procedure = Auction._meta.db_table, Procedure._meta.db_table
+    lot, application = Lot._meta.db_table, Application._meta.db_table
+    states = ", ".join(["%s"] * len(PUBLIC_STATES))
+    return (
+        f"SELECT a.id, a.procedure_id, (SELECT ap.id FROM {application} ap"  # noqa: S608 - table names
+        f" WHERE ap.procedure_id = a.procedure_id AND ap.organization_id = %s"
+        f" AND ap.state = %s ORDER BY ap.id LIMIT 1)"
+        f" FROM {auction} a JOIN {procedure} p ON p.id = a.procedure_id"
+        f" JOIN {lot} l ON l.id = p.lot_id WHERE a.id = %s AND l.state IN ({states})"
+    )
+
+
 def get_biddable_auction(pk: int, organization_id: int | None) -> Auction:
     """The public auction a bid names, with only what `bid_place` needs before it locks the
     row (the row itself is read under the lock): its procedure and, read in the same query,
     the bidder's admitted application (`bidder_application`, None: not admitted)."""
-    admitted = Application.objects.filter(
-        procedure_id=OuterRef("procedure_id"),
-        organization_id=organization_id,
-        state=ApplicationState.ADMITTED,
-    ).values("pk")[:1]
-    auction: Auction | None = (
-        Auction.objects.only("pk", "procedure_id")
-        .annotate(bidder_application=Subquery(admitted))
-        .filter(pk=pk, procedure__lot__state__in=PUBLIC_STATES)
-        .first()
-    )
-    if auction is None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _biddable_sql(),
+            [organization_id, ApplicationState.ADMITTED, pk, *sorted(PUBLIC_STATES)],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound()
+    auction = Auction(pk=row[0], procedure_id=row[1])
+    auction._state.adding = False
+    auction._state.db = connection.alias
+    auction.__dict__["bidder_application"] = row[2]
     return auction
 
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Field, Q
 from django.utils.translation import gettext as _
 
 from aips.core import deferred
@@ -235,6 +235,42 @@ _STATE_COLUMNS = [
 ]
 
 
+def _update_sql(names: list[str]) -> "tuple[str, list[Field[Any, Any]]]":
+    fields = [Auction._meta.get_field(name) for name in names]
+    concrete = [f for f in fields if isinstance(f, Field)]
+    sets = ", ".join(f"{f.column} = %s" for f in concrete)
+    statement = f"UPDATE {Auction._meta.db_table} SET {sets} WHERE id = %s"  # noqa: S608
+    return statement, concrete
+
+
+# The locked part of a bid as written-out statements, made once from the model's metadata: every
+# bid of the auction waits while the one before it holds the lock, so its Python counts too.
+# SQLite has no row locks: its transactions (BEGIN IMMEDIATE) already run one at a time.
+_SELECT_LOCKED = f"SELECT * FROM {Auction._meta.db_table} WHERE id = %s FOR UPDATE"  # noqa: S608
+_SELECT_ONE = f"SELECT * FROM {Auction._meta.db_table} WHERE id = %s"  # noqa: S608
+_UPDATE_CHAIN = _update_sql(_CHAIN_COLUMNS)
+_UPDATE_STATE = _update_sql(_CHAIN_COLUMNS + _STATE_COLUMNS)
+
+
+def _locked(auction_id: int) -> Auction:
+    """The auction's row, locked (`raw`: no query building under the lock)."""
+    statement = _SELECT_LOCKED if connection.features.has_select_for_update else _SELECT_ONE
+    found = list(Auction.objects.raw(statement, [auction_id]))
+    if not found:
+        raise Auction.DoesNotExist()
+    locked: Auction = found[0]
+    return locked
+
+
+def _write_columns(auction: Auction, *, state: bool) -> None:
+    """`auction.save(update_fields=…)` of the chain's columns (and the state's) as one
+    written-out UPDATE."""
+    statement, fields = _UPDATE_STATE if state else _UPDATE_CHAIN
+    values = [f.get_db_prep_save(getattr(auction, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*values, auction.pk])
+
+
 @transaction.atomic
 def _bid_record(
     *,
@@ -246,7 +282,7 @@ def _bid_record(
 ) -> tuple[Bid, Decimal]:
     """The locked part of a bid: as few statements as the chain allows (lock, insert, update),
     since every bid of the auction queues behind them."""
-    auction = Auction.objects.select_for_update().get(pk=auction_id)
+    auction = _locked(auction_id)
     now = clock.now()
     if auction.state == AuctionState.SCHEDULED and auction.starts_at <= now:
         _open(auction, now)  # the worker has not come round yet; the clock has
@@ -288,7 +324,7 @@ def _bid_record(
     led_before, ends_before = auction.best_application_id, auction.ends_at
     auction.bid_count = bid.sequence
     auction.head_hash = bid.hash
-    columns = _CHAIN_COLUMNS
+    moved = False  # the state's columns change too (an accepted bid)
     if decision.accepted and decision.state is not None:
         after = decision.state
         auction.ends_at = after.ends_at
@@ -297,8 +333,8 @@ def _bid_record(
         auction.best_application_id = after.best_bidder
         auction.accepted_price = after.accepted_price
         auction.accepter_id = after.accepter
-        columns = _CHAIN_COLUMNS + _STATE_COLUMNS
-    auction.save(update_fields=columns)
+        moved = True
+    _write_columns(auction, state=moved)
     if decision.accepted:
         live.changed(auction)  # the live view's event, once committed (a refusal shows nothing)
         _tell_after_commit(auction, led_before, ends_before, hidden=rules.hidden(state))
