@@ -53,6 +53,7 @@ from aips.center.signals import schema, services
 from aips.core import ratelimit, request_context
 from aips.core.access import has_perm
 from aips.core.branding import site_text
+from aips.core.db_conninfo import conninfo
 from aips.core.errors import AppError, ValidationFailed
 from aips.core.metrics import DURATION, REQUESTS
 from aips.core.permissions import Perm
@@ -140,7 +141,7 @@ class _TokenCache:
         delay = 0.5
         while not self.stopping.is_set():
             try:
-                with psycopg.connect(_conninfo(), autocommit=True) as conn:
+                with psycopg.connect(conninfo(), autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     # Whatever was revoked while nobody listened: forget it all.
                     self.clear()
@@ -169,24 +170,6 @@ class _TokenCache:
 
 
 tokens = _TokenCache()
-
-
-def _conninfo() -> str:
-    """The default database's libpq connection string, from Django's settings."""
-    from psycopg.conninfo import make_conninfo
-
-    db = connections["default"].settings_dict
-    params: dict[str, Any] = {
-        "dbname": db.get("NAME"),
-        "user": db.get("USER"),
-        "password": db.get("PASSWORD"),
-        "host": db.get("HOST"),
-        "port": db.get("PORT"),
-    }
-    for key, value in (db.get("OPTIONS") or {}).items():
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            params[key] = value
-    return make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")})
 
 
 def auth_changed(**_kwargs: Any) -> None:

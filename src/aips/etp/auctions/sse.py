@@ -27,9 +27,10 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from django.utils import translation
 
+from aips.core.db_conninfo import conninfo
 from aips.core.errors import NotFound
 from aips.etp.auctions import clock, selectors
 from aips.etp.auctions.live import CHANNEL, parse
@@ -174,24 +175,6 @@ class Hub:
                 first = False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-
-
-def conninfo() -> str:
-    """The ETP database's libpq connection string, from Django's settings."""
-    from psycopg.conninfo import make_conninfo
-
-    db = connections["default"].settings_dict
-    params: dict[str, Any] = {
-        "dbname": db.get("NAME"),
-        "user": db.get("USER"),
-        "password": db.get("PASSWORD"),
-        "host": db.get("HOST"),
-        "port": db.get("PORT"),
-    }
-    for key, value in (db.get("OPTIONS") or {}).items():
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            params[key] = value
-    return make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")})
 
 
 def _state_json(auction_id: int, since: int, language: str) -> tuple[int, str] | None:

@@ -13,6 +13,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection, connections
 
+from aips.core.db_conninfo import conninfo
 from aips.etp.auctions import live, sse
 from aips.etp.auctions.models import Auction
 from aips.etp.auctions.services import auction_schedule, auction_tick, bid_place
@@ -349,7 +350,7 @@ def test_a_committed_bid_notifies_its_auction_and_sequence(
     import psycopg
 
     auction = _running_auction(personas, at)
-    with psycopg.connect(sse.conninfo(), autocommit=True) as listener:
+    with psycopg.connect(conninfo(), autocommit=True) as listener:
         listener.execute("LISTEN etp_auction")
         _bid_in_thread(personas["participant_person_1"], auction.pk, "1000.00")
         got = [n.payload for n in listener.notifies(timeout=2, stop_after=1)]
@@ -369,7 +370,7 @@ def test_the_notice_goes_out_with_the_commit_and_never_with_a_rollback(
     from aips.etp.auctions import live
 
     auction = _running_auction(personas, at)
-    with psycopg.connect(sse.conninfo(), autocommit=True) as listener:
+    with psycopg.connect(conninfo(), autocommit=True) as listener:
         listener.execute("LISTEN etp_auction")
 
         class Undo(Exception):
