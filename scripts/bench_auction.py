@@ -8,8 +8,9 @@ its own that the script creates, migrates with `etp migrate` and drops.
   a person and a personal API token each (`token_create`), 21 published lots with a procedure,
   50 admitted applications on the main one and two on each of the 20 others (one of them bids
   once at the start), the auctions scheduled with `auction_schedule` and started at once.
-- Server: `etp serve` (gunicorn; `AIPS_WORKERS` × `AIPS_THREADS`, default 4 × 4: gthread keeps
-  the watchers' connections alive) and `etp worker --interval 0.2` (the tick job is due every
+- Server: `etp serve` (gunicorn; `AIPS_WORKERS` × `AIPS_THREADS`, default (2 × cores + 1) × 2:
+  gthread keeps the bidders' and pollers' connections alive, and two threads a process keep
+  a bid from waiting for Python's lock behind several others in its process) and `etp worker --interval 0.2` (the tick job is due every
   second), as subprocesses. 500 watchers share one address, so the public state's rate limit
   and the API's throttles are raised for the bench (`AIPS_ETP_PUBLIC_RATE`, `AIPS_API_RATE_ANON`
   and `AIPS_API_RATE_USER` = 1000000/m); the bid limit
@@ -810,8 +811,8 @@ def _run(data_dir: Path, redis_proc: subprocess.Popen[bytes] | None) -> None:
         "AIPS_DEBUG": "0",
         "AIPS_ETP_BIND": f"127.0.0.1:{port}",
         "AIPS_ETP_LIVE_BIND": f"127.0.0.1:{live_port}",
-        "AIPS_WORKERS": os.environ.get("AIPS_WORKERS", "4"),
-        "AIPS_THREADS": os.environ.get("AIPS_THREADS", "4"),
+        "AIPS_WORKERS": os.environ.get("AIPS_WORKERS", str(2 * (os.cpu_count() or 1) + 1)),
+        "AIPS_THREADS": os.environ.get("AIPS_THREADS", "2"),
         # 500 watchers share one address: the per-address budgets of the public auction state
         # and of the API's throttles (anonymous callers count against both) are raised.
         "AIPS_ETP_PUBLIC_RATE": "1000000/m",
