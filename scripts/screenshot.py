@@ -103,7 +103,7 @@ def sign_in(context: BrowserContext, key: str, totp_secret: str | None = None) -
     page.wait_for_url(lambda url: not url.endswith("/login/"))
     if page.url.endswith("/login/verify/"):  # the second factor (R57.8)
         page.locator("input[name=code]").fill(totp_now(totp_key))
-        page.locator("main form button[type=submit]").click()
+        page.locator("form:has(input[name=code]) button[type=submit]").click()
     # Signed in: the user's name and the sign-out button are in the header (folded into the
     # menu at phone width, so present rather than visible).
     expect(page.locator(".whoami")).to_be_attached()
