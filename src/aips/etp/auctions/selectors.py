@@ -56,14 +56,19 @@ def _biddable_sql() -> str:
     )
 
 
+# Made once, like the bid's locked statements (services._SELECT_LOCKED), not on every bid.
+_BIDDABLE_SQL = _biddable_sql()
+_PUBLIC_STATES = sorted(PUBLIC_STATES)
+
+
 def get_biddable_auction(pk: int, organization_id: int | None) -> Auction:
     """The public auction a bid names, with only what `bid_place` needs before it locks the
     row (the row itself is read under the lock): its procedure and, read in the same query,
     the bidder's admitted application (`bidder_application`, None: not admitted)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _biddable_sql(),
-            [organization_id, ApplicationState.ADMITTED, pk, *sorted(PUBLIC_STATES)],
+            _BIDDABLE_SQL,
+            [organization_id, ApplicationState.ADMITTED, pk, *_PUBLIC_STATES],
         )
         row = cursor.fetchone()
     if row is None:
