@@ -100,7 +100,16 @@ def _pages(objects: dict[str, Any], persona: str) -> list[str]:
         "/profile/",
     ]
     if persona == "center_admin":
-        pages += ["/audit/", "/users/", "/signals/findings/"]
+        pages += [
+            "/audit/",
+            "/users/",
+            "/signals/findings/",
+            "/security-updates/",
+            "/exchange/partners/",
+            "/exchange/partners/new/",
+        ]
+    else:
+        pages += ["/alerts/batches/", "/alerts/import/batch/"]
     return pages
 
 
