@@ -236,8 +236,9 @@ class CpuMeter:
     process that ends meanwhile (a database connection past its CONN_MAX_AGE) still counts up
     to its last sample."""
 
-    def __init__(self, server_pid: int, backend: str) -> None:
+    def __init__(self, server_pid: int, backend: str, worker_pid: int = 0) -> None:
         self.server_pid = server_pid
+        self.worker_pid = worker_pid
         self.backend = backend
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -258,7 +259,8 @@ class CpuMeter:
 
     def _sample(self, db_pids: list[int]) -> None:
         server = [self.server_pid, *_children(self.server_pid)]
-        for part, pids in (("server", server), ("db", db_pids)):
+        worker = [self.worker_pid] if self.worker_pid else []
+        for part, pids in (("server", server), ("db", db_pids), ("worker", worker)):
             for pid in pids:
                 cpu = _cpu_of(pid)
                 if cpu:
@@ -280,7 +282,7 @@ class CpuMeter:
 
     def start(self) -> None:
         # Processes present at the start count from there; those that appear later from zero.
-        self.last = {"server": {}, "db": {}}
+        self.last = {"server": {}, "db": {}, "worker": {}}
         self._sample(self._db_pids())
         self.first = {part: dict(cpus) for part, cpus in self.last.items()}
         self._stop.clear()
@@ -348,9 +350,23 @@ def run_http(
         "client_cpu_s": sum(r[4] for r in results),
         "server_cpu_s": cpu.get("server", 0.0),
         "db_cpu_s": cpu.get("db", 0.0),
+        "worker_cpu_s": cpu.get("worker", 0.0),
         "connections": sum(r[5] for r in results),
         "requests": len(latencies),
     }
+
+
+def _counts_current() -> float:
+    """Seconds from now until the worker has counted every stored signal."""
+    from django.db import connection
+
+    from aips.center.signals.selectors import counts_lag
+
+    started = time.monotonic()
+    while counts_lag().signals and time.monotonic() - started < 120:
+        time.sleep(0.05)
+    connection.close()
+    return time.monotonic() - started
 
 
 def copy_rate(seeds: list[int], *, per_seed: int, batch: int) -> float:
@@ -440,12 +456,15 @@ def _line(backend: str, batch: int, clients: int, env: dict[str, str], r: dict[s
         f"{r['accepted']:.0f} accepted in {wall:.1f} s = {r['signals_per_s']:,.0f} signals/s, "
         f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, errors {r['errors']:.0f}; "
         f"CPU s server {r['server_cpu_s']:.1f} / database {r['db_cpu_s']:.1f} / "
+        f"worker {r['worker_cpu_s']:.1f} / "
         f"client {r['client_cpu_s']:.1f} (cores: {r['server_cpu_s'] / wall:.2f} / "
-        f"{r['db_cpu_s'] / wall:.2f} / {r['client_cpu_s'] / wall:.2f}; per signal "
+        f"{r['db_cpu_s'] / wall:.2f} / {r['worker_cpu_s'] / wall:.2f} / "
+        f"{r['client_cpu_s'] / wall:.2f}; per signal "
         f"{r['server_cpu_s'] / max(1.0, r['accepted']) * 1e6:.0f} / "
         f"{r['db_cpu_s'] / max(1.0, r['accepted']) * 1e6:.0f} µs; client "
         f"{r['client_cpu_s'] / max(1.0, r['requests']) * 1000:.2f} ms a batch); "
         f"{r['connections']:.0f} connections for {r['requests']:.0f} requests; "
+        f"counts current {r['counts_after_s']:.1f} s after the last answer; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
 
@@ -467,16 +486,28 @@ def main() -> None:
     env = {
         **os.environ,
         "AIPS_BIND": f"127.0.0.1:{port}",
-        "AIPS_WORKERS": os.environ.get("AIPS_WORKERS", "4" if backend == "postgres" else "2"),
-        # Two threads: gunicorn's gthread worker, which keeps connections alive between batches
-        # (the sync worker closes each one).
-        "AIPS_THREADS": os.environ.get("AIPS_THREADS", "2"),
+        # PostgreSQL: two threads, gunicorn's gthread worker, which keeps connections alive
+        # between batches (the sync worker closes each one). SQLite: `aips serve`'s own layout,
+        # one process whose writer thread groups all requests' batches.
+        "AIPS_WORKERS": os.environ.get("AIPS_WORKERS", "4" if backend == "postgres" else "1"),
+        "AIPS_THREADS": os.environ.get("AIPS_THREADS", "2" if backend == "postgres" else "8"),
         "AIPS_SIGNAL_RATE": os.environ.get("AIPS_SIGNAL_RATE", "12000/m"),
     }
     bin_dir = Path(sys.executable).parent
     log = open(Path(os.environ["AIPS_DATA_DIR"]) / "serve.log", "wb")  # noqa: SIM115
     server = subprocess.Popen([str(bin_dir / "aips"), "serve"], env=env, stdout=log, stderr=log)  # noqa: S603
-    meter = CpuMeter(server.pid, backend)
+    # The worker counts sightings and rollups from the stored signals (signals/derive.py): its
+    # CPU is part of what ingest costs, and the counts must keep up.
+    def start_worker() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603
+            [str(bin_dir / "aips"), "worker", "--interval", "1", "--job", "signal_counts"],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+
+    worker = start_worker()
+    meter = CpuMeter(server.pid, backend, worker.pid)
     print(f"bench signals {backend}: load average {os.getloadavg()} on {os.cpu_count()} cores")
     per_seed = max(1, signals // 100 // clients)
     results: dict[int, list[dict[str, float]]] = {100: [], 500: []}
@@ -492,6 +523,9 @@ def main() -> None:
             steps = steps[n % len(steps) :] + steps[: n % len(steps)]
             for step in steps:
                 if step == "copy":
+                    # The worker would count the COPYed rows meanwhile, slowing the COPY down.
+                    worker.terminate()
+                    worker.wait(timeout=60)
                     seed = seeds[100]
                     copies.append(
                         copy_rate([seed + c for c in range(clients)], per_seed=per_seed, batch=100)
@@ -501,17 +535,22 @@ def main() -> None:
                         f"{copies[-1]:,.0f} rows/s; load average {os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
+                    worker = start_worker()
+                    meter.worker_pid = worker.pid
                     continue
                 batch = int(step)
                 r = run_http(
                     port, tokens, signals=signals, batch=batch, clients=clients,
                     seed=seeds[batch], meter=meter,
                 )  # fmt: skip
+                r["counts_after_s"] = _counts_current()
                 results[batch].append(r)
                 print(f"round {n + 1}: " + _line(backend, batch, clients, env, r), flush=True)
     finally:
         server.terminate()
+        worker.terminate()
         server.wait(timeout=30)
+        worker.wait(timeout=30)
     rates = [r["signals_per_s"] for r in results[100]]
     p99s = [r["p99_ms"] for r in results[100]]
     rate, p99 = _median(rates), _median(p99s)

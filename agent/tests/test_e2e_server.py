@@ -119,9 +119,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 AIPS_WORKERS="1",
                 AIPS_TLS_CERT=str(cert.cert),
                 AIPS_TLS_KEY=str(cert.key),
-                # Sightings written with every batch, so the test reads them at once.
-                AIPS_SIGNAL_COUNTERS_FLUSH_MS="0",
             ),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        # The worker, as deployed: it counts the sightings the indicator page reads.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "aips", "worker", "--interval", "1"],
+            env=_env(data_dir, AIPS_SIGNAL_DERIVE_MS="200"),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -151,13 +157,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             time.sleep(0.2)
         yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        for running in (proc, worker):
+            if running.poll() is None:
+                running.send_signal(signal.SIGINT)
+                try:
+                    running.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(running.pid, signal.SIGKILL)
+                    running.wait(timeout=10)
 
 
 def _lines() -> dict[str, str]:
@@ -393,7 +400,13 @@ def test_r67_8_the_center_sees_the_whole_scan_reported_at_the_agents_stop(
     assert final["target_count"] == 1
     assert sum(r["count"] for r in reports) == 1000
     assert "ended" in reports[-1]["rule_name"]
-    status, seen = _get(server, f"/api/v1/signals/indicators/{src}", context)
+    # Counted by the worker from the stored signals, within about a second.
+    deadline = time.monotonic() + 30
+    while True:
+        status, seen = _get(server, f"/api/v1/signals/indicators/{src}", context)
+        if (status == 200 and seen["signals"] == 1000) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
     assert status == 200, seen
     assert seen["signals"] == 1000
 

@@ -53,8 +53,13 @@ def _test_settings(scratch: Path) -> dict[str, Any]:
         "AIPS_ATTACHMENT_DIR": str(scratch / "attachments"),
         # Each test gets its own anchor of the journal (audit/anchor.py).
         "AIPS_AUDIT_ANCHOR_FILE": str(scratch / "anchor" / "anchor.jsonl"),
-        # Signal sightings and rollups are written with every batch, so tests can read them at once.
-        "AIPS_SIGNAL_COUNTERS_FLUSH_MS": 0,
+        # Signal sightings and rollups are counted right after every batch (not by the worker), so
+        # tests can read them at once; signals/tests/test_derive.py turns this off.
+        "AIPS_SIGNAL_DERIVE_INLINE": True,
+        # The test database is SQLite in memory (shared cache: a locked table fails at once
+        # rather than waiting); the writer thread is tested on a real server instead
+        # (signals/tests/test_sqlite_writer.py).
+        "AIPS_SIGNAL_SQLITE_WRITER": False,
         # Work deferred past a request's answer (core.deferred) runs at once, so tests see it.
         "AIPS_DEFER_INLINE": True,
         # No ClamAV unless a test starts its own (files/tests/test_antivirus.py).

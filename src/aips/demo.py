@@ -23,6 +23,7 @@ from aips.center.inquiries import services as inquiries
 from aips.center.inquiries.models import Inquiry, InquiryThread
 from aips.center.integrations import services as integrations
 from aips.center.integrations.models import IntegrationModule, ModuleActor
+from aips.center.signals import derive as signal_derive
 from aips.center.signals import services as signals
 from aips.core.actors import SystemActor
 from aips.shared.accounts import services as account_services
@@ -270,7 +271,8 @@ def load_demo_signals() -> int:
             body=json.dumps(items).encode(),
         )
         stored += result.accepted
-    signals.counters_flush(force=True)
+    # The worker counts sightings and rollups; the demo's are counted before the server starts.
+    signal_derive.counts_catch_up(seconds=600)
     return stored
 
 

@@ -208,8 +208,15 @@ AIPS_REAUTH_SECONDS = env_int("AIPS_REAUTH_SECONDS", 10 * 60, minimum=60)
 # many organizations within the window opens a finding for the center.
 AIPS_SIGNAL_MAX_AGE_DAYS = env_int("AIPS_SIGNAL_MAX_AGE_DAYS", 30, minimum=1)
 AIPS_SIGNAL_RATE = env_str("AIPS_SIGNAL_RATE", "12000/m")
-# Sightings and hourly rollups are gathered in each server process and written this often.
-AIPS_SIGNAL_COUNTERS_FLUSH_MS = env_int("AIPS_SIGNAL_COUNTERS_FLUSH_MS", 1000, minimum=0)
+# Sightings and hourly rollups are derived from stored signals by the worker (signals/derive.py),
+# this many milliseconds apart at most. Tests count right after each batch instead (inline).
+AIPS_SIGNAL_DERIVE_MS = env_int("AIPS_SIGNAL_DERIVE_MS", 1000, minimum=50)
+AIPS_SIGNAL_DERIVE_INLINE = False
+# SQLite: each server process stores signal batches through one writer thread that commits
+# several requests' batches in one transaction and checkpoints the WAL in the background
+# (signals/sqlite_writer.py); the WAL is checkpointed in full past this size.
+AIPS_SIGNAL_SQLITE_WRITER = env_bool("AIPS_SIGNAL_SQLITE_WRITER", True)
+AIPS_SQLITE_WAL_MAX_MB = env_int("AIPS_SQLITE_WAL_MAX_MB", 64, minimum=1)
 AIPS_SIGNAL_RETENTION_MONTHS = env_int("AIPS_SIGNAL_RETENTION_MONTHS", 3, minimum=1)
 AIPS_CORRELATION_MIN_ORGS = env_int("AIPS_CORRELATION_MIN_ORGS", 3, minimum=2)
 AIPS_CORRELATION_WINDOW_HOURS = env_int("AIPS_CORRELATION_WINDOW_HOURS", 24, minimum=1)

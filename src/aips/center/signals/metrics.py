@@ -11,6 +11,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from aips.center.signals.models import SignalRollup
+from aips.center.signals.selectors import counts_lag
 from aips.core.metrics import process_counter
 
 INGESTED = process_counter(
@@ -40,3 +41,14 @@ def signal_metrics() -> Iterator[Metric]:
     family.add_metric(["duplicate"], int(row["duplicates"] or 0))
     family.add_metric(["rejected"], int(row["rejected"] or 0))
     yield family
+    lag = counts_lag()
+    yield GaugeMetricFamily(
+        "aips_signal_counts_behind_signals",
+        "Signals stored but not yet counted in the sightings and rollups (the worker's job).",
+        value=lag.signals,
+    )
+    yield GaugeMetricFamily(
+        "aips_signal_counts_behind_seconds",
+        "Age of the oldest signal not yet counted in the sightings and rollups (0 when current).",
+        value=lag.seconds(timezone.now()),
+    )

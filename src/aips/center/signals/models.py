@@ -1,5 +1,6 @@
-"""Signals (R67.3.6, R67.8) and what is derived from them at ingest: hourly rollups for
-dashboards, per-organization indicator sightings, and cross-organization correlation findings.
+"""Signals (R67.3.6, R67.8) and what is derived from them: hourly rollups for dashboards and
+per-organization indicator sightings (counted by the worker, derive.py), and cross-organization
+correlation findings.
 
 On PostgreSQL the signal table is partitioned by month of `observed_at` (migration 0002); the
 idempotency key (organization, signal id, observed at) includes the partition key, as
@@ -97,8 +98,9 @@ class SignalRollupQuerySet(TenantQuerySet["SignalRollup"]):
 
 
 class SignalRollup(models.Model):
-    """Signals per hour × organization × module × kind, updated in each batch's transaction,
-    so dashboards and module health never scan raw signals."""
+    """Signals per hour × organization × module × kind: accepted ones counted by the worker from
+    the stored signals (derive.py), duplicates and rejected items by the ingest answer; so
+    dashboards and module health never scan raw signals."""
 
     bucket = models.DateTimeField()
     organization = models.ForeignKey(
@@ -272,3 +274,16 @@ class ArchivedMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}"
+
+
+class DerivePosition(models.Model):
+    """How far the worker has derived sightings and rollups from the signals: every signal with
+    `seq` up to `seq` is counted, none above it (derive.py). One row, "counts"; moved in the
+    same transaction as the counts it stands for."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.seq}"

@@ -29,6 +29,7 @@ from aips.center.integrations.models import IntegrationModule
 from aips.center.signals.models import (
     KIND_LABELS,
     CorrelationFinding,
+    DerivePosition,
     FindingIndicator,
     FindingState,
     IndicatorSighting,
@@ -204,6 +205,41 @@ def get_signal_for(actor: Viewer, seq: int) -> Signal:
     if signal is None:
         raise NotFound()
     return signal
+
+
+# --- how far behind the counts are -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountsLag:
+    """Signals stored but not yet counted in the sightings and rollups (derive.py)."""
+
+    signals: int  # at most LAG_CAP: a count over a larger backlog would cost a scan of it
+    oldest: datetime | None  # when the oldest of them was received
+
+    def seconds(self, now: datetime) -> float:
+        return 0.0 if self.oldest is None else max(0.0, (now - self.oldest).total_seconds())
+
+
+LAG_CAP = 1_000_000
+# The worker counts every second or so; a page says the counts are behind past this.
+LAG_SHOWN_SECONDS = 15
+
+
+def counts_lag() -> CountsLag:
+    """Carries no content (how many, since when), so it is the same for every viewer."""
+    position = DerivePosition.objects.filter(name="counts").values_list("seq", flat=True).first()
+    pending = Signal.objects.filter(seq__gt=position or 0)
+    oldest = pending.order_by("seq").values_list("received_at", flat=True).first()
+    if oldest is None:
+        return CountsLag(signals=0, oldest=None)
+    return CountsLag(signals=pending.order_by()[:LAG_CAP].count(), oldest=oldest)
+
+
+def counts_lag_shown(now: datetime) -> CountsLag | None:
+    """The lag, if a page should say the counts are behind."""
+    lag = counts_lag()
+    return lag if lag.seconds(now) >= LAG_SHOWN_SECONDS else None
 
 
 # --- rollups: histograms and dashboards -------------------------------------------------------

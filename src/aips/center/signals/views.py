@@ -367,6 +367,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "total": sum(row["n"] or 0 for row in by_kind),
             "top": top,
             "center": user.is_center,
+            "lag": selectors.counts_lag_shown(timezone.now()),
             "findings": (
                 selectors.findings_for(user, state=FindingState.OPEN).count()
                 if has_perm(user, Perm.CORRELATION_VIEW)

@@ -143,6 +143,7 @@ def test_worker_job_table_has_a_seam_for_more_jobs(settings: Any) -> None:
         "reminders": timedelta(minutes=5),
         "outbox": timedelta(seconds=15),
         "outbox.purge": timedelta(days=1),
+        "signal_counts": timedelta(seconds=1),
         "correlate": timedelta(minutes=1),
         "signal_partitions": timedelta(days=1),
         "signal_archive": timedelta(days=1),
@@ -244,3 +245,21 @@ def test_the_loop_waits_only_until_a_woken_job_is_due(monkeypatch: pytest.Monkey
     call_command("worker", "--interval", "30")
     assert len(runs) == 2
     assert runs[1] - started < 2.0
+
+
+def test_worker_runs_only_the_jobs_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--job NAME`: a worker of its own for one job (the signal counts, say)."""
+    calls: list[str] = []
+
+    def job(name: str) -> worker.Job:
+        def run() -> str:
+            calls.append(name)
+            return "ok"
+
+        return worker.Job(name, timedelta(0), run)
+
+    monkeypatch.setattr(worker, "jobs", lambda: [job("mine"), job("other")])
+    call_command("worker", "--once", "--job", "mine")
+    assert calls == ["mine"]
+    with pytest.raises(CommandError, match="no such job: nope"):
+        call_command("worker", "--once", "--job", "nope")

@@ -213,7 +213,7 @@ def test_r67_3_6_crash_after_commit_then_resend_stores_each_signal_once(
     def die(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("process killed between commit and answer")
 
-    monkeypatch.setattr(services._counters, "add", die)
+    monkeypatch.setattr(services, "module_seen", die)
     response = IngestClient().post(
         "/api/v1/signals",
         json.dumps(batch),

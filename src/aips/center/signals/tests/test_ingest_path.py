@@ -174,7 +174,6 @@ def test_r67_3_6_answers_and_rows_are_those_of_the_previous_path(
             assert response["X-AIPS-Signal-Schema"] == schema.SCHEMA_VERSION
         assert (response.status_code, answer) == (status, expected), body[:200]
         assert response["Content-Type"] == "application/json"
-    services.counters_flush(force=True)
     a, b = module.organization_id, new_module.organization_id
     assert _stored(a) == _stored(b)
     assert len(_stored(b)) == 3 + 3 * len(Kind) + 2 + len(Kind) + 1
@@ -337,24 +336,34 @@ def test_r67_3_6_the_ninja_operation_is_declared_but_never_serves(
 
 
 def test_r67_3_6_postgres_stores_a_batch_in_one_statement(
-    module_a: tuple[Any, str], agent: Any
+    module_a: tuple[Any, str], agent: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No staging table and no TRUNCATE: the insert and the duplicate check are one statement
-    (the rest of the request is the commit, and the counters when they are due)."""
+    """No staging table and no TRUNCATE: the insert and the duplicate check are one statement,
+    prepared once per connection (the rest of the request is the commit)."""
+    import psycopg
     from django.test.utils import CaptureQueriesContext
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's insert")
     _module, token = module_a
     agent(token, [signal("ids")])  # the token is looked up and module_seen written once
+    prepared: list[tuple[str, Any]] = []
+    real = psycopg.Cursor.execute
+
+    def spy(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        prepared.append((str(query), kwargs.get("prepare")))
+        return real(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", spy)
     batch = [signal(kind.value) for kind in Kind]
     with CaptureQueriesContext(connection) as queries:
         body = agent(token, [*batch, batch[0]]).json()
     assert (body["accepted"], body["duplicates"]) == (len(Kind), 1)
-    statements = [q["sql"] for q in queries.captured_queries]
-    inserts = [s for s in statements if "INSERT INTO signals_signal (" in s]
-    assert len(inserts) == 1
+    inserts = [(q, prepare) for q, prepare in prepared if "INSERT INTO signals_signal (" in q]
+    assert [prepare for _q, prepare in inserts] == [True]
+    statements = [q["sql"] for q in queries.captured_queries] + [q for q, _p in prepared]
     assert not any("TEMP" in s or "TRUNCATE" in s or "COPY" in s for s in statements)
+    assert not any("INSERT INTO signals_signal (" in q["sql"] for q in queries.captured_queries)
 
 
 def test_r67_7_a_lookup_that_raced_a_revocation_is_not_kept(

@@ -40,10 +40,13 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        workers = env_int("AIPS_WORKERS", 2, minimum=1)
+        # SQLite has one writer at a time: one process whose threads queue for it, so that the
+        # signal writer (center/signals/sqlite_writer.py) groups every request's batches.
+        sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+        workers = env_int("AIPS_WORKERS", 1 if sqlite else 2, minimum=1)
         # Threads > 1 switch gunicorn to its gthread worker: keep-alive connections (agents send
         # batch after batch) and one process's threads overlapping their database waits.
-        threads = env_int("AIPS_THREADS", 1, minimum=1)
+        threads = env_int("AIPS_THREADS", 8 if sqlite else 1, minimum=1)
         argv = [
             sys.executable,
             "-m",

@@ -129,9 +129,21 @@ class Command(BaseCommand):
             default=30.0,
             help="seconds between looks at the job table (default 30)",
         )
+        parser.add_argument(
+            "--job",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="run only this job (repeatable), e.g. a worker of its own for signal_counts",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         table = jobs()
+        if options["job"]:
+            unknown = set(options["job"]) - {job.name for job in table}
+            if unknown:
+                raise CommandError(f"no such job: {', '.join(sorted(unknown))}")
+            table = [job for job in table if job.name in options["job"]]
         if options["once"]:
             failed = [job.name for job in table if not run_job(job)]
             if failed:

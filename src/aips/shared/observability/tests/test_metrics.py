@@ -30,6 +30,8 @@ NAMED = [
     "aips_overdue_items",
     "aips_audit_unsigned_entries",
     "aips_signals_recent",
+    "aips_signal_counts_behind_signals",
+    "aips_signal_counts_behind_seconds",
     "aips_metrics_collector_up",
 ]
 
