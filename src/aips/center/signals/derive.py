@@ -240,11 +240,16 @@ def _rollups(low: int, high: int) -> dict[tuple[datetime, int, int, str], list[i
 
 # Only rows that can carry an indicator (indicators above): an external source address, a
 # file hash, a phishing message. Grouped before Python sees them: attackers' addresses repeat.
+# On PostgreSQL the times come back as fixed-width UTC text, which orders as the times do and goes
+# back into the upsert's JSON as it is: turning 40,000 timestamps a pass into datetimes (Django's
+# loader is Python) took a third of the pass.
+_UTC_TEXT = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
 _SIGHTINGS_PG = (
     "SELECT organization_id, kind, host(src_ip), direction = 'internal', ioc, "  # noqa: S608
     "CASE WHEN kind = 'phishing' THEN details->'urls' END, "
     "CASE WHEN kind = 'phishing' THEN details->'attachment_hashes' END, "
-    "sum(count), min(observed_at), max(observed_at) "
+    f"sum(count), to_char(min(observed_at) AT TIME ZONE 'UTC', {_UTC_TEXT}), "
+    f"to_char(max(observed_at) AT TIME ZONE 'UTC', {_UTC_TEXT}) "
     f"FROM {_TABLE} WHERE seq > %s AND seq <= %s "
     "AND ((src_ip IS NOT NULL AND direction <> 'internal') OR ioc <> '') "
     "GROUP BY 1, 2, 3, 4, 5, 6, 7"
@@ -274,8 +279,9 @@ def _sightings(low: int, high: int) -> dict[tuple[str, str, int], list[Any]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [low, high])
         rows = cursor.fetchall()
+    sqlite = connection.vendor != "postgresql"
     for org, kind, ip, internal, ioc, urls, hashes, n, first, last in rows:
-        if isinstance(first, str):
+        if sqlite:
             first, last = _parse_sqlite_time(first), _parse_sqlite_time(last)
         found_in = indicators(
             kind=kind,
