@@ -86,20 +86,37 @@ class _Writer:
                 return
             self.queue = queue.SimpleQueue()
             threading.Thread(target=self._run, name="aips-sqlite-writer", daemon=True).start()
-            threading.Thread(
-                target=self._checkpoint, name="aips-sqlite-checkpoint", daemon=True
-            ).start()
+            # A database in memory (the tests': Django names it file:…?mode=memory) has no WAL.
+            if "mode=memory" not in str(settings.DATABASES["default"]["NAME"]):
+                threading.Thread(
+                    target=self._checkpoint, name="aips-sqlite-checkpoint", daemon=True
+                ).start()
             self.pid = os.getpid()
 
     def _run(self) -> None:
         from aips.center.signals.services import _insert_sqlite
 
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        prepared = False
         while True:
-            commit_group(take_group(self.queue), _insert_sqlite)
-            if self._wal_over_limit():
-                self._truncate_wal()
+            group = take_group(self.queue)
+            try:
+                if not prepared:
+                    with connection.cursor() as cursor:
+                        cursor.execute("PRAGMA wal_autocheckpoint=0")
+                    prepared = True
+                commit_group(group, _insert_sqlite)
+                if self._wal_over_limit():
+                    self._truncate_wal()
+            except Exception as exc:
+                # Whatever went wrong (the database file gone, the connection broken), no request
+                # is left waiting and the thread lives on, with a new connection next time.
+                log.exception("signals.sqlite_writer_failed", batches=len(group))
+                for batch in group:
+                    if not batch.done.is_set():
+                        batch.error = exc
+                        batch.done.set()
+                connection.close()
+                prepared = False
 
     def _wal_over_limit(self) -> bool:
         try:

@@ -73,6 +73,30 @@ def test_r67_3_6_one_batch_failing_in_a_group_fails_alone(module_a: tuple[Any, s
     assert Signal.objects.filter(organization_id=module.organization_id).count() == 10
 
 
+@pytest.mark.django_db(transaction=True)
+def test_r67_3_6_a_writer_that_fails_answers_every_waiting_request_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error outside the insert (the connection broken, say) fails the group's requests at
+    once, with the error; the thread lives on and stores the next batch."""
+    calls: list[int] = []
+
+    def commit(group: list[Any], insert: Any) -> None:
+        calls.append(len(group))
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("unable to open database file")
+        for batch in group:
+            batch.inserted = set(range(len(batch.rows)))
+            batch.done.set()
+
+    monkeypatch.setattr(sqlite_writer, "commit_group", commit)
+    writer = sqlite_writer._Writer()
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        writer.store([(), ()])
+    assert writer.store([(), (), ()]) == {0, 1, 2}
+    assert calls == [1, 1]
+
+
 # --- a real server, killed under load -----------------------------------------------------------
 
 SETUP = """
