@@ -186,11 +186,10 @@ class AlertForm(forms.Form):
         ]
 
 
-class ImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("Advisory file"),
-        help_text=_("A CSAF 2.0 advisory or an NVD CVE JSON 2.0 record (.json)."),
-    )
+class _DraftTermsForm(forms.Form):
+    """The terms every imported draft starts with: its TLP and, unless the CVSS severity
+    decides, its threat level."""
+
     tlp = forms.ChoiceField(
         label=_("Confidentiality (TLP)"), choices=Tlp.choices, initial=Tlp.AMBER
     )
@@ -200,14 +199,23 @@ class ImportForm(forms.Form):
         required=False,
     )
 
+
+class ImportForm(_DraftTermsForm):
+    field_order = ["file", "tlp", "level"]
+    file = forms.FileField(
+        label=_("Advisory file"),
+        help_text=_("A CSAF 2.0 advisory or an NVD CVE JSON 2.0 record (.json)."),
+    )
+
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         return upload
 
 
-class CsafBatchForm(forms.Form):
+class CsafBatchForm(_DraftTermsForm):
     """A ROLIE feed or a provider's metadata, as a file or as the URL to fetch it from."""
 
+    field_order = ["file", "url", "tlp", "level"]
     file = forms.FileField(
         label=_("ROLIE feed or provider-metadata.json"),
         help_text=_("The file itself (.json); or give its URL below."),
@@ -221,14 +229,6 @@ class CsafBatchForm(forms.Form):
         ),
         required=False,
         max_length=2000,
-    )
-    tlp = forms.ChoiceField(
-        label=_("Confidentiality (TLP)"), choices=Tlp.choices, initial=Tlp.AMBER
-    )
-    level = forms.ChoiceField(
-        label=_("Threat level"),
-        choices=[("", _("From the CVSS severity")), *ThreatLevel.choices],
-        required=False,
     )
 
 
