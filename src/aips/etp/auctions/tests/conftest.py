@@ -4,6 +4,7 @@ admitted. The applications are stored directly (applications/tests prove the sig
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from aips.etp.auctions import clock
 from aips.etp.lots.models import Lot, LotKind, LotState
 from aips.shared.accounts.models import User
 from aips.shared.eds.models import Signature
+from aips.shared.eds.testing import TestPki
 
 NOW = datetime.fromisoformat("2026-12-01T10:00:00+05:00")
 START = NOW + timedelta(days=12)
@@ -85,6 +87,23 @@ def make_procedure(personas: dict[str, User], *, admitted: tuple[str, ...]) -> P
             state="held" if name in admitted else "expected",
         )
     return procedure
+
+
+@pytest.fixture
+def three(personas: dict[str, User]) -> Procedure:
+    """Participant 1, company 1 and participant 2, all three admitted."""
+    return make_procedure(
+        personas,
+        admitted=("participant_person_1", "participant_company_1_rep", "participant_person_2"),
+    )
+
+
+@pytest.fixture
+def pki(settings: Any, tmp_path: Path) -> TestPki:
+    """A test PKI whose CA the EDS check trusts, for signing protocols and contracts."""
+    pki = TestPki()
+    settings.AIPS_EDS_TRUST_DIR = str(pki.write_trust_dir(tmp_path / "eds-trust"))
+    return pki
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from aips.etp.auctions.tests.test_results_contracting import (
     P2,
     closed,
     key_of,
-    pki,  # noqa: F401 - the fixture
     signed,
 )
 from aips.shared.accounts.models import User
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.django_db
 def test_r57_5_public_pages_of_an_auctioned_lot_hold_no_debtor_or_participant_data(
     personas: dict[str, User],
     at: Clock,
-    pki: TestPki,  # noqa: F811
+    pki: TestPki,
     client_as: Callable[[str | None], Client],
     settings: Any,
 ) -> None:

@@ -10,7 +10,6 @@ As in test_results_contracting: the winner is participant 2 (1100), the runner-u
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +28,7 @@ from aips.etp.auctions.models import (
     ContractState,
     ResultOutcome,
 )
-from aips.etp.auctions.tests.conftest import Clock, make_procedure
+from aips.etp.auctions.tests.conftest import Clock
 from aips.etp.auctions.tests.test_auctions import bid
 from aips.etp.auctions.tests.test_feed_auctions import assert_public, identities, read_all, start_of
 from aips.etp.auctions.tests.test_results_contracting import (
@@ -49,18 +48,6 @@ from aips.shared.notifications.models import Notification, OutboxMessage
 pytestmark = pytest.mark.django_db
 ClientAs = Callable[[str | None], Client]
 SELLER = "seller_a_maker"
-
-
-@pytest.fixture
-def pki(settings: Any, tmp_path: Path) -> TestPki:
-    pki = TestPki()
-    settings.AIPS_EDS_TRUST_DIR = str(pki.write_trust_dir(tmp_path / "eds-trust"))
-    return pki
-
-
-@pytest.fixture
-def three(personas: dict[str, User]) -> Procedure:
-    return make_procedure(personas, admitted=(P1, C1, P2))
 
 
 def kinds(user: User, auction: Auction) -> list[str]:

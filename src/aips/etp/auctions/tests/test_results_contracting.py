@@ -7,7 +7,6 @@ import io
 import json
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ from aips.etp.auctions.models import (
     Protocol,
     ResultOutcome,
 )
-from aips.etp.auctions.tests.conftest import Clock, make_procedure
+from aips.etp.auctions.tests.conftest import Clock
 from aips.etp.auctions.tests.test_auctions import bid, running
 from aips.shared.accounts import services as account_services
 from aips.shared.accounts.models import User
@@ -40,18 +39,6 @@ from aips.shared.notifications.models import Notification
 pytestmark = pytest.mark.django_db
 P1, C1, P2 = "participant_person_1", "participant_company_1_rep", "participant_person_2"
 AUCTIONEER_IIN = "880808300128"
-
-
-@pytest.fixture
-def pki(settings: Any, tmp_path: Path) -> TestPki:
-    pki = TestPki()
-    settings.AIPS_EDS_TRUST_DIR = str(pki.write_trust_dir(tmp_path / "eds-trust"))
-    return pki
-
-
-@pytest.fixture
-def three(personas: dict[str, User]) -> Procedure:
-    return make_procedure(personas, admitted=(P1, C1, P2))
 
 
 def key_of(person: User, pki: TestPki) -> KeyBundle:

@@ -11,14 +11,13 @@ from django.test import Client
 
 from aips.etp.applications.models import Procedure
 from aips.etp.auctions.models import Contract, ContractState, Protocol
-from aips.etp.auctions.tests.conftest import Clock, make_procedure
+from aips.etp.auctions.tests.conftest import Clock
 from aips.etp.auctions.tests.test_results_contracting import (
     C1,
     P1,
     P2,
     closed,
     key_of,
-    pki,  # noqa: F401 - the fixture
     signed,
 )
 from aips.shared.accounts.models import User
@@ -27,16 +26,11 @@ from aips.shared.eds.testing import TestPki
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def three(personas: dict[str, User]) -> Procedure:
-    return make_procedure(personas, admitted=(P1, C1, P2))
-
-
 def test_r57_17_the_auctioneer_signs_the_protocol_on_the_results_page(
     personas: dict[str, User],
     three: Procedure,
     at: Clock,
-    pki: TestPki,  # noqa: F811
+    pki: TestPki,
     client_as: Callable[[str | None], Client],
 ) -> None:
     auction = closed(personas, three, at)
@@ -61,7 +55,7 @@ def test_the_protocol_is_signed_over_the_api(
     personas: dict[str, User],
     three: Procedure,
     at: Clock,
-    pki: TestPki,  # noqa: F811
+    pki: TestPki,
     client_as: Callable[[str | None], Client],
 ) -> None:
     auction = closed(personas, three, at)
@@ -86,7 +80,7 @@ def test_the_buyer_signs_on_the_contract_page(
     personas: dict[str, User],
     three: Procedure,
     at: Clock,
-    pki: TestPki,  # noqa: F811
+    pki: TestPki,
     client_as: Callable[[str | None], Client],
     language: str,
 ) -> None:
