@@ -10,13 +10,13 @@ its own that the script creates, migrates with `etp migrate` and drops.
   once at the start), the auctions scheduled with `auction_schedule` and started at once.
 - Server: `etp serve` (gunicorn; `AIPS_WORKERS` × `AIPS_THREADS`, default (2 × cores + 1) × 2:
   gthread keeps the bidders' and pollers' connections alive, and two threads a process keep
-  a bid from waiting for Python's lock behind several others in its process) and `etp worker --interval 0.2` (the tick job is due every
-  second), as subprocesses. 500 watchers share one address, so the public state's rate limit
-  and the API's throttles are raised for the bench (`AIPS_ETP_PUBLIC_RATE`, `AIPS_API_RATE_ANON`
-  and `AIPS_API_RATE_USER` = 1000000/m); the bid limit
-  (`AIPS_ETP_BID_RATE`, 1/s per participant) is kept. The cache is a private Redis when
-  `redis-server` is installed (as production would configure `AIPS_REDIS_URL`), else the
-  database table (`AIPS_BENCH_REDIS=0` forces the table).
+  a bid from waiting for Python's lock behind several others in its process) and
+  `etp worker --interval 0.2` (the tick job is due every second), as subprocesses. 500
+  watchers share one address, so the public state's rate limit and the API's throttles are
+  raised for the bench (`AIPS_ETP_PUBLIC_RATE`, `AIPS_API_RATE_ANON` and `AIPS_API_RATE_USER` =
+  1000000/m); the bid limit (`AIPS_ETP_BID_RATE`, 1/s per participant) is kept. The cache is a
+  private Redis when `redis-server` is installed (as production would configure
+  `AIPS_REDIS_URL`), else the database table (`AIPS_BENCH_REDIS=0` forces the table).
 - Live events: `etp live` (uvicorn, one process; the command has no `--workers`) at
   `AIPS_ETP_LIVE_BIND`, as a third subprocess.
 - Load (one asyncio process, keep-alive HTTP/1.1 connections): 500 watchers

@@ -129,18 +129,22 @@ def _json_rows(sql_types: tuple[str, ...]) -> str:
     return f"SELECT {columns} FROM jsonb_array_elements(%s::jsonb) AS r "  # noqa: S608
 
 
+_SIGHTINGS = IndicatorSighting._meta.db_table
+_SIGHTING_CONFLICT = (
+    "ON CONFLICT (type, value, organization_id) DO UPDATE "
+    f"SET count = {_SIGHTINGS}.count + excluded.count, "
+    f"first_seen = CASE WHEN excluded.first_seen < {_SIGHTINGS}.first_seen "
+    f"THEN excluded.first_seen ELSE {_SIGHTINGS}.first_seen END, "
+    f"last_seen = CASE WHEN excluded.last_seen > {_SIGHTINGS}.last_seen "
+    f"THEN excluded.last_seen ELSE {_SIGHTINGS}.last_seen END"
+)
+
+
 def _upsert_sightings(sightings: dict[tuple[str, str, int], list[Any]]) -> None:
     if not sightings:
         return
-    table = IndicatorSighting._meta.db_table
-    conflict = (
-        "ON CONFLICT (type, value, organization_id) DO UPDATE "
-        f"SET count = {table}.count + excluded.count, "
-        f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen "
-        f"THEN excluded.first_seen ELSE {table}.first_seen END, "
-        f"last_seen = CASE WHEN excluded.last_seen > {table}.last_seen "
-        f"THEN excluded.last_seen ELSE {table}.last_seen END"
-    )
+    table = _SIGHTINGS
+    conflict = _SIGHTING_CONFLICT
     # Sorted, so concurrent flushes lock rows in one order (no deadlock).
     keys = sorted(sightings)
     insert = f"INSERT INTO {table} (type, value, organization_id, count, first_seen, last_seen) "
@@ -245,15 +249,55 @@ def _rollups(low: int, high: int) -> dict[tuple[datetime, int, int, str], list[i
 # loader is Python) took a third of the pass.
 _UTC_TEXT = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
 _SIGHTINGS_PG = (
-    "SELECT organization_id, kind, host(src_ip), direction = 'internal', ioc, "  # noqa: S608
+    "SELECT organization_id, kind, CASE WHEN family(src_ip) = 6 THEN host(src_ip) END, "  # noqa: S608
+    "direction = 'internal', ioc, "
     "CASE WHEN kind = 'phishing' THEN details->'urls' END, "
     "CASE WHEN kind = 'phishing' THEN details->'attachment_hashes' END, "
     f"sum(count), to_char(min(observed_at) AT TIME ZONE 'UTC', {_UTC_TEXT}), "
     f"to_char(max(observed_at) AT TIME ZONE 'UTC', {_UTC_TEXT}) "
     f"FROM {_TABLE} WHERE seq > %s AND seq <= %s "
-    "AND ((src_ip IS NOT NULL AND direction <> 'internal') OR ioc <> '') "
+    "AND ((src_ip IS NOT NULL AND direction <> 'internal' AND family(src_ip) = 6) OR ioc <> '') "
     "GROUP BY 1, 2, 3, 4, 5, 6, 7"
 )
+
+
+def _ipv4_not_global() -> tuple[list[str], list[str]]:
+    """Python's own rule for a non-global IPv4 address (`IPv4Address.is_global`, which
+    `public_ip` applies), as networks for SQL: in one of the private networks and in none of
+    their exceptions (Python 3.11.10 and later make two addresses of 192.0.0.0/29 global), or in
+    the shared 100.64.0.0/10. Read from the running Python, so both databases keep its rule;
+    `test_r67_8_the_database_tells_public_ipv4_addresses_as_python_does` holds them together."""
+    constants = ipaddress.IPv4Address._constants  # type: ignore[attr-defined]
+    private = [str(n) for n in constants._private_networks]
+    exceptions = [str(n) for n in getattr(constants, "_private_networks_exceptions", [])]
+    return [*private, "100.64.0.0/10"], exceptions
+
+
+_V4_NOT_GLOBAL = (
+    "(src_ip <<= ANY(%s::inet[]) AND NOT src_ip <<= ANY(%s::inet[]) "
+    "OR src_ip <<= '100.64.0.0/10'::inet)"
+)
+# The public source addresses of IPv4 signals, grouped and added to the sightings by the
+# database itself: one statement, nothing read into Python. They are most of the sightings (an
+# attacker's address on every kind of signal), and turning each into JSON for the upsert and back
+# cost the worker more than the upsert. IPv6 sources go the Python way (_SIGHTINGS_PG).
+_IPV4_SIGHTINGS_PG = (
+    f"INSERT INTO {_SIGHTINGS} "  # noqa: S608 - constant names
+    "(type, value, organization_id, count, first_seen, last_seen) "
+    "SELECT 'ip', host(src_ip), organization_id, sum(count), min(observed_at), max(observed_at) "
+    f"FROM {_TABLE} WHERE seq > %s AND seq <= %s AND family(src_ip) = 4 "
+    f"AND direction <> 'internal' AND NOT {_V4_NOT_GLOBAL} "
+    "GROUP BY 2, 3 ORDER BY 1, 2, 3 " + _SIGHTING_CONFLICT
+)
+_NOT_GLOBAL = _ipv4_not_global()
+
+
+def _upsert_ipv4_sightings(low: int, high: int) -> None:
+    private, exceptions = _NOT_GLOBAL
+    with connection.cursor() as cursor:
+        cursor.execute(_IPV4_SIGHTINGS_PG, [low, high, private, exceptions])
+
+
 _SIGHTINGS_SQLITE = (
     "SELECT organization_id, kind, src_ip, direction = 'internal', ioc, "  # noqa: S608
     "CASE WHEN kind = 'phishing' THEN json_extract(details, '$.urls') END, "
@@ -333,6 +377,7 @@ def _derive_postgres(*, chunk: int, safe_horizon: bool) -> DerivePass:
         # `chunk` numbers holds at most `chunk` signals.
         high = min(horizon, low + chunk)
         rollups = _rollups(low, high)
+        _upsert_ipv4_sightings(low, high)
         counts_write(sightings=_sightings(low, high), rollups=rollups)
         DerivePosition.objects.filter(name=POSITION).update(seq=high, updated_at=timezone.now())
     counted = sum(counts[0] for counts in rollups.values())

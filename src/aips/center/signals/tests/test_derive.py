@@ -282,3 +282,31 @@ def test_r67_8_an_emptied_database_counts_from_the_first_signal(
     _count_all()
     assert DerivePosition.objects.filter(name="counts").exists()
     assert _sightings(module.organization_id)[0][:3] == ("ip", PUBLIC[0], 2)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's sightings are Python's")
+def test_r67_8_the_database_tells_public_ipv4_addresses_as_python_does() -> None:
+    """PostgreSQL counts IPv4 source addresses itself (derive._IPV4_SIGHTINGS_PG): it must call
+    an address public exactly when `public_ip` (Python's `is_global`) does, at the edges of every
+    network in the rule and around them."""
+    import ipaddress
+
+    private, exceptions = derive._NOT_GLOBAL
+    probes = {"5.188.10.99", "8.8.8.8", "224.0.0.1", "100.63.255.255", "100.128.0.0"}
+    for text in [*private, *exceptions]:
+        network = ipaddress.ip_network(text)
+        for address in (network.network_address, network.broadcast_address):
+            probes.add(str(address))
+            if int(address) > 0:
+                probes.add(str(address - 1))
+            if int(address) < 2**32 - 1:
+                probes.add(str(address + 1))
+    sql = (
+        f"SELECT host(src_ip), NOT {derive._V4_NOT_GLOBAL} "  # noqa: S608 - a constant
+        "FROM unnest(%s::inet[]) AS t(src_ip)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [private, exceptions, sorted(probes)])
+        told = dict(cursor.fetchall())
+    assert len(told) == len(probes) > 50
+    assert {a: derive.public_ip(a) is not None for a in probes} == told
