@@ -2,7 +2,8 @@
 ingest path (decision 0051).
 
 The server process only stores signals; the worker's `signal_counts` job reads the signals above
-a stored position (`DerivePosition`, by `seq`), counts them with one grouped read per table, and
+a stored position (`DerivePosition`, by `seq`), counts them with one grouped read per table (on
+PostgreSQL the public IPv4 sources are grouped inside the sightings' upsert instead), and
 writes one set-based upsert per table and the new position in one transaction (on SQLite the
 reads come just before it, outside the write lock). A crash before the commit leaves the
 position where it was and the counts untouched, so the next pass counts the same signals again:
@@ -140,8 +141,13 @@ _SIGHTING_CONFLICT = (
 )
 
 
-def _upsert_sightings(sightings: dict[tuple[str, str, int], list[Any]]) -> None:
-    if not sightings:
+def _upsert_sightings(
+    sightings: dict[tuple[str, str, int], list[Any]], ipv4: tuple[int, int] | None = None
+) -> None:
+    """One upsert: the sightings found in Python and, on PostgreSQL with `ipv4` (a `seq` range),
+    the public IPv4 sources of those signals grouped by the database itself (_IPV4_SIGHTINGS_PG;
+    their keys, type 'ip' with a dotted address, are never among the first)."""
+    if not sightings and ipv4 is None:
         return
     table = _SIGHTINGS
     conflict = _SIGHTING_CONFLICT
@@ -151,10 +157,11 @@ def _upsert_sightings(sightings: dict[tuple[str, str, int], list[Any]]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             select = _json_rows(("text", "text", "bigint", "bigint", "timestamptz", "timestamptz"))
-            cursor.execute(
-                insert + select + "ORDER BY 1, 2, 3 " + conflict,
-                [_json.encode([(*k, *sightings[k]) for k in keys]).decode()],
-            )
+            params: list[Any] = [_json.encode([(*k, *sightings[k]) for k in keys]).decode()]
+            if ipv4 is not None:
+                select = f"{_IPV4_SIGHTINGS_PG} UNION ALL {select}"
+                params = [*ipv4, *_NOT_GLOBAL, *params]
+            cursor.execute(insert + select + "ORDER BY 1, 2, 3 " + conflict, params)
         else:
             cursor.executemany(
                 insert + "VALUES (%s, %s, %s, %s, %s, %s) " + conflict,
@@ -197,10 +204,12 @@ def counts_write(
     *,
     sightings: dict[tuple[str, str, int], list[Any]],
     rollups: dict[tuple[datetime, int, int, str], list[int]],
+    ipv4: tuple[int, int] | None = None,
 ) -> None:
     """Add to the sightings and rollups: one upsert per table, keys sorted so that concurrent
-    writers lock rows in one order."""
-    _upsert_sightings(sightings)
+    writers lock rows in one order. `ipv4`: the `seq` range whose public IPv4 sources the
+    database groups itself (PostgreSQL)."""
+    _upsert_sightings(sightings, ipv4)
     _upsert_rollups(rollups)
 
 
@@ -277,25 +286,19 @@ _V4_NOT_GLOBAL = (
     "(src_ip <<= ANY(%s::inet[]) AND NOT src_ip <<= ANY(%s::inet[]) "
     "OR src_ip <<= '100.64.0.0/10'::inet)"
 )
-# The public source addresses of IPv4 signals, grouped and added to the sightings by the
-# database itself: one statement, nothing read into Python. They are most of the sightings (an
-# attacker's address on every kind of signal), and turning each into JSON for the upsert and back
-# cost the worker more than the upsert. IPv6 sources go the Python way (_SIGHTINGS_PG).
+# The public source addresses of IPv4 signals, grouped by the database itself and added to the
+# sightings in the same upsert as the rest (_upsert_sightings): nothing of them read into Python.
+# They are most of the sightings (an attacker's address on every kind of signal), and turning
+# each into JSON for the upsert and back cost the worker more than the upsert. IPv6 sources go
+# the Python way (_SIGHTINGS_PG).
 _IPV4_SIGHTINGS_PG = (
-    f"INSERT INTO {_SIGHTINGS} "  # noqa: S608 - constant names
-    "(type, value, organization_id, count, first_seen, last_seen) "
-    "SELECT 'ip', host(src_ip), organization_id, sum(count), min(observed_at), max(observed_at) "
+    "SELECT 'ip'::text, host(src_ip), organization_id, sum(count), "  # noqa: S608
+    "min(observed_at), max(observed_at) "
     f"FROM {_TABLE} WHERE seq > %s AND seq <= %s AND family(src_ip) = 4 "
     f"AND direction <> 'internal' AND NOT {_V4_NOT_GLOBAL} "
-    "GROUP BY 2, 3 ORDER BY 1, 2, 3 " + _SIGHTING_CONFLICT
+    "GROUP BY 2, 3"
 )
 _NOT_GLOBAL = _ipv4_not_global()
-
-
-def _upsert_ipv4_sightings(low: int, high: int) -> None:
-    private, exceptions = _NOT_GLOBAL
-    with connection.cursor() as cursor:
-        cursor.execute(_IPV4_SIGHTINGS_PG, [low, high, private, exceptions])
 
 
 _SIGHTINGS_SQLITE = (
@@ -377,8 +380,7 @@ def _derive_postgres(*, chunk: int, safe_horizon: bool) -> DerivePass:
         # `chunk` numbers holds at most `chunk` signals.
         high = min(horizon, low + chunk)
         rollups = _rollups(low, high)
-        _upsert_ipv4_sightings(low, high)
-        counts_write(sightings=_sightings(low, high), rollups=rollups)
+        counts_write(sightings=_sightings(low, high), rollups=rollups, ipv4=(low, high))
         DerivePosition.objects.filter(name=POSITION).update(seq=high, updated_at=timezone.now())
     counted = sum(counts[0] for counts in rollups.values())
     return DerivePass(counted=counted, position=high, behind=high < horizon)
