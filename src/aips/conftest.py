@@ -13,6 +13,7 @@ ETP's (`--ds=aips.settings_etp`) only `src/aips/etp` is, and `aips/etp/conftest.
 ETP's world through the same fixtures (`world_loader`, `matrix_builder`)."""
 
 import copy
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -435,6 +436,15 @@ def published_alert(personas: dict[str, User], **overrides: Any) -> Any:
     analyst = personas["center_analyst"]
     alert = alert_services.alert_create(actor=analyst, **alert_data(**overrides))
     return alert_services.alert_transition(actor=analyst, alert=alert, name="publish_direct")
+
+
+def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment for `python -m aips …` run as a separate process by a test: nothing of the
+    caller's AIPS_* leaks in; in particular AIPS_DATABASE_URL is empty, so the process uses SQLite
+    in its own data dir on the PostgreSQL test run too."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIPS_")}
+    env.update({"AIPS_DATA_DIR": str(data_dir), "AIPS_DATABASE_URL": "", **extra})
+    return env
 
 
 def totp_code(user: User, *, step_offset: int = 0) -> str:

@@ -27,6 +27,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from aips.conftest import server_env
 from aips.gunicorn_conf import TLS12_CIPHERS
 
 BOOT_SECONDS = 30
@@ -118,14 +119,6 @@ def _free_port() -> int:
         return port
 
 
-def _server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    # Nothing of the caller's AIPS_* leaks in: in particular AIPS_DATABASE_URL is empty, so the
-    # server uses SQLite in its own data dir on the PostgreSQL test run too.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIPS_")}
-    env.update({"AIPS_DATA_DIR": str(data_dir), "AIPS_DATABASE_URL": "", **extra})
-    return env
-
-
 def _client(cert: Path, version: ssl.TLSVersion, ciphers: str | None = None) -> ssl.SSLContext:
     """A verifying client (hostname check on, our certificate as the only trust anchor) that
     offers exactly one protocol version."""
@@ -179,7 +172,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     data_dir = root / "data"
     migrate = subprocess.run(
         [sys.executable, "-m", "aips", "migrate", "--no-input"],
-        env=_server_env(data_dir),
+        env=server_env(data_dir),
         capture_output=True,
         text=True,
         timeout=120,
@@ -189,7 +182,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     # As an installation has them, so static files are served by WhiteNoise like in production.
     collect = subprocess.run(
         [sys.executable, "-m", "aips", "collectstatic", "--no-input", "-v", "0"],
-        env=_server_env(data_dir),
+        env=server_env(data_dir),
         capture_output=True,
         text=True,
         timeout=120,
@@ -199,7 +192,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
 
     port = _free_port()
     log = root / "server.log"
-    env = _server_env(
+    env = server_env(
         data_dir,
         AIPS_BIND=f"{HOST}:{port}",
         AIPS_WORKERS="1",

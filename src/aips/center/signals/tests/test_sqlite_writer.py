@@ -25,6 +25,7 @@ from django.utils import timezone
 from aips.center.signals import schema, services, sqlite_writer
 from aips.center.signals.models import Signal
 from aips.center.signals.tests.conftest import signal
+from aips.conftest import server_env
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="PostgreSQL commits concurrent inserts in groups itself"
@@ -116,16 +117,10 @@ print(json.dumps({"token": raw}))
 """
 
 
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIPS_")}
-    env.update({"AIPS_DATA_DIR": str(data_dir), "AIPS_DATABASE_URL": "", **extra})
-    return env
-
-
 def _aips(data_dir: Path, *args: str) -> str:
     done = subprocess.run(  # noqa: S603 - our own command
         [sys.executable, "-m", "aips", *args],
-        env=_env(data_dir),
+        env=server_env(data_dir),
         capture_output=True,
         text=True,
         timeout=300,
@@ -138,7 +133,7 @@ def _aips(data_dir: Path, *args: str) -> str:
 def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "aips", "serve"],
-        env=_env(data_dir, AIPS_BIND=f"127.0.0.1:{port}", AIPS_SQLITE_WAL_MAX_MB="1"),
+        env=server_env(data_dir, AIPS_BIND=f"127.0.0.1:{port}", AIPS_SQLITE_WAL_MAX_MB="1"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
