@@ -58,7 +58,13 @@ test-browser: venv
 	@echo "== ETP browser tests"
 	AIPS_ETP_DATABASE_URL= $(BIN)/pytest -q -m browser -p no:cacheprovider $(ETP_TESTS)
 
-test: lint typecheck sast test-sqlite test-postgres test-browser
+# Two at a time: CI's machine has two cores and each of these keeps about one busy. The longest
+# (the two database suites) start first; each part's output is printed whole when it ends. The
+# catalogues are compiled once before, so no two parts write them at the same time.
+TEST_PARTS := test-postgres test-sqlite lint typecheck sast test-browser
+test: venv semgrep
+	$(BIN)/aips i18n_compile
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_PARTS)
 	@echo "make test: all checks passed"
 
 # Security testing (R57.21-R57.24, docs/security-testing.md). semgrep runs from its own venv

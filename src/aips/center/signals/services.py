@@ -10,6 +10,7 @@ lost answer is recognised by (organization, id, observed_at)."""
 
 import uuid
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import msgspec
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -158,19 +159,45 @@ _PG_INSERT = (
     "ON CONFLICT DO NOTHING RETURNING signal_id, observed_at) "
     "SELECT b.position FROM batch b JOIN new USING (signal_id, observed_at)"
 )
+# The usual batch: every row new. A plain insert, whose unique index refuses a stored key by
+# itself, costs the database less than ON CONFLICT's check before each row, the RETURNING and
+# the join back to the positions.
+_PG_INSERT_NEW = (
+    f"INSERT INTO signals_signal ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names
+    f"SELECT {_PG_BATCH} FROM jsonb_array_elements(%s::jsonb) AS t(r)"
+)
 
 
-def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[int]:
-    """Positions of the rows that were new; the rest were already stored.
-
-    A prepared statement, on a cursor of psycopg's own with the parameter bound by the server:
+def _pg_execute(sql: str, data: str) -> list[tuple[Any, ...]]:
+    """A prepared statement, on a cursor of psycopg's own with the parameter bound by the server:
     the statement is planned once per connection rather than once per batch (Django's cursor
     binds on the client and cannot prepare), which saved about 2 µs of the database's time per
     signal. The database's errors are still Django's."""
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_PG_INSERT, [_json.encode(rows).decode()], prepare=True)
-        return {position for (position,) in cursor.fetchall()}
+        cursor.execute(sql, [data], prepare=True)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[int]:
+    """Positions of the rows that were new; the rest were already stored.
+
+    A batch whose keys are distinct is first inserted whole by one plain statement (outside a
+    transaction PostgreSQL commits it before it answers: one round trip). If a key is already
+    stored (a batch re-sent after a lost answer), that statement fails whole and stores nothing,
+    and the batch goes again through the statement that skips the stored keys. A batch holding
+    the same key twice goes there at once."""
+    data = _json.encode(rows).decode()
+    if len({(row[2], row[4]) for row in rows}) == len(rows):
+        try:
+            # Inside a caller's transaction, a savepoint keeps that transaction usable.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                _pg_execute(_PG_INSERT_NEW, data)
+            return set(range(len(rows)))
+        except IntegrityError as exc:
+            if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                raise
+    return {position for (position,) in _pg_execute(_PG_INSERT, data)}
 
 
 def _insert_sqlite(rows: list[tuple[Any, ...]]) -> set[int]:

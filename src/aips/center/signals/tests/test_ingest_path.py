@@ -338,8 +338,9 @@ def test_r67_3_6_the_ninja_operation_is_declared_but_never_serves(
 def test_r67_3_6_postgres_stores_a_batch_in_one_statement(
     module_a: tuple[Any, str], agent: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No staging table and no TRUNCATE: the insert and the duplicate check are one statement,
-    prepared once per connection (the rest of the request is the commit)."""
+    """No staging table and no TRUNCATE: a new batch is one plain insert, prepared once per
+    connection (the rest of the request is the commit). A batch with a key twice is one insert
+    that skips stored keys; a re-sent one costs the failed plain insert, then that one."""
     import psycopg
     from django.test.utils import CaptureQueriesContext
 
@@ -348,22 +349,35 @@ def test_r67_3_6_postgres_stores_a_batch_in_one_statement(
     _module, token = module_a
     agent(token, [signal("ids")])  # the token is looked up and module_seen written once
     prepared: list[tuple[str, Any]] = []
+    every: list[str] = []
     real = psycopg.Cursor.execute
 
     def spy(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
         prepared.append((str(query), kwargs.get("prepare")))
+        every.append(str(query))
         return real(self, query, params, **kwargs)
+
+    def inserts() -> list[str]:
+        found = [q for q, prepare in prepared if "INSERT INTO signals_signal (" in q and prepare]
+        assert len(found) == sum("INSERT INTO signals_signal (" in q for q, _p in prepared)
+        prepared.clear()
+        return ["skips stored" if "ON CONFLICT DO NOTHING" in q else "plain" for q in found]
 
     monkeypatch.setattr(psycopg.Cursor, "execute", spy)
     batch = [signal(kind.value) for kind in Kind]
     with CaptureQueriesContext(connection) as queries:
-        body = agent(token, [*batch, batch[0]]).json()
-    assert (body["accepted"], body["duplicates"]) == (len(Kind), 1)
-    inserts = [(q, prepare) for q, prepare in prepared if "INSERT INTO signals_signal (" in q]
-    assert [prepare for _q, prepare in inserts] == [True]
-    statements = [q["sql"] for q in queries.captured_queries] + [q for q, _p in prepared]
-    assert not any("TEMP" in s or "TRUNCATE" in s or "COPY" in s for s in statements)
-    assert not any("INSERT INTO signals_signal (" in q["sql"] for q in queries.captured_queries)
+        assert agent(token, batch).json()["accepted"] == len(Kind)
+        assert inserts() == ["plain"]
+        body = agent(token, [signal("waf"), *batch[:2]]).json()
+        assert (body["accepted"], body["duplicates"]) == (1, 2)
+        assert inserts() == ["plain", "skips stored"]
+        twice = signal("ids")
+        body = agent(token, [twice, twice]).json()
+        assert (body["accepted"], body["duplicates"]) == (1, 1)
+        assert inserts() == ["skips stored"]
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not any("TEMP" in s or "TRUNCATE" in s or "COPY" in s for s in statements + every)
+    assert not any("INSERT INTO signals_signal (" in s for s in statements)
 
 
 def test_r67_7_a_lookup_that_raced_a_revocation_is_not_kept(
