@@ -5,6 +5,7 @@ admissions and the auction are set up through the services; the auctions' clock 
 real clock shifted to the auction's start (the live server runs in this process)."""
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -25,6 +27,21 @@ from aips.tests.conftest import new_page as new_page  # the fixture, for this mo
 pytestmark = pytest.mark.browser
 
 FOLLOW_MS = 2500  # "within about two seconds", with the poll's one second in it
+
+
+def _while_pages_poll(call: Callable[[], object]) -> None:
+    """`call` from the test's thread while the live server's thread answers the pages' polls. On
+    the tests' SQLite (in memory, shared cache) a table the other thread holds fails at once
+    instead of waiting (conftest), so the call is tried again for up to two seconds."""
+    deadline = time.monotonic() + 2
+    while True:
+        try:
+            call()
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -130,8 +147,8 @@ def test_r57_17_r57_28_two_participants_bid_live_and_the_public_page_follows(
     expect(public.locator('[data-live="bids"] li')).to_have_count(2)
 
     # The server's clock closes it; every view shows the same outcome.
-    auction.refresh_from_db()
-    services.auction_tick(now=auction.ends_at + timedelta(seconds=1))
+    _while_pages_poll(auction.refresh_from_db)
+    _while_pages_poll(lambda: services.auction_tick(now=auction.ends_at + timedelta(seconds=1)))
     for view in (public, first, second):
         expect(view.locator('[data-live="state_label"]')).to_have_text("Closed", timeout=FOLLOW_MS)
         expect(view.locator('[data-live="outcome"]')).to_have_text("Participant 2: 1200.00 KZT")
