@@ -159,9 +159,9 @@ _PG_INSERT = (
     "ON CONFLICT DO NOTHING RETURNING signal_id, observed_at) "
     "SELECT b.position FROM batch b JOIN new USING (signal_id, observed_at)"
 )
-# The usual batch: every row new. A plain insert, whose unique index refuses a stored key by
-# itself, costs the database less than ON CONFLICT's check before each row, the RETURNING and
-# the join back to the positions.
+# The usual batch: every row new. A plain insert, whose unique index refuses a stored or
+# repeated key by itself, costs the database less than ON CONFLICT's check before each row,
+# the RETURNING and the join back to the positions.
 _PG_INSERT_NEW = (
     f"INSERT INTO signals_signal ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names
     f"SELECT {_PG_BATCH} FROM jsonb_array_elements(%s::jsonb) AS t(r)"
@@ -182,21 +182,20 @@ def _pg_execute(sql: str, data: str) -> list[tuple[Any, ...]]:
 def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[int]:
     """Positions of the rows that were new; the rest were already stored.
 
-    A batch whose keys are distinct is first inserted whole by one plain statement (outside a
-    transaction PostgreSQL commits it before it answers: one round trip). If a key is already
-    stored (a batch re-sent after a lost answer), that statement fails whole and stores nothing,
-    and the batch goes again through the statement that skips the stored keys. A batch holding
-    the same key twice goes there at once."""
+    The batch is first inserted whole by one plain statement (outside a transaction PostgreSQL
+    commits it before it answers: one round trip). If a key is already stored (a batch re-sent
+    after a lost answer) or comes twice in the batch, the unique index makes that statement
+    fail whole, storing nothing, and the batch goes again through the statement that skips
+    stored keys and later copies."""
     data = _json.encode(rows).decode()
-    if len({(row[2], row[4]) for row in rows}) == len(rows):
-        try:
-            # Inside a caller's transaction, a savepoint keeps that transaction usable.
-            with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                _pg_execute(_PG_INSERT_NEW, data)
-            return set(range(len(rows)))
-        except IntegrityError as exc:
-            if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
-                raise
+    try:
+        # Inside a caller's transaction, a savepoint keeps that transaction usable.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            _pg_execute(_PG_INSERT_NEW, data)
+        return set(range(len(rows)))
+    except IntegrityError as exc:
+        if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+            raise
     return {position for (position,) in _pg_execute(_PG_INSERT, data)}
 
 
