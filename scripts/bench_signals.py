@@ -256,6 +256,7 @@ class CpuMeter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.first: dict[str, dict[int, float]] = {}
+        self.own_pid = 0
         self.last: dict[str, dict[int, float]] = {}
 
     def _db_pids(self) -> list[int]:
@@ -264,9 +265,13 @@ class CpuMeter:
         from django.db import connection
 
         with connection.cursor() as cursor:
+            # Not the bench's own connections (this thread's, and the main thread's, which
+            # would otherwise count its whole life, setup included, since it is never sampled
+            # at the start).
             cursor.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()"
+                "AND pid <> pg_backend_pid() AND pid <> %s",
+                [self.own_pid],
             )
             return [pid for (pid,) in cursor.fetchall()]
 
@@ -295,6 +300,12 @@ class CpuMeter:
 
     def start(self) -> None:
         # Processes present at the start count from there; those that appear later from zero.
+        if self.backend == "postgres":
+            from django.db import connection
+
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (self.own_pid,) = cursor.fetchone()
         self.last = {"server": {}, "db": {}, "worker": {}}
         self._sample(self._db_pids())
         self.first = {part: dict(cpus) for part, cpus in self.last.items()}
@@ -414,8 +425,8 @@ def copy_rate(seeds: list[int], *, per_seed: int, batch: int) -> float:
     from aips.center.signals import services
 
     rows = [
-        # Details as JSON text (services keeps them as msgspec.Raw for its JSON insert).
-        (*row[:-1], bytes(row[-1]).decode())
+        # Details as JSON text (services keeps them as a dict for its JSON insert).
+        (*row[:-1], services._json.encode(row[-1]).decode())
         for row in _same_rows(seeds, per_seed=per_seed, batch=batch)
     ]
     with connection.cursor() as cursor:

@@ -449,12 +449,7 @@ class IngestApp:
             "accepted": result.accepted,
             "duplicates": result.duplicates,
             "rejected": result.rejected,
-            "items": [
-                {"index": r.index, "id": r.id, "status": r.status, "errors": r.errors}
-                if r.errors
-                else {"index": r.index, "id": r.id, "status": r.status}
-                for r in result.items
-            ],
+            "items": result.items,
         }
         headers = [
             ("Content-Type", "application/json"),

@@ -371,13 +371,22 @@ def check(item: Any, *, now: datetime, max_age: timedelta) -> dict[str, str]:
     return errors
 
 
+# Each kind's own fields, in declaration order (looked up once per kind, not per signal).
+_DETAIL_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def details_of(item: Any) -> dict[str, Any]:
     """The kind-specific fields, stored as one JSON document beside the common columns."""
-    return {
-        name: getattr(item, name)
-        for name in item.__struct_fields__
-        if name not in COMMON_FIELDS and getattr(item, name) not in (None, [], "")
-    }
+    names = _DETAIL_FIELDS.get(type(item))
+    if names is None:
+        names = tuple(n for n in item.__struct_fields__ if n not in COMMON_FIELDS)
+        _DETAIL_FIELDS[type(item)] = names
+    details = {}
+    for name in names:
+        value = getattr(item, name)
+        if value is not None and value != [] and value != "":
+            details[name] = value
+    return details
 
 
 def json_schema() -> dict[str, Any]:

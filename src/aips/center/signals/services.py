@@ -52,12 +52,14 @@ log = get_logger("aips.center.signals")
 _json = msgspec.json.Encoder()
 
 
-@dataclass
-class ItemResult:
+class ItemResult(msgspec.Struct, omit_defaults=True):
+    """One item's answer; a struct, so the ingest answer encodes it in C, `errors` only when
+    there are any."""
+
     index: int
     id: str | None
     status: str  # accepted | duplicate | rejected
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = {}
 
 
 @dataclass
@@ -129,8 +131,8 @@ def _row(item: Any, actor: ModuleActor, now: datetime) -> tuple[Any, ...]:
         item.first_seen,
         item.last_seen,
         _ioc(item),
-        # Raw: written into the batch's JSON as an object (PostgreSQL), as text for SQLite.
-        msgspec.Raw(_json.encode(schema.details_of(item))),
+        # A dict: encoded with the batch's JSON as an object (PostgreSQL), as text for SQLite.
+        schema.details_of(item),
     )
 
 
@@ -179,8 +181,9 @@ def _pg_execute(sql: str, data: str) -> list[tuple[Any, ...]]:
         return cursor.fetchall() if cursor.description else []
 
 
-def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[int]:
-    """Positions of the rows that were new; the rest were already stored.
+def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[int] | None:
+    """Positions of the rows that were new (the rest were already stored), or None when the
+    plain insert stored every row: then no key was stored before or came twice.
 
     The batch is first inserted whole by one plain statement (outside a transaction PostgreSQL
     commits it before it answers: one round trip). If a key is already stored (a batch re-sent
@@ -192,7 +195,7 @@ def _insert_postgres(rows: list[tuple[Any, ...]]) -> set[int]:
         # Inside a caller's transaction, a savepoint keeps that transaction usable.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             _pg_execute(_PG_INSERT_NEW, data)
-        return set(range(len(rows)))
+        return None
     except IntegrityError as exc:
         if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
             raise
@@ -212,7 +215,7 @@ def _insert_sqlite(rows: list[tuple[Any, ...]]) -> set[int]:
     for row in rows:
         values = list(row)
         values[2] = row[2].hex  # Django stores UUIDs as 32 hex characters on SQLite
-        values[23] = bytes(row[23]).decode()
+        values[23] = _json.encode(row[23]).decode()
         for i in (4, 5, 20, 21):
             if values[i] is not None:
                 values[i] = values[i].astimezone(UTC).replace(tzinfo=None).isoformat(" ")
@@ -283,7 +286,9 @@ def signals_ingest(
     unstored: dict[tuple[datetime, int, int, str], list[int]] = {}
     if result.items:
         unstored[(bucket, org, module, "")] = [0, 0, len(result.items)]
-    inserted: set[int] = set()
+    # None: every row stored and each key once (PostgreSQL's plain insert succeeded). Otherwise
+    # the positions whose key was stored now; a key that came twice has both positions there.
+    inserted: set[int] | None = set()
     if rows and connection.vendor == "postgresql":
         # One statement is atomic by itself; outside a transaction PostgreSQL commits it before
         # it answers, so the batch costs one round trip (no BEGIN, no COMMIT).
@@ -295,15 +300,19 @@ def signals_ingest(
     elif rows:
         with transaction.atomic():
             inserted = _insert_sqlite(rows)
-    stored: set[tuple[uuid.UUID, datetime]] = set()
-    for position, ((index, item), row) in enumerate(zip(valid, rows, strict=True)):
-        key = (row[2], item.observed_at)
-        if position in inserted and key not in stored:
-            stored.add(key)  # a second copy in the same batch is a duplicate
-            result.items.append(ItemResult(index, str(item.id), "accepted"))
-        else:
-            unstored.setdefault((bucket, org, module, row[3]), [0, 0, 0])[1] += 1
-            result.items.append(ItemResult(index, str(item.id), "duplicate"))
+    if inserted is None:
+        # The usual batch: each valid item accepted.
+        result.items.extend(ItemResult(index, str(item.id), "accepted") for index, item in valid)
+    else:
+        stored: set[tuple[uuid.UUID, datetime]] = set()
+        for position, ((index, item), row) in enumerate(zip(valid, rows, strict=True)):
+            key = (row[2], item.observed_at)
+            if position in inserted and key not in stored:
+                stored.add(key)  # a second copy in the same batch is a duplicate
+                result.items.append(ItemResult(index, str(item.id), "accepted"))
+            else:
+                unstored.setdefault((bucket, org, module, row[3]), [0, 0, 0])[1] += 1
+                result.items.append(ItemResult(index, str(item.id), "duplicate"))
     if unstored:
         # After the signals' commit: a crash in between loses no signal, and the agent, left
         # without an answer, re-sends the batch, whose items are then counted as duplicates.

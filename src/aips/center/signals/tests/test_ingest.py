@@ -62,6 +62,42 @@ def test_r67_3_6_field_errors_name_the_field(module_a: tuple[Any, str], agent: A
     assert Signal.objects.count() == 1
 
 
+def test_r67_3_6_answer_items_in_order_with_errors_only_when_rejected(
+    module_a: tuple[Any, str], agent: Any
+) -> None:
+    """The whole answer, item by item: an all-new batch (stored by one statement), then
+    one mixing a stored item, a bad one, a new one and a copy of it."""
+    _module, token = module_a
+    first, second = signal("ids"), signal("waf")
+    body = agent(token, [first, second]).json()
+    assert body == {
+        "accepted": 2,
+        "duplicates": 0,
+        "rejected": 0,
+        "items": [
+            {"index": 0, "id": first["id"], "status": "accepted"},
+            {"index": 1, "id": second["id"], "status": "accepted"},
+        ],
+    }
+    fresh = signal("scan")
+    bad = signal("ids", src_port=70000)
+    body = agent(token, [first, bad, fresh, fresh]).json()
+    assert body["items"][1]["errors"].keys() == {"src_port"}
+    body["items"][1]["errors"] = {}
+    assert body == {
+        "accepted": 1,
+        "duplicates": 2,
+        "rejected": 1,
+        "items": [
+            {"index": 0, "id": first["id"], "status": "duplicate"},
+            {"index": 1, "id": bad["id"], "status": "rejected", "errors": {}},
+            {"index": 2, "id": fresh["id"], "status": "accepted"},
+            {"index": 3, "id": fresh["id"], "status": "duplicate"},
+        ],
+    }
+    assert Signal.objects.count() == 3
+
+
 def test_r67_3_6_resend_never_duplicates(module_a: tuple[Any, str], agent: Any) -> None:
     _module, token = module_a
     batch = [signal("scan") for _ in range(20)]

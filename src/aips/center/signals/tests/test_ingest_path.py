@@ -41,7 +41,7 @@ def _staged_insert_postgres(rows: list[tuple[Any, ...]]) -> set[int]:
         )
         with cursor.cursor.copy(f"COPY signal_stage ({cols}, position) FROM STDIN") as copy:
             for position, row in enumerate(rows):
-                copy.write_row((*row[:-1], bytes(row[-1]).decode(), position))
+                copy.write_row((*row[:-1], services._json.encode(row[-1]).decode(), position))
         cursor.execute(
             f"WITH new AS (INSERT INTO signals_signal ({cols}) SELECT {cols} FROM signal_stage "  # noqa: S608
             "ON CONFLICT DO NOTHING RETURNING signal_id, observed_at) "
