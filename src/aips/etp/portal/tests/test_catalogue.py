@@ -68,7 +68,8 @@ def test_each_catalogue_filter(personas: Personas, client_as: ClientAs) -> None:
     assert gone.pk in _ids("state=withdrawn")
     assert base.pk not in _ids("state=withdrawn")
     assert gone.pk not in _ids("state=published")
-    since = (day + timedelta(days=1)).date().isoformat()
+    # The filter's dates are Almaty's: after 19:00 UTC its date is already the next day.
+    since = (timezone.localdate(day) + timedelta(days=1)).isoformat()
     assert old.pk not in _ids(f"published_from={since}")
     assert base.pk in _ids(f"published_from={since}")
     assert old.pk in _ids(f"published_to={since}")
